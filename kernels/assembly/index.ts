@@ -1,0 +1,132 @@
+// edgewatch kernel: the detector stack for one series, run over a batch of (ts, value) samples.
+// The host writes params, state and inputs into the fixed regions of kernels/layout.ts, calls
+// process(n), and reads scores, verdict flags, closed windows and the new state back.
+import {
+  BIT_DRIFT,
+  BIT_OUTLIER,
+  BIT_SPIKE,
+  BIT_STUCK,
+  BIT_THRESHOLD,
+  BIT_WINDOW,
+  CAPACITY,
+  FLAGS_PTR,
+  P_ENABLED,
+  PARAMS_PTR,
+  S_COUNT,
+  S_PREV,
+  S_VERSION,
+  S_WIN_CURRENT,
+  SCORE_PTR,
+  STATE_COUNT,
+  STATE_PTR,
+  STATE_VERSION,
+  TS_PTR,
+  VALUE_PTR,
+  WINDOW_CAPACITY,
+  WINDOW_PTR,
+} from '../layout'
+import { driftStep } from './drift'
+import { get, set } from './memory'
+import { outlierStep } from './outlier'
+import { spikeStep } from './spike'
+import { stuckStep } from './stuck'
+import { thresholdStep } from './threshold'
+import { windowsClosedBy, windowStep } from './window'
+
+let windowsOut: i32 = 0
+
+/** Squashes a detector strength into [0, 1): 0.5 exactly at the firing threshold (strength 1). */
+@inline
+function squash(strength: f64): f64 {
+  const s2 = strength * strength
+  return s2 / (1 + s2)
+}
+
+/** Resets the state block to a series that has seen nothing. */
+export function reset(): void {
+  for (let i = 0; i < STATE_COUNT; i++) set(i, 0)
+  set(S_VERSION, STATE_VERSION)
+  set(S_WIN_CURRENT, NaN)
+}
+
+/**
+ * Processes samples 0..n-1 of the input regions. Returns how many were processed: fewer than n
+ * only when the window output region is full (read the windows, then call again for the rest).
+ */
+export function process(from: i32, n: i32): i32 {
+  const enabled = <i32>load<f64>(PARAMS_PTR + (P_ENABLED << 3))
+  windowsOut = 0
+  for (let i = from; i < n; i++) {
+    const ts = load<f64>(TS_PTR + (i << 3))
+    const x = load<f64>(VALUE_PTR + (i << 3))
+    if (enabled & BIT_WINDOW) {
+      if (windowsOut + windowsClosedBy(ts) > WINDOW_CAPACITY) return i
+      windowsOut += windowStep(ts, x, windowsOut)
+    }
+    let flags: i32 = 0
+    let best: f64 = 0
+    if (enabled & BIT_THRESHOLD) {
+      const s = thresholdStep(x)
+      if (s > 1) flags |= BIT_THRESHOLD
+      best = max<f64>(best, s)
+    }
+    if (enabled & BIT_OUTLIER) {
+      const s = outlierStep(x)
+      if (s > 1) flags |= BIT_OUTLIER
+      best = max<f64>(best, s)
+    }
+    const seen = get(S_COUNT)
+    if (enabled & BIT_SPIKE && seen > 0) {
+      const s = spikeStep(x)
+      if (s > 1) flags |= BIT_SPIKE
+      best = max<f64>(best, s)
+    }
+    if (enabled & BIT_DRIFT) {
+      const s = driftStep(x)
+      if (s > 1) flags |= BIT_DRIFT
+      best = max<f64>(best, s)
+    }
+    if (enabled & BIT_STUCK) {
+      const s = stuckStep(x)
+      if (s > 1) flags |= BIT_STUCK
+      best = max<f64>(best, s)
+    }
+    set(S_PREV, x)
+    set(S_COUNT, seen + 1)
+    store<f64>(SCORE_PTR + (i << 3), squash(best))
+    store<u8>(FLAGS_PTR + i, <u8>flags)
+  }
+  return n
+}
+
+export function windowCount(): i32 {
+  return windowsOut
+}
+
+export function paramsPtr(): i32 {
+  return PARAMS_PTR
+}
+export function statePtr(): i32 {
+  return STATE_PTR
+}
+export function tsPtr(): i32 {
+  return TS_PTR
+}
+export function valuePtr(): i32 {
+  return VALUE_PTR
+}
+export function scorePtr(): i32 {
+  return SCORE_PTR
+}
+export function flagsPtr(): i32 {
+  return FLAGS_PTR
+}
+export function windowPtr(): i32 {
+  return WINDOW_PTR
+}
+export function capacity(): i32 {
+  return CAPACITY
+}
+export function windowCapacity(): i32 {
+  return WINDOW_CAPACITY
+}

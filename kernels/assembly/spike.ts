@@ -1,0 +1,23 @@
+// Spike: a jump between consecutive samples that is large against the recent spread of jumps.
+// The spread is an EWMA of |jump|, each jump clipped at k * spread so spikes do not inflate it.
+import { P_SPIKE_ALPHA, P_SPIKE_K, P_SPIKE_WARMUP, S_PREV, S_SPIKE_COUNT, S_SPIKE_SPREAD } from '../layout'
+import { get, param, ratio, set } from './memory'
+
+/** Strength = |jump| / (k * spread), 0 during warm-up. Call only when a previous sample exists. */
+@inline
+export function spikeStep(x: f64): f64 {
+  const jump = abs<f64>(x - get(S_PREV))
+  const n = get(S_SPIKE_COUNT)
+  const spread = get(S_SPIKE_SPREAD)
+  const limit = param(P_SPIKE_K) * spread
+  let strength: f64 = 0
+  let clipped = jump
+  if (n >= param(P_SPIKE_WARMUP)) {
+    strength = ratio(jump, limit)
+    clipped = min<f64>(jump, limit)
+  }
+  const a = max<f64>(param(P_SPIKE_ALPHA), 1 / (n + 1))
+  set(S_SPIKE_SPREAD, spread + a * (clipped - spread))
+  set(S_SPIKE_COUNT, n + 1)
+  return strength
+}

@@ -1,0 +1,224 @@
+import fc from 'fast-check'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { loadNodeKernel } from '../node.js'
+import { ReferenceSeries } from '../reference/reference.js'
+import { type Kernel, KernelStateError, type SeriesResult } from './kernel.js'
+import { kindsOf } from './kinds.js'
+import { DEFAULT_PARAMS, type DetectorParams, encodeParams, mergeParams } from './params.js'
+
+let kernel: Kernel
+beforeAll(async () => {
+  kernel = await loadNodeKernel()
+})
+
+/** A deterministic series generator: random walk with noise, spikes, level shifts, stuck runs, gaps. */
+function makeSeries(seed: number, n: number): { ts: Float64Array; values: Float64Array } {
+  let s = seed >>> 0 || 1
+  const rnd = () => {
+    s ^= s << 13
+    s ^= s >>> 17
+    s ^= s << 5
+    return (s >>> 0) / 4294967296
+  }
+  const ts = new Float64Array(n)
+  const values = new Float64Array(n)
+  let t = 1_700_000_000_000 + Math.floor(rnd() * 1e6)
+  let level = rnd() * 100 - 50
+  let stuckLeft = 0
+  for (let i = 0; i < n; i++) {
+    const r = rnd()
+    t += r < 0.02 ? Math.floor(rnd() * 300_000) : r < 0.03 ? -Math.floor(rnd() * 5000) : Math.floor(rnd() * 3000)
+    if (rnd() < 0.005) level += (rnd() - 0.5) * 200
+    let v = level + (rnd() - 0.5) * 4
+    if (rnd() < 0.01) v += (rnd() - 0.5) * 500
+    if (stuckLeft > 0) {
+      stuckLeft--
+      v = values[i - 1]!
+    } else if (rnd() < 0.004) stuckLeft = 40
+    ts[i] = t
+    values[i] = i > 0 && rnd() < 0.02 ? values[i - 1]! : v
+  }
+  return { ts, values }
+}
+
+const TUNED: DetectorParams = mergeParams(DEFAULT_PARAMS, {
+  threshold: { lo: -60, hi: 60 },
+  outlier: { warmup: 10 },
+  stuck: { n: 8, minRate: 0.3 },
+  window: { ms: 30_000, slideMs: 5_000 },
+})
+
+function runWhole(params: DetectorParams, ts: Float64Array, values: Float64Array): SeriesResult {
+  return kernel.run(undefined, ts, values, encodeParams(params))
+}
+
+function relClose(a: number, b: number): boolean {
+  if (a === b) return true
+  return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b))
+}
+
+describe('Wasm kernel against the TypeScript reference', () => {
+  for (const [name, params] of [
+    ['defaults', DEFAULT_PARAMS],
+    ['tuned', TUNED],
+  ] as const) {
+    it(`agrees on random series (${name})`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.integer({ min: 1, max: 3000 }), (seed, n) => {
+          const { ts, values } = makeSeries(seed, n)
+          const wasm = runWhole(params, ts, values)
+          const ref = new ReferenceSeries(params)
+          const refWindows = []
+          for (let i = 0; i < n; i++) {
+            const r = ref.step(ts[i]!, values[i]!)
+            refWindows.push(...r.windows)
+            if (!relClose(wasm.scores[i]!, r.score)) throw new Error(`score ${i}: ${wasm.scores[i]} vs ${r.score}`)
+            expect(kindsOf(wasm.flags[i]!)).toEqual(r.kinds)
+          }
+          expect(wasm.windows.length).toBe(refWindows.length)
+          wasm.windows.forEach((w, i) => {
+            const r = refWindows[i]!
+            for (const key of Object.keys(w) as (keyof typeof w)[]) {
+              if (!relClose(w[key], r[key])) throw new Error(`window ${i} ${key}: ${w[key]} vs ${r[key]}`)
+            }
+          })
+        }),
+        { numRuns: 40 },
+      )
+    })
+  }
+})
+
+describe('state snapshots', () => {
+  it('processing in random pieces with snapshot and restore gives identical output', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.integer({ min: 2, max: 4000 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
+        (seed, n, cutsAt) => {
+          const { ts, values } = makeSeries(seed, n)
+          const params = encodeParams(TUNED)
+          const whole = kernel.run(undefined, ts, values, params)
+          const cuts = [...new Set(cutsAt.map((c) => Math.floor(c * n)))].sort((a, b) => a - b)
+          let state: Uint8Array | undefined
+          let from = 0
+          const scores: number[] = []
+          const flags: number[] = []
+          const windows = []
+          for (const to of [...cuts, n]) {
+            const part = kernel.run(state, ts.subarray(from, to), values.subarray(from, to), params)
+            // Another series in between must not leak into this one.
+            kernel.run(undefined, ts.subarray(0, 5), values.subarray(0, 5), params)
+            state = Uint8Array.from(part.state)
+            scores.push(...part.scores)
+            flags.push(...part.flags)
+            windows.push(...part.windows)
+            from = to
+          }
+          expect(Float64Array.from(scores)).toEqual(whole.scores)
+          expect(Uint8Array.from(flags)).toEqual(whole.flags)
+          expect(windows).toEqual(whole.windows)
+          expect(state).toEqual(whole.state)
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  it('rejects a snapshot of the wrong size or version', () => {
+    const params = encodeParams(DEFAULT_PARAMS)
+    const one = new Float64Array([1])
+    expect(() => kernel.run(new Uint8Array(10), one, one, params)).toThrow(KernelStateError)
+    const bad = new Uint8Array(kernel.stateBytes)
+    expect(() => kernel.run(bad, one, one, params)).toThrow(/version/)
+  })
+
+  it('crosses the kernel capacity in one call', () => {
+    const { ts, values } = makeSeries(7, 150_000)
+    const whole = runWhole(TUNED, ts, values)
+    const ref = new ReferenceSeries(TUNED)
+    let mismatches = 0
+    for (let i = 0; i < ts.length; i++) if (!relClose(whole.scores[i]!, ref.step(ts[i]!, values[i]!).score)) mismatches++
+    expect(mismatches).toBe(0)
+  })
+})
+
+describe('detector behaviour', () => {
+  const base = (n: number, f: (i: number) => number) => {
+    const ts = new Float64Array(n)
+    const values = new Float64Array(n)
+    for (let i = 0; i < n; i++) {
+      ts[i] = 1_700_000_000_000 + i * 1000
+      values[i] = f(i)
+    }
+    return { ts, values }
+  }
+  const noise = (i: number) => 20 + Math.sin(i * 1.7) * 0.5 + Math.cos(i * 0.31) * 0.3
+
+  it('scores stay in [0, 1) and reach 0.5 exactly when a detector fires', () => {
+    const { ts, values } = makeSeries(99, 5000)
+    const r = runWhole(TUNED, ts, values)
+    for (let i = 0; i < ts.length; i++) {
+      expect(r.scores[i]).toBeGreaterThanOrEqual(0)
+      expect(r.scores[i]).toBeLessThan(1)
+      expect(r.scores[i]! > 0.5).toBe(r.flags[i] !== 0)
+    }
+  })
+
+  it('flags a spike and an outlier on a single jump', () => {
+    const { ts, values } = base(300, (i) => (i === 200 ? 80 : noise(i)))
+    const r = runWhole(DEFAULT_PARAMS, ts, values)
+    expect(kindsOf(r.flags[200]!)).toEqual(expect.arrayContaining(['outlier', 'spike']))
+    expect(r.flags.slice(0, 200).every((f) => f === 0)).toBe(true)
+  })
+
+  it('flags a small level shift as drift', () => {
+    const { ts, values } = base(600, (i) => noise(i) + (i >= 300 ? 1.5 : 0))
+    const r = runWhole(DEFAULT_PARAMS, ts, values)
+    const driftAt = [...r.flags].findIndex((f) => kindsOf(f).includes('drift'))
+    expect(driftAt).toBeGreaterThanOrEqual(300)
+    expect(driftAt).toBeLessThan(340)
+  })
+
+  it('flags a stuck sensor once, only where the series normally varies', () => {
+    const { ts, values } = base(400, (i) => (i >= 200 && i < 260 ? 21.25 : noise(i)))
+    const r = runWhole(DEFAULT_PARAMS, ts, values)
+    const stuck = [...r.flags].flatMap((f, i) => (kindsOf(f).includes('stuck') ? [i] : []))
+    expect(stuck).toEqual([200 + DEFAULT_PARAMS.stuck.n - 1])
+    const flat = base(400, () => 5)
+    expect(runWhole(DEFAULT_PARAMS, flat.ts, flat.values).flags.every((f) => f === 0)).toBe(true)
+  })
+
+  it('flags values beyond configured thresholds', () => {
+    const params = mergeParams(DEFAULT_PARAMS, { threshold: { hi: 21 } })
+    const { ts, values } = base(50, (i) => (i === 10 ? 25 : 20))
+    const r = runWhole(params, ts, values)
+    expect(kindsOf(r.flags[10]!)).toContain('threshold')
+  })
+
+  it('emits window features that match a direct computation', () => {
+    const { ts, values } = base(200, (i) => (i * 7) % 13)
+    const r = runWhole(DEFAULT_PARAMS, ts, values)
+    expect(r.windows.length).toBeGreaterThan(10)
+    for (const w of r.windows) {
+      const inside = [...values].filter((_, i) => ts[i]! >= w.start && ts[i]! < w.end)
+      const mean = inside.reduce((a, b) => a + b, 0) / inside.length
+      const std = Math.sqrt(inside.reduce((a, b) => a + (b - mean) ** 2, 0) / inside.length)
+      expect(w.count).toBe(inside.length)
+      expect(w.mean).toBeCloseTo(mean, 9)
+      expect(w.std).toBeCloseTo(std, 9)
+      expect(w.min).toBe(Math.min(...inside))
+      expect(w.max).toBe(Math.max(...inside))
+      expect(w.range).toBe(w.max - w.min)
+      expect(w.end - w.start).toBe(60_000)
+    }
+  })
+})
+
+describe('params', () => {
+  it('rejects invalid parameters with a clear message', () => {
+    expect(() => mergeParams(DEFAULT_PARAMS, { outlier: { alpha: 2 } })).toThrow(/alpha/)
+    expect(() => mergeParams(DEFAULT_PARAMS, { window: { ms: 65_000 } })).toThrow(/window/)
+  })
+})

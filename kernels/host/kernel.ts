@@ -1,0 +1,123 @@
+// The one host API for the Wasm kernel, the same on Node, workerd, the Spin host and browser workers.
+// Only WebAssembly and typed arrays: no runtime-specific import.
+import * as L from '../layout.js'
+
+export interface WindowFeature {
+  start: number
+  end: number
+  count: number
+  mean: number
+  std: number
+  min: number
+  max: number
+  range: number
+}
+
+export interface SeriesResult {
+  /** Combined anomaly score per sample, in [0, 1); >= 0.5 exactly when a detector fired. */
+  scores: Float64Array
+  /** Verdict bits per sample (see kinds.ts). */
+  flags: Uint8Array
+  /** Windows closed by this batch, oldest first. */
+  windows: WindowFeature[]
+  /** The series' state after the batch: store it, pass it to the next run. */
+  state: Uint8Array
+}
+
+export interface Kernel {
+  /** The byte size of one series' state snapshot. */
+  readonly stateBytes: number
+  /** Runs one series over a batch. `state` undefined starts a fresh series. Throws on a bad state. */
+  run(state: Uint8Array | undefined, ts: Float64Array, values: Float64Array, params: Float64Array): SeriesResult
+}
+
+export class KernelStateError extends Error {
+  override name = 'KernelStateError'
+}
+
+interface Exports {
+  memory: WebAssembly.Memory
+  reset(): void
+  process(from: number, n: number): number
+  windowCount(): number
+}
+
+/** Instantiates the kernel from its bytes or a compiled module (workerd imports .wasm as a Module). */
+export async function loadKernel(source: BufferSource | WebAssembly.Module): Promise<Kernel> {
+  const instance =
+    source instanceof WebAssembly.Module
+      ? await WebAssembly.instantiate(source, {})
+      : (await WebAssembly.instantiate(source, {})).instance
+  return new WasmKernel(instance.exports as unknown as Exports)
+}
+
+const STATE_BYTES = L.STATE_COUNT * 8
+
+class WasmKernel implements Kernel {
+  readonly stateBytes = STATE_BYTES
+  private lastParams: Float64Array | undefined
+  private readonly bytes: Uint8Array
+
+  constructor(private readonly wasm: Exports) {
+    this.bytes = new Uint8Array(wasm.memory.buffer)
+  }
+
+  run(state: Uint8Array | undefined, ts: Float64Array, values: Float64Array, params: Float64Array): SeriesResult {
+    const n = ts.length
+    if (values.length !== n) throw new RangeError('ts and values must have the same length')
+    this.writeParams(params)
+    this.restore(state)
+    const mem = this.wasm.memory.buffer
+    const scores = new Float64Array(n)
+    const flags = new Uint8Array(n)
+    const windows: WindowFeature[] = []
+    for (let offset = 0; offset < n; offset += L.CAPACITY) {
+      const len = Math.min(L.CAPACITY, n - offset)
+      new Float64Array(mem, L.TS_PTR, len).set(ts.subarray(offset, offset + len))
+      new Float64Array(mem, L.VALUE_PTR, len).set(values.subarray(offset, offset + len))
+      let done = 0
+      while (done < len) {
+        done = this.wasm.process(done, len)
+        this.readWindows(windows)
+      }
+      scores.set(new Float64Array(mem, L.SCORE_PTR, len), offset)
+      flags.set(new Uint8Array(mem, L.FLAGS_PTR, len), offset)
+    }
+    return { scores, flags, windows, state: this.bytes.slice(L.STATE_PTR, L.STATE_PTR + STATE_BYTES) }
+  }
+
+  private writeParams(params: Float64Array): void {
+    if (params === this.lastParams) return
+    if (params.length !== L.PARAM_COUNT) throw new RangeError(`params must have ${L.PARAM_COUNT} slots`)
+    new Float64Array(this.wasm.memory.buffer, L.PARAMS_PTR, L.PARAM_COUNT).set(params)
+    this.lastParams = params
+  }
+
+  private restore(state: Uint8Array | undefined): void {
+    if (!state) return this.wasm.reset()
+    if (state.byteLength !== STATE_BYTES) {
+      throw new KernelStateError(`state snapshot is ${state.byteLength} bytes, expected ${STATE_BYTES}`)
+    }
+    this.bytes.set(state, L.STATE_PTR)
+    const version = new Float64Array(this.wasm.memory.buffer, L.STATE_PTR, 1)[0]
+    if (version !== L.STATE_VERSION) throw new KernelStateError(`state snapshot version ${version} is not supported`)
+  }
+
+  private readWindows(into: WindowFeature[]): void {
+    const count = this.wasm.windowCount()
+    const w = new Float64Array(this.wasm.memory.buffer, L.WINDOW_PTR, count * L.W_FIELDS)
+    for (let i = 0; i < count; i++) {
+      const o = i * L.W_FIELDS
+      into.push({
+        start: w[o + L.W_START]!,
+        end: w[o + L.W_END]!,
+        count: w[o + L.W_COUNT]!,
+        mean: w[o + L.W_MEAN]!,
+        std: w[o + L.W_STD]!,
+        min: w[o + L.W_MIN]!,
+        max: w[o + L.W_MAX]!,
+        range: w[o + L.W_RANGE]!,
+      })
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// Detector parameters: their defaults, their validation, and their encoding for the kernel.
+import { z } from 'zod'
+import * as L from '../layout.js'
+
+const positive = z.number().positive()
+const fraction = z.number().gt(0).lte(1)
+const count = z.number().int().min(0).max(1e9)
+
+export const detectorParamsSchema = z
+  .object({
+    outlier: z.object({ alpha: fraction, z: positive, warmup: count }).strict(),
+    spike: z.object({ alpha: fraction, k: positive, warmup: count }).strict(),
+    drift: z.object({ alpha: fraction, k: z.number().min(0), h: positive, warmup: count }).strict(),
+    stuck: z.object({ n: z.number().int().min(2).max(1e9), minRate: fraction, alpha: fraction }).strict(),
+    threshold: z.object({ lo: z.number().nullable(), hi: z.number().nullable() }).strict(),
+    window: z.object({ ms: positive, slideMs: positive }).strict(),
+    enabled: z
+      .object({
+        threshold: z.boolean(),
+        outlier: z.boolean(),
+        spike: z.boolean(),
+        drift: z.boolean(),
+        stuck: z.boolean(),
+        window: z.boolean(),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const k = p.window.ms / p.window.slideMs
+    if (!Number.isInteger(k) || k < 1 || k > L.BUCKETS_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['window'],
+        message: `window.ms must be 1 to ${L.BUCKETS_MAX} times window.slideMs`,
+      })
+    }
+  })
+
+export type DetectorParams = z.infer<typeof detectorParamsSchema>
+
+/** Deep partial of the params, as a fleet or device configuration gives them. */
+export type DetectorParamsPatch = { [K in keyof DetectorParams]?: Partial<DetectorParams[K]> }
+
+export const DEFAULT_PARAMS: DetectorParams = Object.freeze({
+  outlier: { alpha: 0.05, z: 4, warmup: 30 },
+  spike: { alpha: 0.1, k: 8, warmup: 20 },
+  drift: { alpha: 0.01, k: 0.5, h: 12, warmup: 50 },
+  stuck: { n: 20, minRate: 0.6, alpha: 0.05 },
+  threshold: { lo: null, hi: null },
+  window: { ms: 60_000, slideMs: 10_000 },
+  enabled: { threshold: true, outlier: true, spike: true, drift: true, stuck: true, window: true },
+})
+
+/** Applies a patch over base params and validates the result (throws a ZodError when invalid). */
+export function mergeParams(base: DetectorParams, patch: DetectorParamsPatch | undefined): DetectorParams {
+  if (!patch) return base
+  const merged: Record<string, unknown> = {}
+  for (const key of Object.keys(base) as (keyof DetectorParams)[]) {
+    merged[key] = { ...base[key], ...(patch[key] ?? {}) }
+  }
+  return detectorParamsSchema.parse(merged)
+}
+
+/** Params packed as the kernel's params block. */
+export function encodeParams(p: DetectorParams): Float64Array {
+  const out = new Float64Array(L.PARAM_COUNT)
+  out[L.P_OUTLIER_ALPHA] = p.outlier.alpha
+  out[L.P_OUTLIER_Z] = p.outlier.z
+  out[L.P_OUTLIER_WARMUP] = p.outlier.warmup
+  out[L.P_SPIKE_ALPHA] = p.spike.alpha
+  out[L.P_SPIKE_K] = p.spike.k
+  out[L.P_SPIKE_WARMUP] = p.spike.warmup
+  out[L.P_DRIFT_ALPHA] = p.drift.alpha
+  out[L.P_DRIFT_K] = p.drift.k
+  out[L.P_DRIFT_H] = p.drift.h
+  out[L.P_DRIFT_WARMUP] = p.drift.warmup
+  out[L.P_STUCK_N] = p.stuck.n
+  out[L.P_STUCK_MIN_RATE] = p.stuck.minRate
+  out[L.P_STUCK_ALPHA] = p.stuck.alpha
+  out[L.P_THRESHOLD_LO] = p.threshold.lo ?? Number.NEGATIVE_INFINITY
+  out[L.P_THRESHOLD_HI] = p.threshold.hi ?? Number.POSITIVE_INFINITY
+  out[L.P_WINDOW_MS] = p.window.ms
+  out[L.P_SLIDE_MS] = p.window.slideMs
+  const e = p.enabled
+  out[L.P_ENABLED] =
+    (e.threshold ? L.BIT_THRESHOLD : 0) |
+    (e.outlier ? L.BIT_OUTLIER : 0) |
+    (e.spike ? L.BIT_SPIKE : 0) |
+    (e.drift ? L.BIT_DRIFT : 0) |
+    (e.stuck ? L.BIT_STUCK : 0) |
+    (e.window ? L.BIT_WINDOW : 0)
+  return out
+}

@@ -1,0 +1,84 @@
+// The memory contract between the AssemblyScript kernel and every host.
+// Plain constants only, so the same file compiles as AssemblyScript and as TypeScript.
+
+/** Parameter slots (f64) in the params block. */
+export const P_OUTLIER_ALPHA = 0
+export const P_OUTLIER_Z = 1
+export const P_OUTLIER_WARMUP = 2
+export const P_SPIKE_ALPHA = 3
+export const P_SPIKE_K = 4
+export const P_SPIKE_WARMUP = 5
+export const P_DRIFT_ALPHA = 6
+export const P_DRIFT_K = 7
+export const P_DRIFT_H = 8
+export const P_DRIFT_WARMUP = 9
+export const P_STUCK_N = 10
+export const P_STUCK_MIN_RATE = 11
+export const P_STUCK_ALPHA = 12
+export const P_THRESHOLD_LO = 13
+export const P_THRESHOLD_HI = 14
+export const P_WINDOW_MS = 15
+export const P_SLIDE_MS = 16
+export const P_ENABLED = 17
+export const PARAM_COUNT = 32
+
+/** Verdict bits, one per detector kind. WINDOW only enables window features. */
+export const BIT_THRESHOLD = 1
+export const BIT_OUTLIER = 2
+export const BIT_SPIKE = 4
+export const BIT_DRIFT = 8
+export const BIT_STUCK = 16
+export const BIT_WINDOW = 32
+
+/** State slots (f64). The whole block is the series' snapshot. */
+export const S_VERSION = 0
+export const S_COUNT = 1
+export const S_PREV = 2
+export const S_OUT_MEAN = 3
+export const S_OUT_VAR = 4
+export const S_SPIKE_SPREAD = 5
+export const S_SPIKE_COUNT = 6
+export const S_DRIFT_MEAN = 7
+export const S_DRIFT_VAR = 8
+export const S_DRIFT_POS = 9
+export const S_DRIFT_NEG = 10
+export const S_DRIFT_COUNT = 11
+export const S_STUCK_RUN = 12
+export const S_STUCK_RATE = 13
+export const S_STUCK_RATE_AT_START = 14
+export const S_WIN_CURRENT = 15
+export const S_BUCKETS = 16
+/** Fields of one window bucket: its index (ts / slide), count, mean, M2, min, max. */
+export const B_INDEX = 0
+export const B_COUNT = 1
+export const B_MEAN = 2
+export const B_M2 = 3
+export const B_MIN = 4
+export const B_MAX = 5
+export const B_FIELDS = 6
+export const BUCKETS_MAX = 16
+export const STATE_COUNT = 16 + 16 * 6
+export const STATE_VERSION = 1
+
+/** Window feature record (f64 fields) in the window output block. */
+export const W_START = 0
+export const W_END = 1
+export const W_COUNT = 2
+export const W_MEAN = 3
+export const W_STD = 4
+export const W_MIN = 5
+export const W_MAX = 6
+export const W_RANGE = 7
+export const W_FIELDS = 8
+
+/** Fixed regions of linear memory (bytes). */
+export const PARAMS_PTR = 65536
+export const STATE_PTR = 65536 + 1024
+export const CAPACITY = 65536
+export const TS_PTR = 131072
+export const VALUE_PTR = 131072 + 65536 * 8
+export const SCORE_PTR = 131072 + 65536 * 16
+export const FLAGS_PTR = 131072 + 65536 * 24
+export const WINDOW_PTR = 131072 + 65536 * 25
+export const WINDOW_CAPACITY = 4096
+export const MEMORY_END = 131072 + 65536 * 25 + 4096 * 8 * 8

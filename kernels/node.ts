@@ -1,0 +1,35 @@
+// Node loader: finds kernels/build/edgewatch.wasm, building it with asc when it is missing.
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Kernel, loadKernel } from './host/kernel.js'
+
+/** The repository root: the nearest folder above this file that holds kernels/asconfig.json. */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'kernels', 'asconfig.json'))) {
+    const up = dirname(dir)
+    if (up === dir) throw new Error('cannot find kernels/asconfig.json above ' + fileURLToPath(import.meta.url))
+    dir = up
+  }
+  return dir
+}
+
+export function kernelPath(): string {
+  return join(projectRoot(), 'kernels', 'build', 'edgewatch.wasm')
+}
+
+/** Compiles the AssemblyScript kernels (a few seconds). */
+export function buildKernels(): void {
+  const root = projectRoot()
+  const asc = createRequire(join(root, 'package.json')).resolve('assemblyscript/bin/asc.js')
+  execFileSync(process.execPath, [asc, '--config', join(root, 'kernels', 'asconfig.json')], { stdio: 'inherit' })
+}
+
+export async function loadNodeKernel(): Promise<Kernel> {
+  const path = kernelPath()
+  if (!existsSync(path)) buildKernels()
+  return loadKernel(readFileSync(path))
+}

@@ -1,0 +1,173 @@
+// Plain TypeScript reference of every detector, used only by tests to check the Wasm kernel.
+// Written for clarity, one object per detector, from the same formulas as kernels/assembly.
+import type { WindowFeature } from '../host/kernel.js'
+import type { DetectorParams } from '../host/params.js'
+
+const MAX_STRENGTH = 1e6
+const ratio = (num: number, den: number) => (den > 0 ? Math.min(num / den, MAX_STRENGTH) : num > 0 ? MAX_STRENGTH : 0)
+
+/** EWMA mean and variance whose weight starts at 1/(n+1) and settles at alpha. */
+class Ewma {
+  n = 0
+  mean = 0
+  variance = 0
+  constructor(private readonly alpha: number) {}
+  update(x: number): void {
+    const d = x - this.mean
+    const a = Math.max(this.alpha, 1 / (this.n + 1))
+    const step = a * d
+    this.mean = this.mean + step
+    this.variance = (1 - a) * (this.variance + d * step)
+    this.n += 1
+  }
+}
+
+export class ReferenceSeries {
+  private count = 0
+  private prev = 0
+  private readonly outlier: Ewma
+  private spread = 0
+  private spikeCount = 0
+  private drift: Ewma
+  private pos = 0
+  private neg = 0
+  private run = 0
+  private rate = 0
+  private rateAtStart = 0
+  private current: number | undefined
+  private buckets = new Map<number, { n: number; mean: number; m2: number; min: number; max: number }>()
+
+  constructor(private readonly p: DetectorParams) {
+    this.outlier = new Ewma(p.outlier.alpha)
+    this.drift = new Ewma(p.drift.alpha)
+  }
+
+  step(ts: number, x: number): { score: number; kinds: string[]; windows: WindowFeature[] } {
+    const e = this.p.enabled
+    const windows = e.window ? this.windowStep(ts, x) : []
+    const strengths: [string, number][] = []
+    if (e.threshold) strengths.push(['threshold', this.threshold(x)])
+    if (e.outlier) strengths.push(['outlier', this.outlierStep(x)])
+    if (e.spike && this.count > 0) strengths.push(['spike', this.spikeStep(x)])
+    if (e.drift) strengths.push(['drift', this.driftStep(x)])
+    if (e.stuck) strengths.push(['stuck', this.stuckStep(x)])
+    this.prev = x
+    this.count += 1
+    const best = strengths.reduce((m, [, s]) => Math.max(m, s), 0)
+    const score = (best * best) / (1 + best * best)
+    return { score, kinds: strengths.filter(([, s]) => s > 1).map(([k]) => k), windows }
+  }
+
+  private threshold(x: number): number {
+    const hi = this.p.threshold.hi ?? Number.POSITIVE_INFINITY
+    const lo = this.p.threshold.lo ?? Number.NEGATIVE_INFINITY
+    if (x > hi) return 1 + (x - hi) / Math.max(Math.abs(hi), 1)
+    if (x < lo) return 1 + (lo - x) / Math.max(Math.abs(lo), 1)
+    return 0
+  }
+
+  private outlierStep(x: number): number {
+    const { z, warmup } = this.p.outlier
+    const s = this.count >= warmup ? ratio(Math.abs(x - this.outlier.mean), Math.sqrt(this.outlier.variance) * z) : 0
+    this.outlier.update(x)
+    return s
+  }
+
+  private spikeStep(x: number): number {
+    const { k, alpha, warmup } = this.p.spike
+    const jump = Math.abs(x - this.prev)
+    const limit = k * this.spread
+    const warm = this.spikeCount >= warmup
+    const s = warm ? ratio(jump, limit) : 0
+    const clipped = warm ? Math.min(jump, limit) : jump
+    const a = Math.max(alpha, 1 / (this.spikeCount + 1))
+    this.spread = this.spread + a * (clipped - this.spread)
+    this.spikeCount += 1
+    return s
+  }
+
+  private driftStep(x: number): number {
+    const { k, h, warmup } = this.p.drift
+    if (this.drift.n >= warmup) {
+      const d = x - this.drift.mean
+      const z = ratio(Math.abs(d), Math.sqrt(this.drift.variance)) * (d < 0 ? -1 : 1)
+      const pos = Math.max(0, this.pos + z - k)
+      const neg = Math.max(0, this.neg - z - k)
+      const s = Math.max(pos, neg) / h
+      if (s > 1) {
+        this.pos = 0
+        this.neg = 0
+        this.drift.mean = x
+        this.drift.n = 1
+        return s
+      }
+      this.pos = pos
+      this.neg = neg
+      this.drift.update(x)
+      return s
+    }
+    this.drift.update(x)
+    return 0
+  }
+
+  private stuckStep(x: number): number {
+    const { n, minRate, alpha } = this.p.stuck
+    const changed = this.count > 0 && x !== this.prev ? 1 : 0
+    if (changed > 0 || this.count === 0) {
+      this.rateAtStart = this.rate
+      this.run = 1
+    } else {
+      this.run += 1
+    }
+    if (this.count > 0) this.rate = this.rate + alpha * (changed - this.rate)
+    return this.run === n && this.rateAtStart >= minRate ? 1 + this.rateAtStart : 0
+  }
+
+  private windowStep(ts: number, x: number): WindowFeature[] {
+    const slide = this.p.window.slideMs
+    const k = Math.min(Math.max(Math.round(this.p.window.ms / slide), 1), 16)
+    let bucket = Math.floor(ts / slide)
+    const out: WindowFeature[] = []
+    if (this.current === undefined || bucket > this.current) {
+      if (this.current !== undefined) {
+        const closed = Math.min(bucket - this.current, k)
+        for (let end = this.current + 1; end <= this.current + closed; end++) out.push(this.window(end, k, slide))
+      }
+      this.current = bucket
+      this.buckets.set(bucket, { n: 0, mean: 0, m2: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY })
+      for (const old of this.buckets.keys()) if (old <= bucket - k) this.buckets.delete(old)
+    } else {
+      bucket = this.current
+    }
+    const b = this.buckets.get(bucket)!
+    const n = b.n + 1
+    const d = x - b.mean
+    const next = b.mean + d / n
+    b.n = n
+    b.mean = next
+    b.m2 = b.m2 + d * (x - next)
+    b.min = Math.min(b.min, x)
+    b.max = Math.max(b.max, x)
+    return out
+  }
+
+  private window(end: number, k: number, slide: number): WindowFeature {
+    let n = 0
+    let mean = 0
+    let m2 = 0
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    for (let i = end - k; i < end; i++) {
+      const b = this.buckets.get(i)
+      if (!b || b.n === 0) continue
+      const total = n + b.n
+      const delta = b.mean - mean
+      mean += (delta * b.n) / total
+      m2 += b.m2 + (delta * delta * n * b.n) / total
+      n = total
+      min = Math.min(min, b.min)
+      max = Math.max(max, b.max)
+    }
+    return { start: (end - k) * slide, end: end * slide, count: n, mean, std: Math.sqrt(m2 / n), min, max, range: max - min }
+  }
+}
