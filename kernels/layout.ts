@@ -20,6 +20,8 @@ export const P_THRESHOLD_HI = 14
 export const P_WINDOW_MS = 15
 export const P_SLIDE_MS = 16
 export const P_ENABLED = 17
+/** Buckets per window (window.ms / window.slideMs), computed by the host. */
+export const P_WINDOW_BUCKETS = 18
 export const PARAM_COUNT = 32
 
 /** Verdict bits, one per detector kind. WINDOW only enables window features. */
@@ -47,17 +49,22 @@ export const S_STUCK_RUN = 12
 export const S_STUCK_RATE = 13
 export const S_STUCK_RATE_AT_START = 14
 export const S_WIN_CURRENT = 15
-export const S_BUCKETS = 16
-/** Fields of one window bucket: its index (ts / slide), count, mean, M2, min, max. */
+export const S_WIN_SLOT = 16
+export const S_BUCKETS = 20
+/**
+ * Fields of one window bucket: its index (floor(ts / slide)), count, shift (its first value),
+ * sum and sum of squares of (value - shift), min, max.
+ */
 export const B_INDEX = 0
 export const B_COUNT = 1
-export const B_MEAN = 2
-export const B_M2 = 3
-export const B_MIN = 4
-export const B_MAX = 5
-export const B_FIELDS = 6
+export const B_SHIFT = 2
+export const B_SUM = 3
+export const B_SUMSQ = 4
+export const B_MIN = 5
+export const B_MAX = 6
+export const B_FIELDS = 7
 export const BUCKETS_MAX = 16
-export const STATE_COUNT = 16 + 16 * 6
+export const STATE_COUNT = 20 + 16 * 7
 export const STATE_VERSION = 1
 
 /** Window feature record (f64 fields) in the window output block. */

@@ -11,7 +11,8 @@ export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url))
   while (!existsSync(join(dir, 'kernels', 'asconfig.json'))) {
     const up = dirname(dir)
-    if (up === dir) throw new Error('cannot find kernels/asconfig.json above ' + fileURLToPath(import.meta.url))
+    if (up === dir)
+      throw new Error('cannot find kernels/asconfig.json above ' + fileURLToPath(import.meta.url))
     dir = up
   }
   return dir
@@ -25,7 +26,9 @@ export function kernelPath(): string {
 export function buildKernels(): void {
   const root = projectRoot()
   const asc = createRequire(join(root, 'package.json')).resolve('assemblyscript/bin/asc.js')
-  execFileSync(process.execPath, [asc, '--config', join(root, 'kernels', 'asconfig.json')], { stdio: 'inherit' })
+  execFileSync(process.execPath, [asc, '--config', join(root, 'kernels', 'asconfig.json')], {
+    stdio: 'inherit',
+  })
 }
 
 export async function loadNodeKernel(): Promise<Kernel> {

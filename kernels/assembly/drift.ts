@@ -11,7 +11,7 @@ import {
   S_DRIFT_POS,
   S_DRIFT_VAR,
 } from '../layout'
-import { get, param, ratio, set } from './memory'
+import { get, param, ratio, set, warmupWeight } from './memory'
 
 /** Strength = max(S+, S-) / h, 0 during warm-up. */
 @inline
@@ -37,7 +37,7 @@ export function driftStep(x: f64): f64 {
     set(S_DRIFT_POS, pos)
     set(S_DRIFT_NEG, neg)
   }
-  const a = max<f64>(param(P_DRIFT_ALPHA), 1 / (n + 1))
+  const a = warmupWeight(n, param(P_DRIFT_ALPHA))
   const step = a * d
   set(S_DRIFT_MEAN, mean + step)
   set(S_DRIFT_VAR, (1 - a) * (variance + d * step))

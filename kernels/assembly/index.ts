@@ -8,6 +8,7 @@ import {
   BIT_STUCK,
   BIT_THRESHOLD,
   BIT_WINDOW,
+  BUCKETS_MAX,
   CAPACITY,
   FLAGS_PTR,
   P_ENABLED,
@@ -31,7 +32,7 @@ import { outlierStep } from './outlier'
 import { spikeStep } from './spike'
 import { stuckStep } from './stuck'
 import { thresholdStep } from './threshold'
-import { windowsClosedBy, windowStep } from './window'
+import { windowStep } from './window'
 
 let windowsOut: i32 = 0
 
@@ -60,7 +61,7 @@ export function process(from: i32, n: i32): i32 {
     const ts = load<f64>(TS_PTR + (i << 3))
     const x = load<f64>(VALUE_PTR + (i << 3))
     if (enabled & BIT_WINDOW) {
-      if (windowsOut + windowsClosedBy(ts) > WINDOW_CAPACITY) return i
+      if (windowsOut + BUCKETS_MAX > WINDOW_CAPACITY) return i
       windowsOut += windowStep(ts, x, windowsOut)
     }
     let flags: i32 = 0

@@ -24,3 +24,9 @@ export function ratio(numerator: f64, denominator: f64): f64 {
   if (denominator > 0) return min<f64>(numerator / denominator, MAX_STRENGTH)
   return numerator > 0 ? MAX_STRENGTH : 0
 }
+
+/** The EWMA weight after n samples: 1/(n+1) (the plain mean) until that falls below alpha. */
+@inline
+export function warmupWeight(n: f64, alpha: f64): f64 {
+  return (n + 1) * alpha < 1 ? 1 / (n + 1) : alpha
+}

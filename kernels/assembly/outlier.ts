@@ -1,7 +1,6 @@
 // Outlier: z-score of the value against an EWMA mean and variance.
-// The effective weight is max(alpha, 1/(n+1)), so the first samples give the plain running mean.
 import { P_OUTLIER_ALPHA, P_OUTLIER_WARMUP, P_OUTLIER_Z, S_COUNT, S_OUT_MEAN, S_OUT_VAR } from '../layout'
-import { get, param, ratio, set } from './memory'
+import { get, param, ratio, set, warmupWeight } from './memory'
 
 /** Strength = |z| / zThreshold (0 during warm-up); updates the mean and variance after scoring. */
 @inline
@@ -12,7 +11,7 @@ export function outlierStep(x: f64): f64 {
   const d = x - mean
   let strength: f64 = 0
   if (n >= param(P_OUTLIER_WARMUP)) strength = ratio(abs<f64>(d), Math.sqrt(variance) * param(P_OUTLIER_Z))
-  const a = max<f64>(param(P_OUTLIER_ALPHA), 1 / (n + 1))
+  const a = warmupWeight(n, param(P_OUTLIER_ALPHA))
   const step = a * d
   set(S_OUT_MEAN, mean + step)
   set(S_OUT_VAR, (1 - a) * (variance + d * step))

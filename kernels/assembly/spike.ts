@@ -1,7 +1,7 @@
 // Spike: a jump between consecutive samples that is large against the recent spread of jumps.
 // The spread is an EWMA of |jump|, each jump clipped at k * spread so spikes do not inflate it.
 import { P_SPIKE_ALPHA, P_SPIKE_K, P_SPIKE_WARMUP, S_PREV, S_SPIKE_COUNT, S_SPIKE_SPREAD } from '../layout'
-import { get, param, ratio, set } from './memory'
+import { get, param, ratio, set, warmupWeight } from './memory'
 
 /** Strength = |jump| / (k * spread), 0 during warm-up. Call only when a previous sample exists. */
 @inline
@@ -16,7 +16,7 @@ export function spikeStep(x: f64): f64 {
     strength = ratio(jump, limit)
     clipped = min<f64>(jump, limit)
   }
-  const a = max<f64>(param(P_SPIKE_ALPHA), 1 / (n + 1))
+  const a = warmupWeight(n, param(P_SPIKE_ALPHA))
   set(S_SPIKE_SPREAD, spread + a * (clipped - spread))
   set(S_SPIKE_COUNT, n + 1)
   return strength

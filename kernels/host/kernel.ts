@@ -18,8 +18,8 @@ export interface SeriesResult {
   scores: Float64Array
   /** Verdict bits per sample (see kinds.ts). */
   flags: Uint8Array
-  /** Windows closed by this batch, oldest first. */
-  windows: WindowFeature[]
+  /** Windows closed by this batch, oldest first, packed W_FIELDS numbers each (see windowFeatures). */
+  windows: Float64Array
   /** The series' state after the batch: store it, pass it to the next run. */
   state: Uint8Array
 }
@@ -28,7 +28,12 @@ export interface Kernel {
   /** The byte size of one series' state snapshot. */
   readonly stateBytes: number
   /** Runs one series over a batch. `state` undefined starts a fresh series. Throws on a bad state. */
-  run(state: Uint8Array | undefined, ts: Float64Array, values: Float64Array, params: Float64Array): SeriesResult
+  run(
+    state: Uint8Array | undefined,
+    ts: Float64Array,
+    values: Float64Array,
+    params: Float64Array,
+  ): SeriesResult
 }
 
 export class KernelStateError extends Error {
@@ -62,7 +67,12 @@ class WasmKernel implements Kernel {
     this.bytes = new Uint8Array(wasm.memory.buffer)
   }
 
-  run(state: Uint8Array | undefined, ts: Float64Array, values: Float64Array, params: Float64Array): SeriesResult {
+  run(
+    state: Uint8Array | undefined,
+    ts: Float64Array,
+    values: Float64Array,
+    params: Float64Array,
+  ): SeriesResult {
     const n = ts.length
     if (values.length !== n) throw new RangeError('ts and values must have the same length')
     this.writeParams(params)
@@ -70,7 +80,7 @@ class WasmKernel implements Kernel {
     const mem = this.wasm.memory.buffer
     const scores = new Float64Array(n)
     const flags = new Uint8Array(n)
-    const windows: WindowFeature[] = []
+    const windows: Float64Array[] = []
     for (let offset = 0; offset < n; offset += L.CAPACITY) {
       const len = Math.min(L.CAPACITY, n - offset)
       new Float64Array(mem, L.TS_PTR, len).set(ts.subarray(offset, offset + len))
@@ -78,12 +88,18 @@ class WasmKernel implements Kernel {
       let done = 0
       while (done < len) {
         done = this.wasm.process(done, len)
-        this.readWindows(windows)
+        const count = this.wasm.windowCount()
+        if (count > 0) windows.push(new Float64Array(mem, L.WINDOW_PTR, count * L.W_FIELDS).slice())
       }
       scores.set(new Float64Array(mem, L.SCORE_PTR, len), offset)
       flags.set(new Uint8Array(mem, L.FLAGS_PTR, len), offset)
     }
-    return { scores, flags, windows, state: this.bytes.slice(L.STATE_PTR, L.STATE_PTR + STATE_BYTES) }
+    return {
+      scores,
+      flags,
+      windows: concat(windows),
+      state: this.bytes.slice(L.STATE_PTR, L.STATE_PTR + STATE_BYTES),
+    }
   }
 
   private writeParams(params: Float64Array): void {
@@ -100,24 +116,36 @@ class WasmKernel implements Kernel {
     }
     this.bytes.set(state, L.STATE_PTR)
     const version = new Float64Array(this.wasm.memory.buffer, L.STATE_PTR, 1)[0]
-    if (version !== L.STATE_VERSION) throw new KernelStateError(`state snapshot version ${version} is not supported`)
+    if (version !== L.STATE_VERSION)
+      throw new KernelStateError(`state snapshot version ${version} is not supported`)
   }
+}
 
-  private readWindows(into: WindowFeature[]): void {
-    const count = this.wasm.windowCount()
-    const w = new Float64Array(this.wasm.memory.buffer, L.WINDOW_PTR, count * L.W_FIELDS)
-    for (let i = 0; i < count; i++) {
-      const o = i * L.W_FIELDS
-      into.push({
-        start: w[o + L.W_START]!,
-        end: w[o + L.W_END]!,
-        count: w[o + L.W_COUNT]!,
-        mean: w[o + L.W_MEAN]!,
-        std: w[o + L.W_STD]!,
-        min: w[o + L.W_MIN]!,
-        max: w[o + L.W_MAX]!,
-        range: w[o + L.W_RANGE]!,
-      })
-    }
+function concat(parts: Float64Array[]): Float64Array {
+  if (parts.length === 1) return parts[0]!
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
   }
+  return out
+}
+
+/** Unpacks a SeriesResult's windows into objects. */
+export function windowFeatures(packed: Float64Array): WindowFeature[] {
+  const out: WindowFeature[] = []
+  for (let o = 0; o < packed.length; o += L.W_FIELDS) {
+    out.push({
+      start: packed[o + L.W_START]!,
+      end: packed[o + L.W_END]!,
+      count: packed[o + L.W_COUNT]!,
+      mean: packed[o + L.W_MEAN]!,
+      std: packed[o + L.W_STD]!,
+      min: packed[o + L.W_MIN]!,
+      max: packed[o + L.W_MAX]!,
+      range: packed[o + L.W_RANGE]!,
+    })
+  }
+  return out
 }

@@ -82,6 +82,7 @@ export function encodeParams(p: DetectorParams): Float64Array {
   out[L.P_THRESHOLD_HI] = p.threshold.hi ?? Number.POSITIVE_INFINITY
   out[L.P_WINDOW_MS] = p.window.ms
   out[L.P_SLIDE_MS] = p.window.slideMs
+  out[L.P_WINDOW_BUCKETS] = p.window.ms / p.window.slideMs
   const e = p.enabled
   out[L.P_ENABLED] =
     (e.threshold ? L.BIT_THRESHOLD : 0) |

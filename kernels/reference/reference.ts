@@ -4,9 +4,11 @@ import type { WindowFeature } from '../host/kernel.js'
 import type { DetectorParams } from '../host/params.js'
 
 const MAX_STRENGTH = 1e6
-const ratio = (num: number, den: number) => (den > 0 ? Math.min(num / den, MAX_STRENGTH) : num > 0 ? MAX_STRENGTH : 0)
+const ratio = (num: number, den: number) =>
+  den > 0 ? Math.min(num / den, MAX_STRENGTH) : num > 0 ? MAX_STRENGTH : 0
+const weight = (n: number, alpha: number) => ((n + 1) * alpha < 1 ? 1 / (n + 1) : alpha)
 
-/** EWMA mean and variance whose weight starts at 1/(n+1) and settles at alpha. */
+/** EWMA mean and variance whose weight is 1/(n+1) (the plain mean) until that falls below alpha. */
 class Ewma {
   n = 0
   mean = 0
@@ -14,7 +16,7 @@ class Ewma {
   constructor(private readonly alpha: number) {}
   update(x: number): void {
     const d = x - this.mean
-    const a = Math.max(this.alpha, 1 / (this.n + 1))
+    const a = weight(this.n, this.alpha)
     const step = a * d
     this.mean = this.mean + step
     this.variance = (1 - a) * (this.variance + d * step)
@@ -35,7 +37,10 @@ export class ReferenceSeries {
   private rate = 0
   private rateAtStart = 0
   private current: number | undefined
-  private buckets = new Map<number, { n: number; mean: number; m2: number; min: number; max: number }>()
+  private buckets = new Map<
+    number,
+    { n: number; shift: number; sum: number; sumsq: number; min: number; max: number }
+  >()
 
   constructor(private readonly p: DetectorParams) {
     this.outlier = new Ewma(p.outlier.alpha)
@@ -68,7 +73,8 @@ export class ReferenceSeries {
 
   private outlierStep(x: number): number {
     const { z, warmup } = this.p.outlier
-    const s = this.count >= warmup ? ratio(Math.abs(x - this.outlier.mean), Math.sqrt(this.outlier.variance) * z) : 0
+    const s =
+      this.count >= warmup ? ratio(Math.abs(x - this.outlier.mean), Math.sqrt(this.outlier.variance) * z) : 0
     this.outlier.update(x)
     return s
   }
@@ -80,7 +86,7 @@ export class ReferenceSeries {
     const warm = this.spikeCount >= warmup
     const s = warm ? ratio(jump, limit) : 0
     const clipped = warm ? Math.min(jump, limit) : jump
-    const a = Math.max(alpha, 1 / (this.spikeCount + 1))
+    const a = weight(this.spikeCount, alpha)
     this.spread = this.spread + a * (clipped - this.spread)
     this.spikeCount += 1
     return s
@@ -125,27 +131,24 @@ export class ReferenceSeries {
 
   private windowStep(ts: number, x: number): WindowFeature[] {
     const slide = this.p.window.slideMs
-    const k = Math.min(Math.max(Math.round(this.p.window.ms / slide), 1), 16)
-    let bucket = Math.floor(ts / slide)
+    const k = this.p.window.ms / slide
     const out: WindowFeature[] = []
-    if (this.current === undefined || bucket > this.current) {
+    if (this.current === undefined || !(ts < (this.current + 1) * slide)) {
+      const bucket = Math.floor(ts / slide)
       if (this.current !== undefined) {
         const closed = Math.min(bucket - this.current, k)
-        for (let end = this.current + 1; end <= this.current + closed; end++) out.push(this.window(end, k, slide))
+        for (let end = this.current + 1; end <= this.current + closed; end++)
+          out.push(this.window(end, k, slide))
       }
       this.current = bucket
-      this.buckets.set(bucket, { n: 0, mean: 0, m2: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY })
+      this.buckets.set(bucket, { n: 0, shift: x, sum: 0, sumsq: 0, min: Infinity, max: -Infinity })
       for (const old of this.buckets.keys()) if (old <= bucket - k) this.buckets.delete(old)
-    } else {
-      bucket = this.current
     }
-    const b = this.buckets.get(bucket)!
-    const n = b.n + 1
-    const d = x - b.mean
-    const next = b.mean + d / n
-    b.n = n
-    b.mean = next
-    b.m2 = b.m2 + d * (x - next)
+    const b = this.buckets.get(this.current)!
+    const d = x - b.shift
+    b.n += 1
+    b.sum += d
+    b.sumsq += d * d
     b.min = Math.min(b.min, x)
     b.max = Math.max(b.max, x)
     return out
@@ -157,17 +160,27 @@ export class ReferenceSeries {
     let m2 = 0
     let min = Number.POSITIVE_INFINITY
     let max = Number.NEGATIVE_INFINITY
-    for (let i = end - k; i < end; i++) {
-      const b = this.buckets.get(i)
-      if (!b || b.n === 0) continue
+    for (const [index, b] of this.buckets) {
+      if (!(index >= end - k && index < end)) continue
+      const bMean = b.shift + b.sum / b.n
+      const bM2 = Math.max(0, b.sumsq - (b.sum * b.sum) / b.n)
       const total = n + b.n
-      const delta = b.mean - mean
+      const delta = bMean - mean
       mean += (delta * b.n) / total
-      m2 += b.m2 + (delta * delta * n * b.n) / total
+      m2 += bM2 + (delta * delta * n * b.n) / total
       n = total
       min = Math.min(min, b.min)
       max = Math.max(max, b.max)
     }
-    return { start: (end - k) * slide, end: end * slide, count: n, mean, std: Math.sqrt(m2 / n), min, max, range: max - min }
+    return {
+      start: (end - k) * slide,
+      end: end * slide,
+      count: n,
+      mean,
+      std: Math.sqrt(m2 / n),
+      min,
+      max,
+      range: max - min,
+    }
   }
 }

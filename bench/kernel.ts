@@ -1,0 +1,77 @@
+// Kernel benchmark: samples/s per detector and for the whole stack on a 1M-sample series,
+// the Wasm kernel through its host API against the TypeScript reference. Median of several runs.
+
+import { DEFAULT_PARAMS, type DetectorParams, encodeParams } from '../kernels/host/params.js'
+import { loadNodeKernel } from '../kernels/node.js'
+import { ReferenceSeries } from '../kernels/reference/reference.js'
+import { median, report, timeRuns } from './stats.js'
+
+const N = 1_000_000
+const RUNS = Number(process.env.BENCH_RUNS ?? 9)
+
+function series(n: number): { ts: Float64Array; values: Float64Array } {
+  const ts = new Float64Array(n)
+  const values = new Float64Array(n)
+  let v = 20
+  for (let i = 0; i < n; i++) {
+    ts[i] = 1_700_000_000_000 + i * 1000
+    v += Math.sin(i * 0.37) * 0.2
+    values[i] = v + ((i * 7919) % 101) / 100 + (i % 50_000 === 0 ? 30 : 0)
+  }
+  return { ts, values }
+}
+
+const only = (name: keyof DetectorParams['enabled']): DetectorParams => ({
+  ...DEFAULT_PARAMS,
+  threshold: { lo: 0, hi: 100 },
+  enabled: {
+    threshold: false,
+    outlier: false,
+    spike: false,
+    drift: false,
+    stuck: false,
+    window: false,
+    [name]: true,
+  },
+})
+
+const kernel = await loadNodeKernel()
+const { ts, values } = series(N)
+const rate = (params: DetectorParams) => {
+  const encoded = encodeParams(params)
+  return N / median(timeRuns(() => kernel.run(undefined, ts, values, encoded), RUNS))
+}
+
+const detectors: Record<string, number> = {}
+for (const name of ['threshold', 'outlier', 'spike', 'drift', 'stuck', 'window'] as const) {
+  detectors[name] = Math.round(rate(only(name)))
+  console.log(`${name.padEnd(10)} ${(detectors[name]! / 1e6).toFixed(1)} M samples/s`)
+}
+const stackParams = { ...DEFAULT_PARAMS, threshold: { lo: 0, hi: 100 } }
+const stack = rate(stackParams)
+const referenceStack =
+  N /
+  median(
+    timeRuns(
+      () => {
+        const ref = new ReferenceSeries(stackParams)
+        for (let i = 0; i < N; i++) ref.step(ts[i]!, values[i]!)
+      },
+      Math.min(RUNS, 5),
+      1,
+    ),
+  )
+console.log(
+  `stack      ${(stack / 1e6).toFixed(1)} M samples/s (reference ${(referenceStack / 1e6).toFixed(1)})`,
+)
+
+report({
+  benchmark: 'kernel',
+  samples: N,
+  runs: RUNS,
+  ewma_samples_per_s: detectors.outlier,
+  stack_samples_per_s: Math.round(stack),
+  reference_stack_samples_per_s: Math.round(referenceStack),
+  wasm_over_reference: Number((stack / referenceStack).toFixed(2)),
+  per_detector_samples_per_s: detectors,
+})
