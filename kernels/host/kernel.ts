@@ -110,7 +110,10 @@ class WasmKernel implements Kernel {
   }
 
   private restore(state: Uint8Array | undefined): void {
-    if (!state) return this.wasm.reset()
+    if (!state) {
+      this.wasm.reset()
+      return
+    }
     if (state.byteLength !== STATE_BYTES) {
       throw new KernelStateError(`state snapshot is ${state.byteLength} bytes, expected ${STATE_BYTES}`)
     }
