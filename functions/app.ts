@@ -1,0 +1,73 @@
+// The app factory: the whole HTTP surface, from dependencies only. It imports no runtime;
+// each entry (node/, later worker and spin) wires real dependencies in.
+import { OpenAPIHono } from '@hono/zod-openapi'
+import type { Kernel } from '../kernels/host/kernel.js'
+import type { AppContext } from './app-context.js'
+import { Analyser } from './domain/analyse.js'
+import type { AnalysisConfig } from './domain/analysis-config.js'
+import { Ingestor } from './domain/ingest.js'
+import { bearerAuth, type Tokens } from './http/auth.js'
+import type { AppEnv } from './http/env.js'
+import { ApiError, errorBody, sendError } from './http/errors.js'
+import { requestLog } from './http/request-log.js'
+import { instrumentStore } from './observability/instrument-store.js'
+import { Metrics } from './observability/metrics.js'
+import { exportRoutes } from './routes/export.js'
+import { ingestRoutes } from './routes/ingest.js'
+import { opsRoutes } from './routes/ops.js'
+import { queryRoutes } from './routes/queries.js'
+import { InvalidCursorError, type Store } from './store/port.js'
+
+export interface AppDeps {
+  store: Store
+  kernel: Kernel
+  analysis: AnalysisConfig
+  tokens: Tokens
+  /** Largest accepted request body, after decompression (bytes). */
+  bodyLimitBytes: number
+  version?: string
+  now?: () => number
+  /** Where the one-line-per-request JSON log goes. */
+  log?: (line: string) => void
+  metrics?: Metrics
+}
+
+export function createApp(deps: AppDeps) {
+  const metrics = deps.metrics ?? new Metrics()
+  const now = deps.now ?? Date.now
+  const store = instrumentStore(deps.store, metrics)
+  const ctx: AppContext = {
+    store,
+    ingestor: new Ingestor(store, new Analyser(deps.kernel, deps.analysis), metrics, now),
+    metrics,
+    bodyLimitBytes: deps.bodyLimitBytes,
+    tokens: deps.tokens,
+    version: deps.version ?? '0.0.0',
+    now,
+  }
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return
+      const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
+      const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')
+      return c.json(errorBody('invalid_request', message, { issues }), 400)
+    },
+  })
+  const log = deps.log ?? (() => {})
+  app.use('*', requestLog(metrics, log))
+  app.use('/v1/*', bearerAuth(deps.tokens))
+  ingestRoutes(app, ctx)
+  queryRoutes(app, ctx)
+  exportRoutes(app, ctx)
+  opsRoutes(app, ctx)
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404))
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return sendError(c, err)
+    if (err instanceof InvalidCursorError) return c.json(errorBody('invalid_cursor', err.message), 400)
+    log(JSON.stringify({ time: new Date().toISOString(), level: 'error', path: c.req.path, error: String(err?.stack ?? err) }))
+    return c.json(errorBody('internal_error', 'the server failed to handle this request'), 500)
+  })
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

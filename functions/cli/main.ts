@@ -1,0 +1,114 @@
+// The edgewatch command line: `serve` runs the server, `detect` runs the analysis over a file.
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { loadNodeKernel } from '../../kernels/node.js'
+import { ConfigError, configFromEnv } from '../config.js'
+import { startNodeServer } from '../node/server.js'
+import { detect } from './detect.js'
+
+const HELP = `edgewatch: watch IoT fleets; ingest device logs and telemetry, find anomalies with Wasm kernels.
+
+Usage:
+  edgewatch serve
+      Runs the HTTP server. Environment: PORT (3000), HOST (127.0.0.1), EDGEWATCH_DATA_DIR (./data),
+      EDGEWATCH_INGEST_TOKEN, EDGEWATCH_ADMIN_TOKEN (generated and kept in the data dir when unset),
+      EDGEWATCH_RETENTION (7d), EDGEWATCH_BODY_LIMIT (8MiB), EDGEWATCH_SYNC (full|normal),
+      EDGEWATCH_CONFIG (JSON) or EDGEWATCH_CONFIG_FILE (path): rules and detector parameters.
+
+  edgewatch detect --input FILE [--format csv|ndjson|json] [--time-column NAME]
+                   [--device-column NAME] [--device ID] [--output FILE] [--output-format csv|ndjson]
+      Scores every row of FILE (or - for stdin; .gz is gunzipped) exactly as the server would and
+      writes it back with two added columns: score (0..1) and anomalies (kinds, comma separated).
+      Every numeric column is a metric. Times: ISO-8601, YYYY-MM-DD hh:mm:ss (UTC), epoch s or ms.
+
+  edgewatch --help | --version
+`
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP)
+    return 0
+  }
+  if (command === '--version' || command === '-v') {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+    process.stdout.write(pkg.version + '\n')
+    return 0
+  }
+  try {
+    if (command === 'serve') return await serveCommand()
+    if (command === 'detect') return await detectCommand(rest)
+  } catch (e) {
+    if (e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`edgewatch ${command}: ${(e as Error).message}\n`)
+      return 2
+    }
+    throw e
+  }
+  process.stderr.write(`edgewatch: unknown command ${JSON.stringify(command)}\n\n${HELP}`)
+  return 2
+}
+
+async function serveCommand(): Promise<number> {
+  const server = await startNodeServer(process.env)
+  const { tokens } = server
+  const lines = [
+    `edgewatch listening on ${server.url} (data in ${server.config.dataDir})`,
+    tokens.source === 'environment'
+      ? 'tokens: from EDGEWATCH_INGEST_TOKEN and EDGEWATCH_ADMIN_TOKEN'
+      : `tokens (${tokens.source}, kept in ${tokens.file}):\n  ingest: ${tokens.ingest}\n  admin:  ${tokens.admin}`,
+    `try: curl -H "Authorization: Bearer <admin token>" ${server.url}/v1/anomalies`,
+  ]
+  process.stderr.write(lines.join('\n') + '\n')
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  await server.close()
+  return 0
+}
+
+async function detectCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      input: { type: 'string', short: 'i' },
+      format: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      'output-format': { type: 'string' },
+      'time-column': { type: 'string' },
+      'device-column': { type: 'string' },
+      device: { type: 'string' },
+      'no-progress': { type: 'boolean' },
+    },
+    strict: true,
+  })
+  if (!values.input) throw new ConfigError('--input FILE is required (use - for stdin)')
+  const oneOf = <T extends string>(v: string | undefined, allowed: readonly T[], flag: string): T | undefined => {
+    if (v === undefined) return undefined
+    if (!allowed.includes(v as T)) throw new ConfigError(`${flag} must be one of ${allowed.join(', ')}`)
+    return v as T
+  }
+  const config = configFromEnv(process.env, process.env.EDGEWATCH_CONFIG_FILE ? readFileSync(process.env.EDGEWATCH_CONFIG_FILE, 'utf8') : undefined)
+  const kernel = await loadNodeKernel()
+  const t0 = performance.now()
+  const summary = await detect(kernel, config.analysis, {
+    input: values.input,
+    format: oneOf(values.format, ['csv', 'ndjson', 'json'] as const, '--format'),
+    output: values.output,
+    outputFormat: oneOf(values['output-format'], ['csv', 'ndjson'] as const, '--output-format'),
+    timeColumn: values['time-column'],
+    deviceColumn: values['device-column'],
+    device: values.device,
+    progress: !values['no-progress'],
+  })
+  const seconds = (performance.now() - t0) / 1000
+  const lines = [
+    `detect: ${summary.rows} rows in ${seconds.toFixed(1)} s, ${summary.anomalousRows} with anomalies, ${summary.invalidCount} invalid`,
+    ...summary.invalid.map((i) => `  line ${i.line}: ${i.reason}`),
+  ]
+  if (summary.invalidCount > summary.invalid.length) lines.push(`  … and ${summary.invalidCount - summary.invalid.length} more`)
+  process.stderr.write(lines.join('\n') + '\n')
+  return 0
+}

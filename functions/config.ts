@@ -1,0 +1,76 @@
+// Service configuration from environment variables, the same names on every runtime.
+import { ZodError } from 'zod'
+import { type AnalysisConfig, resolveAnalysisConfig } from './domain/analysis-config.js'
+
+export interface ServiceConfig {
+  port: number
+  host: string
+  dataDir: string
+  /** Records (and what came with them) are deleted this long after they were ingested. */
+  retentionMs: number
+  bodyLimitBytes: number
+  /** SQLite synchronous mode on Node: full makes every acknowledged batch survive a power cut. */
+  sync: 'full' | 'normal'
+  analysis: AnalysisConfig
+}
+
+export type Env = Record<string, string | undefined>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const UNITS_BYTES: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20 }
+
+/** "7d", "12h", "90m", "30s", "500ms" or plain milliseconds. */
+export function parseDuration(text: string, name: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text)
+  if (!m) throw new ConfigError(`${name} must be a duration such as 7d, 12h, 30m or milliseconds; got ${JSON.stringify(text)}`)
+  const ms = Number(m[1]) * UNITS_MS[(m[2] ?? 'ms').toLowerCase()]!
+  if (ms <= 0) throw new ConfigError(`${name} must be positive`)
+  return ms
+}
+
+/** "8MiB", "512k" or plain bytes. */
+export function parseBytes(text: string, name: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(text)
+  const unit = UNITS_BYTES[(m?.[2] ?? 'b').toLowerCase()]
+  if (!m || !unit) throw new ConfigError(`${name} must be a size such as 8MiB, 512k or bytes; got ${JSON.stringify(text)}`)
+  const bytes = Math.floor(Number(m[1]) * unit)
+  if (bytes < 1) throw new ConfigError(`${name} must be at least 1 byte`)
+  return bytes
+}
+
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be 0-65535; got ${JSON.stringify(text)}`)
+  return port
+}
+
+/**
+ * Reads the configuration. The analysis settings (rules, detector parameters, per-device overrides)
+ * come as JSON in EDGEWATCH_CONFIG, or from `configText` (the Node entry reads EDGEWATCH_CONFIG_FILE).
+ */
+export function configFromEnv(env: Env, configText?: string): ServiceConfig {
+  const sync = (env.EDGEWATCH_SYNC ?? 'full').toLowerCase()
+  if (sync !== 'full' && sync !== 'normal') throw new ConfigError('EDGEWATCH_SYNC must be full or normal')
+  const text = configText ?? env.EDGEWATCH_CONFIG
+  let analysis: AnalysisConfig
+  try {
+    analysis = resolveAnalysisConfig(text ? JSON.parse(text) : {})
+  } catch (e) {
+    const detail =
+      e instanceof ZodError ? e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') : (e as Error).message
+    throw new ConfigError(`invalid analysis configuration: ${detail}`)
+  }
+  return {
+    port: parsePort(env.PORT ?? '3000'),
+    host: env.HOST ?? '127.0.0.1',
+    dataDir: env.EDGEWATCH_DATA_DIR ?? './data',
+    retentionMs: parseDuration(env.EDGEWATCH_RETENTION ?? '7d', 'EDGEWATCH_RETENTION'),
+    bodyLimitBytes: parseBytes(env.EDGEWATCH_BODY_LIMIT ?? '8MiB', 'EDGEWATCH_BODY_LIMIT'),
+    sync,
+    analysis,
+  }
+}

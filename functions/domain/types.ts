@@ -1,0 +1,95 @@
+// The domain's data shapes, shared by the analyser, the store and the routes.
+
+export const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const
+export type Level = (typeof LEVELS)[number]
+
+/** A device record after validation. */
+export interface DeviceRecord {
+  deviceId: string
+  /** Epoch milliseconds (server time when the record had none). */
+  ts: number
+  level: Level | undefined
+  msg: string | undefined
+  /** Numeric metrics, top-level and under `metrics`, in the order they appeared. */
+  metrics: [name: string, value: number][]
+  /** The record as JSON text, unknown fields kept. */
+  body: string
+}
+
+/** A record as stored, with the verdict of the analysis. */
+export interface StoredRecord {
+  id: number
+  deviceId: string
+  ts: number
+  ingestedAt: number
+  level: Level | undefined
+  score: number
+  /** Anomaly kinds found on this record, in order, without repeats. */
+  kinds: string[]
+  body: string
+}
+
+export interface Anomaly {
+  deviceId: string
+  ts: number
+  kind: string
+  /** The metric it is about; undefined for record-level kinds such as `error`. */
+  metric: string | undefined
+  value: number | null
+  score: number
+  /** Short human explanation (rule threshold, level and message…). */
+  detail: string | undefined
+}
+
+export interface StoredAnomaly extends Anomaly {
+  id: number
+}
+
+export interface WindowFeatureRow {
+  deviceId: string
+  metric: string
+  start: number
+  end: number
+  count: number
+  mean: number
+  std: number
+  min: number
+  max: number
+  range: number
+}
+
+export interface DeadLetter {
+  receivedAt: number
+  /** Where it was in the request: `line 3`, `index 2` or `body`. */
+  position: string
+  reason: string
+  contentType: string
+  raw: string
+}
+
+export interface StoredDeadLetter extends DeadLetter {
+  id: number
+}
+
+export interface DeviceSummary {
+  deviceId: string
+  firstSeen: number
+  lastSeen: number
+  lastTs: number
+  recordCount: number
+  anomalyCount: number
+}
+
+/** One series' detector state between requests. */
+export interface SeriesState {
+  deviceId: string
+  metric: string
+  state: Uint8Array
+  lastTs: number
+  sampleCount: number
+}
+
+export interface Page<T> {
+  items: T[]
+  next: string | null
+}

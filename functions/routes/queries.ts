@@ -1,0 +1,96 @@
+// Read routes: anomalies, devices, one series, dead letters.
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
+import type { AppContext } from '../app-context.js'
+import { iso, presentAnomaly, presentDeadLetter, presentDevice, presentWindow } from '../domain/present.js'
+import type { AppEnv } from '../http/env.js'
+import { ApiError } from '../http/errors.js'
+import {
+  AnomalyPageSchema,
+  AnomalyQuerySchema,
+  DeadLetterPageSchema,
+  DevicePageSchema,
+  deviceIdParam,
+  json,
+  jsonError,
+  limitParam,
+  PageQuerySchema,
+  SeriesSchema,
+} from '../http/schemas.js'
+
+const security = [{ bearer: [] }]
+const common = { 400: jsonError('Invalid query'), 401: jsonError('Missing or wrong token') }
+
+export function queryRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/anomalies',
+      summary: 'List anomalies, newest first',
+      security,
+      request: { query: AnomalyQuerySchema },
+      responses: { 200: json(AnomalyPageSchema, 'A page of anomalies'), ...common },
+    }),
+    async (c) => {
+      const q = c.req.valid('query')
+      const page = await ctx.store.listAnomalies(q)
+      return c.json({ items: page.items.map(presentAnomaly), next: page.next }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/devices',
+      summary: 'List devices with last seen time and record and anomaly counts',
+      security,
+      request: { query: PageQuerySchema },
+      responses: { 200: json(DevicePageSchema, 'A page of devices'), ...common },
+    }),
+    async (c) => {
+      const page = await ctx.store.listDevices(c.req.valid('query'))
+      return c.json({ items: page.items.map(presentDevice), next: page.next }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/devices/{id}/series/{metric}',
+      summary: "A device metric's recent values (oldest first) and its newest window features",
+      security,
+      request: {
+        params: z.object({ id: deviceIdParam, metric: z.string().min(1).max(64) }),
+        query: z.object({ limit: limitParam(10_000, 500), windows: limitParam(1000, 60) }),
+      },
+      responses: { 200: json(SeriesSchema, 'The series'), 404: jsonError('Unknown device'), ...common },
+    }),
+    async (c) => {
+      const { id, metric } = c.req.valid('param')
+      const { limit, windows } = c.req.valid('query')
+      if (!(await ctx.store.getDevice(id))) throw new ApiError(404, 'device_not_found', `no device ${id}`)
+      const records = await ctx.store.recentRecords(id, metric, limit)
+      const values = records.reverse().map((r) => {
+        const body = JSON.parse(r.body) as { metrics?: Record<string, unknown> } & Record<string, unknown>
+        const value = typeof body.metrics?.[metric] === 'number' ? body.metrics[metric] : body[metric]
+        return { ts: iso(r.ts), value: value as number, score: r.score, anomalies: r.kinds }
+      })
+      const features = (await ctx.store.recentWindows(id, metric, windows)).reverse().map(presentWindow)
+      return c.json({ deviceId: id, metric, values, windows: features }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/dead-letters',
+      summary: 'Rejected input kept with its reason, newest first',
+      security,
+      request: { query: PageQuerySchema },
+      responses: { 200: json(DeadLetterPageSchema, 'A page of dead letters'), ...common },
+    }),
+    async (c) => {
+      const page = await ctx.store.listDeadLetters(c.req.valid('query'))
+      return c.json({ items: page.items.map(presentDeadLetter), next: page.next }, 200)
+    },
+  )
+}

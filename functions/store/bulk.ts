@@ -1,0 +1,40 @@
+// Multi-row INSERTs for better-sqlite3: rows go out in chunks of MAX_ROWS_PER_INSERT through
+// statements prepared once per chunk size, with parameter arrays reused between calls.
+import type Database from 'better-sqlite3'
+import { type InsertSpec, insertSql, MAX_ROWS_PER_INSERT } from './sql.js'
+
+/** Writes one item's values into `params` from `at` on, in the spec's column order. */
+export type RowWriter<T, C> = (item: T, params: unknown[], at: number, context: C) => void
+
+export class BulkInsert<T, C> {
+  readonly #db: Database.Database
+  readonly #spec: InsertSpec
+  readonly #write: RowWriter<T, C>
+  readonly #chunks = new Map<number, { statement: Database.Statement; params: unknown[] }>()
+
+  constructor(db: Database.Database, spec: InsertSpec, write: RowWriter<T, C>) {
+    this.#db = db
+    this.#spec = spec
+    this.#write = write
+  }
+
+  run(items: readonly T[], context: C): void {
+    const width = this.#spec.columns.length
+    for (let start = 0; start < items.length; start += MAX_ROWS_PER_INSERT) {
+      const rows = Math.min(MAX_ROWS_PER_INSERT, items.length - start)
+      const { statement, params } = this.#chunk(rows)
+      for (let i = 0; i < rows; i++) this.#write(items[start + i]!, params, i * width, context)
+      statement.run(params)
+    }
+  }
+
+  #chunk(rows: number) {
+    let chunk = this.#chunks.get(rows)
+    if (!chunk) {
+      const params = new Array<unknown>(rows * this.#spec.columns.length)
+      chunk = { statement: this.#db.prepare(insertSql(this.#spec, rows)), params }
+      this.#chunks.set(rows, chunk)
+    }
+    return chunk
+  }
+}

@@ -1,0 +1,90 @@
+// Opaque keyset cursors shared by every adapter: base64url of a JSON array whose first element
+// tags the listing it belongs to. Decoding is strict, so anything we did not make is rejected.
+import type { Page } from '../domain/types.js'
+import { InvalidCursorError } from './port.js'
+
+/** Longer than any cursor we make (device ids are short); bounds the work spent on hostile input. */
+const MAX_CURSOR_LENGTH = 4096
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+export interface AnomalyKey {
+  ts: number
+  id: number
+}
+
+export const anomalyCursor = {
+  encode: (k: AnomalyKey): string => encode(['a', k.ts, k.id]),
+  decode: (cursor: string): AnomalyKey => {
+    const [, ts, id] = decode(cursor, 'a', 3)
+    if (!isTs(ts) || !isId(id)) throw invalid()
+    return { ts, id }
+  },
+}
+
+export const deviceCursor = {
+  encode: (deviceId: string): string => encode(['d', deviceId]),
+  decode: (cursor: string): string => {
+    const [, deviceId] = decode(cursor, 'd', 2)
+    if (typeof deviceId !== 'string') throw invalid()
+    return deviceId
+  },
+}
+
+export const deadLetterCursor = {
+  encode: (id: number): string => encode(['l', id]),
+  decode: (cursor: string): number => {
+    const [, id] = decode(cursor, 'l', 2)
+    if (!isId(id)) throw invalid()
+    return id
+  },
+}
+
+/** Page sizes must be positive integers (SQLite reads LIMIT -1 as "no limit"). */
+export function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer')
+}
+
+function encode(value: unknown[]): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(value))
+  let binary = ''
+  for (const b of bytes) binary += String.fromCharCode(b)
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+function decode(cursor: string, tag: string, length: number): unknown[] {
+  if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) {
+    throw invalid()
+  }
+  let value: unknown
+  try {
+    const binary = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'))
+    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0))
+    value = JSON.parse(utf8.decode(bytes))
+  } catch {
+    throw invalid()
+  }
+  if (!Array.isArray(value) || value.length !== length || value[0] !== tag) throw invalid()
+  // Only canonical encodings: no second spelling of the same cursor.
+  if (encode(value) !== cursor) throw invalid()
+  return value
+}
+
+function isTs(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v)
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v)
+}
+
+function invalid(): InvalidCursorError {
+  return new InvalidCursorError('invalid cursor')
+}
+
+/** A page from `limit + 1` fetched rows: the extra row only tells that there is a next page. */
+export function toPage<T>(rows: T[], limit: number, cursorOf: (last: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows, next: null }
+  const items = rows.slice(0, limit)
+  return { items, next: cursorOf(items[limit - 1]!) }
+}

@@ -1,0 +1,156 @@
+// Rows as the SQL in sql.ts returns them, and their conversion to domain objects
+// (NULL becomes undefined, kinds text becomes an array), shared by every SQL adapter.
+import type {
+  DeviceSummary,
+  Level,
+  SeriesState,
+  StoredAnomaly,
+  StoredDeadLetter,
+  StoredRecord,
+  WindowFeatureRow,
+} from '../domain/types.js'
+
+export interface RecordRow {
+  id: number
+  device_id: string
+  ts: number
+  ingested_at: number
+  level: string | null
+  score: number
+  kinds: string
+  body: string
+}
+
+export interface AnomalyRow {
+  id: number
+  device_id: string
+  ts: number
+  kind: string
+  metric: string | null
+  value: number | null
+  score: number
+  detail: string | null
+}
+
+export interface DeviceRow {
+  device_id: string
+  first_seen: number
+  last_seen: number
+  last_ts: number
+  record_count: number
+  anomaly_count: number
+}
+
+export interface WindowRow {
+  device_id: string
+  metric: string
+  start: number
+  end: number
+  count: number
+  mean: number | null
+  std: number | null
+  min: number | null
+  max: number | null
+  range: number | null
+}
+
+export interface DeadLetterRow {
+  id: number
+  received_at: number
+  position: string
+  reason: string
+  content_type: string
+  raw: string
+}
+
+export interface SeriesRow {
+  device_id: string
+  metric: string
+  state: Uint8Array
+  last_ts: number
+  sample_count: number
+}
+
+/** Kinds are stored comma separated; kind names never contain commas. */
+export function joinKinds(kinds: readonly string[]): string {
+  return kinds.length === 0 ? '' : kinds.length === 1 ? kinds[0]! : kinds.join(',')
+}
+
+export function splitKinds(text: string): string[] {
+  return text === '' ? [] : text.split(',')
+}
+
+export function toRecord(r: RecordRow): StoredRecord {
+  return {
+    id: r.id,
+    deviceId: r.device_id,
+    ts: r.ts,
+    ingestedAt: r.ingested_at,
+    level: (r.level ?? undefined) as Level | undefined,
+    score: r.score,
+    kinds: splitKinds(r.kinds),
+    body: r.body,
+  }
+}
+
+export function toAnomaly(r: AnomalyRow): StoredAnomaly {
+  return {
+    id: r.id,
+    deviceId: r.device_id,
+    ts: r.ts,
+    kind: r.kind,
+    metric: r.metric ?? undefined,
+    value: r.value,
+    score: r.score,
+    detail: r.detail ?? undefined,
+  }
+}
+
+export function toDevice(r: DeviceRow): DeviceSummary {
+  return {
+    deviceId: r.device_id,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    lastTs: r.last_ts,
+    recordCount: r.record_count,
+    anomalyCount: r.anomaly_count,
+  }
+}
+
+/** SQLite stores NaN as NULL; the features read back as NaN. */
+export function toWindow(r: WindowRow): WindowFeatureRow {
+  return {
+    deviceId: r.device_id,
+    metric: r.metric,
+    start: r.start,
+    end: r.end,
+    count: r.count,
+    mean: r.mean ?? Number.NaN,
+    std: r.std ?? Number.NaN,
+    min: r.min ?? Number.NaN,
+    max: r.max ?? Number.NaN,
+    range: r.range ?? Number.NaN,
+  }
+}
+
+export function toDeadLetter(r: DeadLetterRow): StoredDeadLetter {
+  return {
+    id: r.id,
+    receivedAt: r.received_at,
+    position: r.position,
+    reason: r.reason,
+    contentType: r.content_type,
+    raw: r.raw,
+  }
+}
+
+/** Copies the bytes into a plain Uint8Array (drivers return Buffer or ArrayBuffer views). */
+export function toSeriesState(r: SeriesRow): SeriesState {
+  return {
+    deviceId: r.device_id,
+    metric: r.metric,
+    state: new Uint8Array(r.state),
+    lastTs: r.last_ts,
+    sampleCount: r.sample_count,
+  }
+}

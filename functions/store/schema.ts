@@ -1,0 +1,98 @@
+// The database schema as ordered migrations, in plain SQL common to SQLite, D1 and libSQL
+// (no PRAGMAs, nothing driver-specific). Never edit a released migration: append a new one.
+
+export interface Migration {
+  version: number
+  statements: string[]
+}
+
+/** Created before any migration runs, so the runner can tell which versions are applied. */
+export const CREATE_MIGRATIONS_TABLE =
+  'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)'
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    statements: [
+      // Rows are appended in ingest order, so rowid order is time order: purge relies on it
+      // instead of an index on ingested_at. One index only: insert speed matters most here.
+      `CREATE TABLE records (
+        id INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        ingested_at INTEGER NOT NULL,
+        level TEXT,
+        score REAL NOT NULL,
+        kinds TEXT NOT NULL, -- comma separated, '' when none
+        body TEXT NOT NULL
+      )`,
+      'CREATE INDEX records_device_ts ON records (device_id, ts)',
+
+      `CREATE TABLE anomalies (
+        id INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        metric TEXT,
+        value REAL,
+        score REAL NOT NULL,
+        detail TEXT,
+        created_at INTEGER NOT NULL
+      )`,
+      // Each index ends with the rowid, so both serve ORDER BY ts DESC, id DESC.
+      'CREATE INDEX anomalies_ts ON anomalies (ts)',
+      'CREATE INDEX anomalies_device_ts ON anomalies (device_id, ts)',
+
+      // Features are nullable because SQLite stores NaN as NULL (read back as NaN).
+      `CREATE TABLE windows (
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        mean REAL,
+        std REAL,
+        min REAL,
+        max REAL,
+        "range" REAL,
+        created_at INTEGER NOT NULL
+      )`,
+      'CREATE INDEX windows_series_end ON windows (device_id, metric, "end")',
+
+      `CREATE TABLE devices (
+        device_id TEXT PRIMARY KEY,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        record_count INTEGER NOT NULL,
+        anomaly_count INTEGER NOT NULL
+      )`,
+
+      `CREATE TABLE series (
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        state BLOB NOT NULL,
+        last_ts INTEGER NOT NULL,
+        sample_count INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (device_id, metric)
+      )`,
+
+      `CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        position TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        raw TEXT NOT NULL
+      )`,
+
+      `CREATE TABLE idempotency (
+        "key" TEXT PRIMARY KEY,
+        status INTEGER NOT NULL,
+        response TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      )`,
+    ],
+  },
+]

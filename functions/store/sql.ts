@@ -1,0 +1,207 @@
+// Every SQL statement the SQL adapters run, in the dialect common to SQLite, D1 and libSQL, with
+// positional `?` parameters only (D1 has no named ones). Adapters only prepare and bind these.
+import type { AnomalyQuery, ExportQuery } from './port.js'
+
+/** A statement and its positional parameters. */
+export interface BoundSql {
+  sql: string
+  params: unknown[]
+}
+
+/** A multi-row INSERT: columns in bind order, and an optional ON CONFLICT clause. */
+export interface InsertSpec {
+  table: string
+  columns: readonly string[]
+  suffix?: string
+}
+
+/**
+ * Rows per multi-row INSERT: the fastest size measured (a batch of 100 beats single-row inserts by
+ * ~35%), and far below SQLite's 32766 bound-parameter limit. D1 allows only 100 parameters per
+ * statement, so a D1 adapter should use `Math.floor(100 / columns.length)` instead.
+ */
+export const MAX_ROWS_PER_INSERT = 100
+
+export function insertSql(spec: InsertSpec, rows: number): string {
+  const row = '(' + spec.columns.map(() => '?').join(', ') + ')'
+  const values = new Array<string>(rows).fill(row).join(', ')
+  const suffix = spec.suffix ? ' ' + spec.suffix : ''
+  return `INSERT INTO ${spec.table} (${spec.columns.join(', ')}) VALUES ${values}${suffix}`
+}
+
+export const INSERT_RECORDS: InsertSpec = {
+  table: 'records',
+  columns: ['device_id', 'ts', 'ingested_at', 'level', 'score', 'kinds', 'body'],
+}
+
+export const INSERT_ANOMALIES: InsertSpec = {
+  table: 'anomalies',
+  columns: ['device_id', 'ts', 'kind', 'metric', 'value', 'score', 'detail', 'created_at'],
+}
+
+export const INSERT_WINDOWS: InsertSpec = {
+  table: 'windows',
+  columns: [
+    'device_id',
+    'metric',
+    'start',
+    '"end"',
+    'count',
+    'mean',
+    'std',
+    'min',
+    'max',
+    '"range"',
+    'created_at',
+  ],
+}
+
+export const INSERT_DEAD_LETTERS: InsertSpec = {
+  table: 'dead_letters',
+  columns: ['received_at', 'position', 'reason', 'content_type', 'raw'],
+}
+
+export const UPSERT_SERIES: InsertSpec = {
+  table: 'series',
+  columns: ['device_id', 'metric', 'state', 'last_ts', 'sample_count', 'updated_at'],
+  suffix:
+    'ON CONFLICT (device_id, metric) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, ' +
+    'sample_count = excluded.sample_count, updated_at = excluded.updated_at',
+}
+
+/** One row per device of a batch, carrying that batch's counts. */
+export const UPSERT_DEVICES: InsertSpec = {
+  table: 'devices',
+  columns: ['device_id', 'first_seen', 'last_seen', 'last_ts', 'record_count', 'anomaly_count'],
+  suffix:
+    'ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen, ' +
+    'last_ts = max(last_ts, excluded.last_ts), record_count = record_count + excluded.record_count, ' +
+    'anomaly_count = anomaly_count + excluded.anomaly_count',
+}
+
+/** Fails on a key already stored, which rolls the whole batch back. */
+export const INSERT_IDEMPOTENCY: InsertSpec = {
+  table: 'idempotency',
+  columns: ['"key"', 'status', 'response', 'created_at'],
+}
+
+const RECORD = 'id, device_id, ts, ingested_at, level, score, kinds, body'
+const ANOMALY = 'id, device_id, ts, kind, metric, value, score, detail'
+const DEVICE = 'device_id, first_seen, last_seen, last_ts, record_count, anomaly_count'
+const WINDOW = 'device_id, metric, start, "end", count, mean, std, min, max, "range"'
+const DEAD_LETTER = 'id, received_at, position, reason, content_type, raw'
+
+export const SQL = {
+  appliedMigrations: 'SELECT version FROM schema_migrations',
+  recordMigration: 'INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)',
+  ping: 'SELECT 1',
+  findIdempotent: 'SELECT status, response FROM idempotency WHERE "key" = ?',
+  /** One parameter: a JSON array of [deviceId, metric] pairs. */
+  loadStates:
+    'SELECT device_id, metric, state, last_ts, sample_count FROM series WHERE (device_id, metric) IN ' +
+    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+  getDevice: `SELECT ${DEVICE} FROM devices WHERE device_id = ?`,
+  listDevices: `SELECT ${DEVICE} FROM devices ORDER BY device_id LIMIT ?`,
+  listDevicesAfter: `SELECT ${DEVICE} FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?`,
+  recentWindows: `SELECT ${WINDOW} FROM windows WHERE device_id = ? AND metric = ? ORDER BY "end" DESC, rowid DESC LIMIT ?`,
+  listDeadLetters: `SELECT ${DEAD_LETTER} FROM dead_letters ORDER BY id DESC LIMIT ?`,
+  listDeadLettersAfter: `SELECT ${DEAD_LETTER} FROM dead_letters WHERE id < ? ORDER BY id DESC LIMIT ?`,
+} as const
+
+/** The tables purge empties from the front, with the column holding their ingest time. */
+export const PURGED_TABLES = {
+  records: 'ingested_at',
+  anomalies: 'created_at',
+  windows: 'created_at',
+  deadLetters: 'received_at',
+  idempotency: 'created_at',
+} as const
+
+const TABLE_NAMES: Record<keyof typeof PURGED_TABLES, string> = {
+  records: 'records',
+  anomalies: 'anomalies',
+  windows: 'windows',
+  deadLetters: 'dead_letters',
+  idempotency: 'idempotency',
+}
+
+/**
+ * Deletes every row before the first one (in rowid order) ingested at or after the cutoff `?`.
+ * Rows are appended in time order, so this needs no index on the time column: the subquery scans
+ * only the rows being deleted. When no row is that new, everything goes (`max(rowid) + 1`).
+ */
+export function purgeSql(table: keyof typeof PURGED_TABLES): string {
+  const name = TABLE_NAMES[table]
+  return (
+    `DELETE FROM ${name} WHERE rowid < ifnull(` +
+    `(SELECT rowid FROM ${name} WHERE ${PURGED_TABLES[table]} >= ? ORDER BY rowid LIMIT 1), ` +
+    `(SELECT max(rowid) FROM ${name}) + 1)`
+  )
+}
+
+/** Newest first; `after` is the (ts, id) of the last row of the previous page. */
+export function listAnomaliesSql(
+  q: AnomalyQuery,
+  after: { ts: number; id: number } | undefined,
+  limit: number,
+): BoundSql {
+  const { where, params, add } = conditions()
+  if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
+  if (q.kind !== undefined) add('kind = ?', q.kind)
+  if (q.since !== undefined) add('ts >= ?', q.since)
+  if (q.until !== undefined) add('ts < ?', q.until)
+  if (after) add('(ts, id) < (?, ?)', after.ts, after.id)
+  params.push(limit)
+  return {
+    sql: `SELECT ${ANOMALY} FROM anomalies${whereClause(where)} ORDER BY ts DESC, id DESC LIMIT ?`,
+    params,
+  }
+}
+
+/** By device, ts, id; `after` is the key of the last row of the previous page. */
+export function exportRecordsSql(
+  q: ExportQuery,
+  after: { deviceId: string; ts: number; id: number } | undefined,
+  limit: number,
+): BoundSql {
+  const { where, params, add } = conditions()
+  if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
+  if (q.since !== undefined) add('ts >= ?', q.since)
+  if (q.until !== undefined) add('ts < ?', q.until)
+  if (after) add('(device_id, ts, id) > (?, ?, ?)', after.deviceId, after.ts, after.id)
+  params.push(limit)
+  return {
+    sql: `SELECT ${RECORD} FROM records${whereClause(where)} ORDER BY device_id, ts, id LIMIT ?`,
+    params,
+  }
+}
+
+/**
+ * Newest records of a device whose body holds the metric as a number, top-level or under `metrics`.
+ * The key is quoted as a JSON string, which SQLite's path parser decodes (escapes included), so any
+ * name works: dots, quotes, backslashes, spaces, unicode.
+ */
+export function recentRecordsSql(deviceId: string, metric: string, limit: number): BoundSql {
+  const key = JSON.stringify(metric)
+  return {
+    sql:
+      `SELECT ${RECORD} FROM records WHERE device_id = ? AND (json_type(body, ?) IN ('integer', 'real') ` +
+      `OR json_type(body, ?) IN ('integer', 'real')) ORDER BY ts DESC, id DESC LIMIT ?`,
+    params: [deviceId, '$.' + key, '$.metrics.' + key, limit],
+  }
+}
+
+/** Collects AND-ed conditions and their parameters in bind order. */
+function conditions() {
+  const where: string[] = []
+  const params: unknown[] = []
+  const add = (condition: string, ...values: unknown[]): void => {
+    where.push(condition)
+    params.push(...values)
+  }
+  return { where, params, add }
+}
+
+function whereClause(where: string[]): string {
+  return where.length === 0 ? '' : ' WHERE ' + where.join(' AND ')
+}

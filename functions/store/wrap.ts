@@ -1,0 +1,27 @@
+// Decorating a store method by method (timing, caching) without listing the methods twice.
+import type { Store } from './port.js'
+
+export const STORE_METHODS = [
+  'loadStates',
+  'findIdempotent',
+  'commitIngest',
+  'listAnomalies',
+  'listDevices',
+  'getDevice',
+  'recentRecords',
+  'recentWindows',
+  'exportRecords',
+  'listDeadLetters',
+  'purge',
+  'ping',
+  'close',
+] as const satisfies readonly (keyof Store)[]
+
+type AnyMethod = (...args: never[]) => unknown
+
+/** A store whose every method is `wrap(name, method bound to store)`. */
+export function wrapStore(store: Store, wrap: <F extends AnyMethod>(op: keyof Store, method: F) => F): Store {
+  const out: Partial<Record<keyof Store, AnyMethod>> = {}
+  for (const op of STORE_METHODS) out[op] = wrap(op, (store[op] as AnyMethod).bind(store))
+  return out as Store
+}
