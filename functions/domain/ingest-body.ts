@@ -91,6 +91,6 @@ function safeStringify(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {
-    return String(value)
+    return '(too deeply nested to keep)'
   }
 }

@@ -51,7 +51,12 @@ export function toRecord(value: unknown, now: number, body?: string): RecordResu
   const metrics: [string, number][] = []
   const problem = collectMetrics(obj, metrics, true) ?? collectNested(obj.metrics, metrics)
   if (problem) return { ok: false, reason: problem }
-  const text = body ?? JSON.stringify(obj)
+  let text: string
+  try {
+    text = body ?? JSON.stringify(obj)
+  } catch {
+    return { ok: false, reason: 'record is too deeply nested' }
+  }
   if (text.length > LIMITS.recordBytes) {
     return { ok: false, reason: `record is larger than ${LIMITS.recordBytes} bytes` }
   }

@@ -13,7 +13,14 @@ import type {
   WindowFeatureRow,
 } from '../domain/types.js'
 import { BulkInsert } from './bulk.js'
-import { anomalyCursor, checkLimit, deadLetterCursor, deviceCursor, toPage } from './cursor.js'
+import {
+  anomalyCursor,
+  checkLimit,
+  deadLetterCursor,
+  deviceCursor,
+  EXPORT_PAGE_SIZE,
+  toPage,
+} from './paging.js'
 import { type DeviceDelta, deviceDeltas } from './devices.js'
 import {
   type AnomalyQuery,
@@ -61,9 +68,6 @@ export interface SqliteOptions {
   /** `full` (default): a resolved commit survives power loss. `normal`: it survives a crash only. */
   synchronous?: 'full' | 'normal'
 }
-
-/** Rows per page read by exportRecords. */
-export const EXPORT_PAGE_SIZE = 1000
 
 export function openSqliteStore(path: string, options: SqliteOptions = {}): Store {
   const db = new Database(path)

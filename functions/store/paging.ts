@@ -1,5 +1,5 @@
-// Opaque keyset cursors shared by every adapter: base64url of a JSON array whose first element
-// tags the listing it belongs to. Decoding is strict, so anything we did not make is rejected.
+// Keyset paging shared by every adapter. Cursors are opaque: base64url of a JSON array whose first
+// element tags the listing it belongs to. Decoding is strict, so anything we did not make is rejected.
 import type { Page } from '../domain/types.js'
 import { InvalidCursorError } from './port.js'
 
@@ -39,6 +39,9 @@ export const deadLetterCursor = {
     return id
   },
 }
+
+/** Rows per page read by exportRecords. */
+export const EXPORT_PAGE_SIZE = 1000
 
 /** Page sizes must be positive integers (SQLite reads LIMIT -1 as "no limit"). */
 export function checkLimit(limit: number): void {

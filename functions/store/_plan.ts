@@ -1,0 +1,21 @@
+import Database from 'better-sqlite3'
+import { migrate } from './sqlite.js'
+import { SQL, listAnomaliesSql, exportRecordsSql, recentRecordsSql, purgeSql } from './sql.js'
+const db = new Database(':memory:'); migrate(db)
+const plan = (sql: string) => console.log(sql.slice(0, 90), '\n   ', db.prepare('EXPLAIN QUERY PLAN ' + sql).all().map((r: any) => r.detail).join(' | '))
+plan(SQL.loadStates)
+plan(listAnomaliesSql({limit:1}, undefined, 2).sql)
+plan(listAnomaliesSql({limit:1}, {ts:1,id:1}, 2).sql)
+plan(listAnomaliesSql({limit:1, deviceId:'a', since: 1}, {ts:1,id:1}, 2).sql)
+plan(listAnomaliesSql({limit:1, kind:'a'}, {ts:1,id:1}, 2).sql)
+plan(exportRecordsSql({}, {deviceId:'a',ts:1,id:1}, 2).sql)
+plan(exportRecordsSql({deviceId:'a', since:1}, {deviceId:'a',ts:1,id:1}, 2).sql)
+plan(recentRecordsSql('a','b',1).sql)
+plan(SQL.recentWindows)
+plan(SQL.listDevicesAfter)
+plan(SQL.listDeadLettersAfter)
+plan(purgeSql('records'))
+plan(purgeSql('idempotency'))
+db.exec("insert into series values ('d','m', x'00', 1, 1, 1)")
+db.prepare('update series set state = ?').run(new Uint8Array([1,2,3]))
+console.log(db.prepare('select state from series').get())
