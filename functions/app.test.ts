@@ -31,20 +31,35 @@ beforeEach(() => {
 })
 
 const post = (body: BodyInit, headers: Record<string, string> = {}) =>
-  app.request('/v1/ingest', { method: 'POST', body, headers: { ...ingestAuth, 'Content-Type': 'application/json', ...headers } })
+  app.request('/v1/ingest', {
+    method: 'POST',
+    body,
+    headers: { ...ingestAuth, 'Content-Type': 'application/json', ...headers },
+  })
 const get = (path: string) => app.request(path, { headers: admin })
 const ndjson = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n')
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string; details: unknown } }).error
+const errorOf = async (res: Response) =>
+  ((await res.json()) as { error: { code: string; message: string; details: unknown } }).error
 
 describe('auth', () => {
   it('needs a bearer token on every /v1 route, with the error shape', async () => {
-    for (const path of ['/v1/anomalies', '/v1/devices', '/v1/export', '/v1/dead-letters', '/v1/devices/x/series/temp']) {
+    for (const path of [
+      '/v1/anomalies',
+      '/v1/devices',
+      '/v1/export',
+      '/v1/dead-letters',
+      '/v1/devices/x/series/temp',
+    ]) {
       const res = await app.request(path)
       expect(res.status).toBe(401)
       expect(await errorOf(res)).toMatchObject({ code: 'unauthorized' })
     }
-    expect((await app.request('/v1/anomalies', { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401)
-    expect((await app.request('/v1/anomalies', { headers: { Authorization: tokens.admin } })).status).toBe(401)
+    expect((await app.request('/v1/anomalies', { headers: { Authorization: 'Bearer wrong' } })).status).toBe(
+      401,
+    )
+    expect((await app.request('/v1/anomalies', { headers: { Authorization: tokens.admin } })).status).toBe(
+      401,
+    )
     expect((await post('{"deviceId":"a"}', { Authorization: 'Bearer nope' })).status).toBe(401)
   })
 
@@ -57,20 +72,28 @@ describe('auth', () => {
   })
 
   it('leaves health, metrics and docs open', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) expect((await app.request(path)).status).toBe(200)
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs'])
+      expect((await app.request(path)).status).toBe(200)
   })
 })
 
 describe('ingest', () => {
   it('accepts JSON arrays, single objects, NDJSON and gzip', async () => {
-    expect(await (await post('[{"deviceId":"a","temp":20},{"deviceId":"b"}]')).json()).toMatchObject({ accepted: 2, rejectedCount: 0 })
+    expect(await (await post('[{"deviceId":"a","temp":20},{"deviceId":"b"}]')).json()).toMatchObject({
+      accepted: 2,
+      rejectedCount: 0,
+    })
     expect(await (await post('{"deviceId":"a","temp":21}')).json()).toMatchObject({ accepted: 1 })
     const nd = ndjson([{ deviceId: 'a', temp: 22 }, { deviceId: 'c' }])
-    expect(await (await post(nd, { 'Content-Type': 'application/x-ndjson' })).json()).toMatchObject({ accepted: 2 })
+    expect(await (await post(nd, { 'Content-Type': 'application/x-ndjson' })).json()).toMatchObject({
+      accepted: 2,
+    })
     const gz = gzipSync(Buffer.from(nd))
     const res = await post(gz, { 'Content-Type': 'application/x-ndjson', 'Content-Encoding': 'gzip' })
     expect(await res.json()).toMatchObject({ accepted: 2 })
-    const devices = (await (await get('/v1/devices')).json()) as { items: { deviceId: string; recordCount: number }[] }
+    const devices = (await (await get('/v1/devices')).json()) as {
+      items: { deviceId: string; recordCount: number }[]
+    }
     expect(devices.items.map((d) => [d.deviceId, d.recordCount])).toEqual([
       ['a', 4],
       ['b', 1],
@@ -79,14 +102,25 @@ describe('ingest', () => {
   })
 
   it('stores valid records, rejects the rest with line numbers, and keeps them as dead letters', async () => {
-    const body = ['{"deviceId":"a","temp":20}', '{broken', '{"temp":5}', '{"deviceId":"b","level":"error","msg":"disk full"}'].join('\n')
+    const body = [
+      '{"deviceId":"a","temp":20}',
+      '{broken',
+      '{"temp":5}',
+      '{"deviceId":"b","level":"error","msg":"disk full"}',
+    ].join('\n')
     const res = await post(body, { 'Content-Type': 'application/x-ndjson' })
     expect(res.status).toBe(200)
-    const out = (await res.json()) as { accepted: number; rejected: { line: number; reason: string }[]; anomalies: { kind: string }[] }
+    const out = (await res.json()) as {
+      accepted: number
+      rejected: { line: number; reason: string }[]
+      anomalies: { kind: string }[]
+    }
     expect(out.accepted).toBe(2)
     expect(out.rejected.map((r) => r.line)).toEqual([2, 3])
     expect(out.anomalies.map((a) => a.kind)).toEqual(['error'])
-    const dead = (await (await get('/v1/dead-letters')).json()) as { items: { position: string; raw: string; reason: string }[] }
+    const dead = (await (await get('/v1/dead-letters')).json()) as {
+      items: { position: string; raw: string; reason: string }[]
+    }
     expect(dead.items.map((d) => [d.position, d.raw])).toEqual(
       expect.arrayContaining([
         ['line 2', '{broken'],
@@ -108,11 +142,16 @@ describe('ingest', () => {
     res = await post(new Uint8Array([1, 2, 3]), { 'Content-Encoding': 'gzip' })
     expect((await errorOf(res)).code).toBe('invalid_gzip')
     const dead = (await (await get('/v1/dead-letters')).json()) as { items: { raw: string }[] }
-    expect(dead.items.map((d) => d.raw)).toEqual(expect.arrayContaining(['1', '2', '{"deviceId": ', 'base64:e//+fQ==']))
+    expect(dead.items.map((d) => d.raw)).toEqual(
+      expect.arrayContaining(['1', '2', '{"deviceId": ', 'base64:e//+fQ==']),
+    )
   })
 
   it('answers 413 above the limit, also for a gzip bomb, and 415 for other types', async () => {
-    const big = '[' + Array.from({ length: 2000 }, () => '{"deviceId":"aaaaaaaaaaaaaaaaaaaaaa","temp":1}').join(',') + ']'
+    const big =
+      '[' +
+      Array.from({ length: 2000 }, () => '{"deviceId":"aaaaaaaaaaaaaaaaaaaaaa","temp":1}').join(',') +
+      ']'
     expect((await post(big)).status).toBe(413)
     const bomb = gzipSync(Buffer.from(`{"deviceId":"a","pad":"${'x'.repeat(LIMIT * 4)}"}`))
     expect(bomb.length).toBeLessThan(LIMIT)
@@ -125,14 +164,26 @@ describe('ingest', () => {
         c.close()
       },
     })
-    expect((await app.request('/v1/ingest', { method: 'POST', body: chunked, headers: { ...ingestAuth, 'Content-Type': 'application/json' }, duplex: 'half' } as RequestInit)).status).toBe(413)
+    expect(
+      (
+        await app.request('/v1/ingest', {
+          method: 'POST',
+          body: chunked,
+          headers: { ...ingestAuth, 'Content-Type': 'application/json' },
+          duplex: 'half',
+        } as RequestInit)
+      ).status,
+    ).toBe(413)
     expect((await post('x', { 'Content-Type': 'text/plain' })).status).toBe(415)
     expect((await post('x', { 'Content-Type': '' })).status).toBe(415)
     expect((await post('{}', { 'Content-Encoding': 'br' })).status).toBe(415)
   })
 
   it('does not store a batch twice under the same Idempotency-Key', async () => {
-    const body = ndjson([{ deviceId: 'a', temp: 1 }, { deviceId: 'a', temp: 2 }])
+    const body = ndjson([
+      { deviceId: 'a', temp: 1 },
+      { deviceId: 'a', temp: 2 },
+    ])
     const h = { 'Content-Type': 'application/x-ndjson', 'Idempotency-Key': 'batch-0001' }
     const first = await post(body, h)
     const second = await post(body, h)
@@ -146,7 +197,10 @@ describe('ingest', () => {
   it('never answers 500 to arbitrary bodies', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))),
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
         fc.constantFrom('application/json', 'application/x-ndjson'),
         async (body, type) => {
           const res = await post(body, { 'Content-Type': type })
@@ -176,21 +230,35 @@ describe('queries', () => {
     let next: string | null = null
     do {
       const q: string = next ? `&cursor=${encodeURIComponent(next)}` : ''
-      const page = (await (await get(`/v1/anomalies?limit=2${q}`)).json()) as { items: typeof all; next: string | null }
+      const page = (await (await get(`/v1/anomalies?limit=2${q}`)).json()) as {
+        items: typeof all
+        next: string | null
+      }
       all.push(...page.items)
       next = page.next
     } while (next)
     expect(all.length).toBeGreaterThanOrEqual(2)
     expect([...all].sort((a, b) => b.ts.localeCompare(a.ts))).toEqual(all)
     expect(all.map((a) => a.kind)).toEqual(expect.arrayContaining(['high_temp', 'slow_response']))
-    const temp = (await (await get('/v1/anomalies?kind=high_temp&deviceId=pump-1')).json()) as { items: unknown[] }
+    const temp = (await (await get('/v1/anomalies?kind=high_temp&deviceId=pump-1')).json()) as {
+      items: unknown[]
+    }
     expect(temp.items).toHaveLength(1)
-    const since = (await (await get(`/v1/anomalies?since=${1_700_000_000_000 + 200_000}`)).json()) as { items: typeof all }
+    const since = (await (await get(`/v1/anomalies?since=${1_700_000_000_000 + 200_000}`)).json()) as {
+      items: typeof all
+    }
     expect(since.items.every((a) => a.kind !== 'slow_response')).toBe(true)
   })
 
   it('answers bad query parameters with 400 and the error shape', async () => {
-    for (const q of ['limit=0', 'limit=abc', 'limit=100000', 'since=yesterday', 'cursor=%00garbage', `deviceId=${'x'.repeat(300)}`]) {
+    for (const q of [
+      'limit=0',
+      'limit=abc',
+      'limit=100000',
+      'since=yesterday',
+      'cursor=%00garbage',
+      `deviceId=${'x'.repeat(300)}`,
+    ]) {
       const res = await get(`/v1/anomalies?${q}`)
       expect(res.status, q).toBe(400)
       expect((await errorOf(res)).code).toMatch(/invalid/)
@@ -199,7 +267,10 @@ describe('queries', () => {
 
   it('gives a series with values and window features, and 404 for an unknown device', async () => {
     await load()
-    const s = (await (await get('/v1/devices/pump-1/series/temp?limit=50')).json()) as { values: { value: number }[]; windows: unknown[] }
+    const s = (await (await get('/v1/devices/pump-1/series/temp?limit=50')).json()) as {
+      values: { value: number }[]
+      windows: unknown[]
+    }
     expect(s.values).toHaveLength(50)
     expect(s.values.every((v) => typeof v.value === 'number')).toBe(true)
     expect(s.windows.length).toBeGreaterThan(0)
@@ -212,7 +283,10 @@ describe('queries', () => {
     await load()
     const res = await get('/v1/export?deviceId=pump-1')
     expect(res.headers.get('content-type')).toMatch(/ndjson/)
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { ts: string; score: number; anomalies: string })
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ts: string; score: number; anomalies: string })
     expect(lines).toHaveLength(150)
     expect(lines.some((l) => l.anomalies.includes('high_temp'))).toBe(true)
     expect(lines.every((l) => l.score >= 0 && l.score <= 1)).toBe(true)
@@ -227,19 +301,36 @@ describe('queries', () => {
 
 describe('operations', () => {
   it('serves Prometheus metrics that count what happened', async () => {
-    await post(ndjson([{ deviceId: 'a', level: 'fatal' }, { broken: true }]), { 'Content-Type': 'application/x-ndjson' })
+    await post(ndjson([{ deviceId: 'a', level: 'fatal' }, { broken: true }]), {
+      'Content-Type': 'application/x-ndjson',
+    })
     const text = await (await app.request('/metrics')).text()
     expect(text).toMatch(/^edgewatch_records_ingested_total 1$/m)
     expect(text).toMatch(/^edgewatch_records_rejected_total 1$/m)
     expect(text).toMatch(/^edgewatch_anomalies_total\{kind="error"\} 1$/m)
-    expect(text).toMatch(/edgewatch_http_request_duration_seconds_bucket\{route="\/v1\/ingest",le="\+Inf"\} 1/)
+    expect(text).toMatch(
+      /edgewatch_http_request_duration_seconds_bucket\{route="\/v1\/ingest",le="\+Inf"\} 1/,
+    )
     expect(text).toMatch(/edgewatch_store_operation_duration_seconds_count\{op="commitIngest"\} 1/)
   })
 
   it('describes every route in OpenAPI 3.1', async () => {
-    const doc = (await (await app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, object> }
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      openapi: string
+      paths: Record<string, object>
+    }
     expect(doc.openapi).toBe('3.1.0')
-    for (const path of ['/v1/ingest', '/v1/anomalies', '/v1/devices', '/v1/devices/{id}/series/{metric}', '/v1/export', '/v1/dead-letters', '/healthz', '/readyz', '/metrics']) {
+    for (const path of [
+      '/v1/ingest',
+      '/v1/anomalies',
+      '/v1/devices',
+      '/v1/devices/{id}/series/{metric}',
+      '/v1/export',
+      '/v1/dead-letters',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+    ]) {
       expect(doc.paths, path).toHaveProperty([path])
     }
   })
@@ -248,6 +339,11 @@ describe('operations', () => {
     await app.request('/healthz')
     await post('{"deviceId":"a"}')
     expect(logs).toHaveLength(2)
-    expect(JSON.parse(logs[1]!)).toMatchObject({ method: 'POST', path: '/v1/ingest', status: 200, accepted: 1 })
+    expect(JSON.parse(logs[1]!)).toMatchObject({
+      method: 'POST',
+      path: '/v1/ingest',
+      status: 200,
+      accepted: 1,
+    })
   })
 })

@@ -64,7 +64,14 @@ export function createApp(deps: AppDeps) {
   app.onError((err, c) => {
     if (err instanceof ApiError) return sendError(c, err)
     if (err instanceof InvalidCursorError) return c.json(errorBody('invalid_cursor', err.message), 400)
-    log(JSON.stringify({ time: new Date().toISOString(), level: 'error', path: c.req.path, error: String(err?.stack ?? err) }))
+    log(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        path: c.req.path,
+        error: String(err?.stack ?? err),
+      }),
+    )
     return c.json(errorBody('internal_error', 'the server failed to handle this request'), 500)
   })
   return app

@@ -21,12 +21,23 @@ export class ConfigError extends Error {
 }
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-const UNITS_BYTES: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20 }
+const UNITS_BYTES: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+}
 
 /** "7d", "12h", "90m", "30s", "500ms" or plain milliseconds. */
 export function parseDuration(text: string, name: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text)
-  if (!m) throw new ConfigError(`${name} must be a duration such as 7d, 12h, 30m or milliseconds; got ${JSON.stringify(text)}`)
+  if (!m)
+    throw new ConfigError(
+      `${name} must be a duration such as 7d, 12h, 30m or milliseconds; got ${JSON.stringify(text)}`,
+    )
   const ms = Number(m[1]) * UNITS_MS[(m[2] ?? 'ms').toLowerCase()]!
   if (ms <= 0) throw new ConfigError(`${name} must be positive`)
   return ms
@@ -36,7 +47,8 @@ export function parseDuration(text: string, name: string): number {
 export function parseBytes(text: string, name: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(text)
   const unit = UNITS_BYTES[(m?.[2] ?? 'b').toLowerCase()]
-  if (!m || !unit) throw new ConfigError(`${name} must be a size such as 8MiB, 512k or bytes; got ${JSON.stringify(text)}`)
+  if (!m || !unit)
+    throw new ConfigError(`${name} must be a size such as 8MiB, 512k or bytes; got ${JSON.stringify(text)}`)
   const bytes = Math.floor(Number(m[1]) * unit)
   if (bytes < 1) throw new ConfigError(`${name} must be at least 1 byte`)
   return bytes
@@ -44,7 +56,8 @@ export function parseBytes(text: string, name: string): number {
 
 function parsePort(text: string): number {
   const port = Number(text)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be 0-65535; got ${JSON.stringify(text)}`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`PORT must be 0-65535; got ${JSON.stringify(text)}`)
   return port
 }
 
@@ -61,7 +74,9 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     analysis = resolveAnalysisConfig(text ? JSON.parse(text) : {})
   } catch (e) {
     const detail =
-      e instanceof ZodError ? e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') : (e as Error).message
+      e instanceof ZodError
+        ? e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+        : (e as Error).message
     throw new ConfigError(`invalid analysis configuration: ${detail}`)
   }
   return {

@@ -38,10 +38,16 @@ export interface DetectSummary {
 const TIME_COLUMNS = ['ts', 'timestamp', 'time', 'datetime', 'date']
 const DEVICE_COLUMNS = ['deviceId', 'device_id', 'device']
 
-export async function detect(kernel: Kernel, analysis: AnalysisConfig, opts: DetectOptions): Promise<DetectSummary> {
+export async function detect(
+  kernel: Kernel,
+  analysis: AnalysisConfig,
+  opts: DetectOptions,
+): Promise<DetectSummary> {
   const format = opts.format ?? formatFromName(opts.input)
   if (!format) throw new Error(`cannot tell the format of ${opts.input}: pass --format csv|ndjson|json`)
-  const outputFormat = opts.outputFormat ?? (opts.output && formatFromName(opts.output) === 'csv' ? 'csv' : format === 'csv' ? 'csv' : 'ndjson')
+  const outputFormat =
+    opts.outputFormat ??
+    (opts.output && formatFromName(opts.output) === 'csv' ? 'csv' : format === 'csv' ? 'csv' : 'ndjson')
   const analyser = new Analyser(kernel, analysis)
   const states = new Map<string, SeriesState>()
   const summary: DetectSummary = { rows: 0, scored: 0, anomalousRows: 0, invalid: [], invalidCount: 0 }
@@ -53,11 +59,12 @@ export async function detect(kernel: Kernel, analysis: AnalysisConfig, opts: Det
 
   const flush = async () => {
     const records: (DeviceRecord | undefined)[] = chunk.map((row) => {
-      if (!row.fields) return undefined
+      if (!row.fields || row.error) return undefined
       columns ??= pickColumns(row.fields, opts)
       const r = rowToRecord(row.fields, columns, opts.device ?? 'device')
-      if (typeof r === 'string') return void (row.error = r)
-      return r
+      if (typeof r !== 'string') return r
+      row.error = r
+      return undefined
     })
     const valid = records.filter((r): r is DeviceRecord => r !== undefined)
     const result = analyser.analyse(valid, states)
@@ -68,7 +75,8 @@ export async function detect(kernel: Kernel, analysis: AnalysisConfig, opts: Det
       summary.rows++
       if (!records[i]) {
         summary.invalidCount++
-        if (summary.invalid.length < 20) summary.invalid.push({ line: row.line, reason: row.error ?? 'unreadable row' })
+        if (summary.invalid.length < 20)
+          summary.invalid.push({ line: row.line, reason: row.error ?? 'unreadable row' })
         await writer.write(row.fields ?? { _error: row.error }, undefined, [])
         continue
       }
@@ -95,20 +103,33 @@ export async function detect(kernel: Kernel, analysis: AnalysisConfig, opts: Det
   return summary
 }
 
-function pickColumns(first: Record<string, unknown>, opts: DetectOptions): { time?: string; device?: string } {
+function pickColumns(
+  first: Record<string, unknown>,
+  opts: DetectOptions,
+): { time?: string; device?: string } {
   const names = Object.keys(first)
   const find = (given: string | undefined, candidates: string[], what: string) => {
     if (given !== undefined) {
-      if (!names.includes(given)) throw new Error(`no ${what} column named ${given}; columns are: ${names.join(', ')}`)
+      if (!names.includes(given))
+        throw new Error(`no ${what} column named ${given}; columns are: ${names.join(', ')}`)
       return given
     }
-    return candidates.find((c) => names.includes(c)) ?? names.find((n) => candidates.includes(n.toLowerCase()))
+    return (
+      candidates.find((c) => names.includes(c)) ?? names.find((n) => candidates.includes(n.toLowerCase()))
+    )
   }
-  return { time: find(opts.timeColumn, TIME_COLUMNS, 'time'), device: find(opts.deviceColumn, DEVICE_COLUMNS, 'device') }
+  return {
+    time: find(opts.timeColumn, TIME_COLUMNS, 'time'),
+    device: find(opts.deviceColumn, DEVICE_COLUMNS, 'device'),
+  }
 }
 
 /** A row as the server would see it: deviceId and ts in place, every other numeric field a metric. */
-function rowToRecord(fields: Record<string, unknown>, columns: { time?: string; device?: string }, fallbackDevice: string) {
+function rowToRecord(
+  fields: Record<string, unknown>,
+  columns: { time?: string; device?: string },
+  fallbackDevice: string,
+) {
   const obj: Record<string, unknown> = { ...fields }
   if (columns.time) {
     const ts = parseTimestamp(fields[columns.time], true)
@@ -145,7 +166,8 @@ async function finish(out: Writable): Promise<void> {
 
 function ndjsonWriter(out: Writable): RowWriter {
   return {
-    write: (fields, score, kinds) => write(out, JSON.stringify({ ...fields, score: score ?? null, anomalies: kinds.join(',') }) + '\n'),
+    write: (fields, score, kinds) =>
+      write(out, JSON.stringify({ ...fields, score: score ?? null, anomalies: kinds.join(',') }) + '\n'),
     end: () => finish(out),
   }
 }

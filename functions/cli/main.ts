@@ -31,7 +31,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (command === '--version' || command === '-v') {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string
+    }
     process.stdout.write(pkg.version + '\n')
     return 0
   }
@@ -39,11 +41,9 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'serve') return await serveCommand()
     if (command === 'detect') return await detectCommand(rest)
   } catch (e) {
-    if (e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`edgewatch ${command}: ${(e as Error).message}\n`)
-      return 2
-    }
-    throw e
+    const usage = e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    process.stderr.write(`edgewatch ${command}: ${(e as Error).message}\n`)
+    return usage ? 2 : 1
   }
   process.stderr.write(`edgewatch: unknown command ${JSON.stringify(command)}\n\n${HELP}`)
   return 2
@@ -85,12 +85,19 @@ async function detectCommand(args: string[]): Promise<number> {
     strict: true,
   })
   if (!values.input) throw new ConfigError('--input FILE is required (use - for stdin)')
-  const oneOf = <T extends string>(v: string | undefined, allowed: readonly T[], flag: string): T | undefined => {
+  const oneOf = <T extends string>(
+    v: string | undefined,
+    allowed: readonly T[],
+    flag: string,
+  ): T | undefined => {
     if (v === undefined) return undefined
     if (!allowed.includes(v as T)) throw new ConfigError(`${flag} must be one of ${allowed.join(', ')}`)
     return v as T
   }
-  const config = configFromEnv(process.env, process.env.EDGEWATCH_CONFIG_FILE ? readFileSync(process.env.EDGEWATCH_CONFIG_FILE, 'utf8') : undefined)
+  const config = configFromEnv(
+    process.env,
+    process.env.EDGEWATCH_CONFIG_FILE ? readFileSync(process.env.EDGEWATCH_CONFIG_FILE, 'utf8') : undefined,
+  )
   const kernel = await loadNodeKernel()
   const t0 = performance.now()
   const summary = await detect(kernel, config.analysis, {
@@ -108,7 +115,8 @@ async function detectCommand(args: string[]): Promise<number> {
     `detect: ${summary.rows} rows in ${seconds.toFixed(1)} s, ${summary.anomalousRows} with anomalies, ${summary.invalidCount} invalid`,
     ...summary.invalid.map((i) => `  line ${i.line}: ${i.reason}`),
   ]
-  if (summary.invalidCount > summary.invalid.length) lines.push(`  … and ${summary.invalidCount - summary.invalid.length} more`)
+  if (summary.invalidCount > summary.invalid.length)
+    lines.push(`  … and ${summary.invalidCount - summary.invalid.length} more`)
   process.stderr.write(lines.join('\n') + '\n')
   return 0
 }

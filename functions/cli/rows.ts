@@ -37,21 +37,30 @@ export async function* readRows(input: Readable, format: InputFormat): AsyncGene
 }
 
 async function* csvRows(input: Readable): AsyncGenerator<Row> {
-  const skipped: Row[] = []
   const parser = input.pipe(
-    parse({ columns: true, bom: true, skip_empty_lines: true, trim: true, info: true, skip_records_with_error: true }),
+    parse({ bom: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: true }),
   )
-  parser.on('skip', (err: Error & { lines?: number }) => skipped.push({ line: err.lines ?? 0, error: err.message }))
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length) yield skipped.shift()!
+  let header: string[] | undefined
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: string[]
+    info: { lines: number }
+  }>) {
+    if (!header) {
+      header = record
+      continue
+    }
     const fields: Record<string, unknown> = {}
-    for (const [key, text] of Object.entries(record)) {
+    header.forEach((key, i) => {
+      const text = record[i] ?? ''
       const n = text === '' ? Number.NaN : Number(text)
       fields[key] = Number.isFinite(n) ? n : text
+    })
+    if (record.length !== header.length) {
+      yield { line: info.lines, fields, error: `expected ${header.length} fields, found ${record.length}` }
+    } else {
+      yield { line: info.lines, fields }
     }
-    yield { line: info.lines, fields }
   }
-  while (skipped.length) yield skipped.shift()!
 }
 
 async function* ndjsonRows(input: Readable): AsyncGenerator<Row> {
@@ -61,7 +70,8 @@ async function* ndjsonRows(input: Readable): AsyncGenerator<Row> {
     if (text.trim() === '') continue
     try {
       const value: unknown = JSON.parse(text)
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) yield { line, fields: value as Record<string, unknown> }
+      if (typeof value === 'object' && value !== null && !Array.isArray(value))
+        yield { line, fields: value as Record<string, unknown> }
       else yield { line, error: 'a line must be a JSON object' }
     } catch (e) {
       yield { line, error: `invalid JSON: ${(e as Error).message}` }
@@ -83,7 +93,8 @@ async function* jsonRows(input: Readable): AsyncGenerator<Row> {
   const items = Array.isArray(value) ? value : [value]
   for (let i = 0; i < items.length; i++) {
     const item: unknown = items[i]
-    if (typeof item === 'object' && item !== null && !Array.isArray(item)) yield { line: i + 1, fields: item as Record<string, unknown> }
+    if (typeof item === 'object' && item !== null && !Array.isArray(item))
+      yield { line: i + 1, fields: item as Record<string, unknown> }
     else yield { line: i + 1, error: 'an array item must be a JSON object' }
   }
 }

@@ -20,7 +20,12 @@ const rec = (o: Record<string, unknown>): DeviceRecord => {
 
 function series(n: number, device = 'd1'): DeviceRecord[] {
   return Array.from({ length: n }, (_, i) =>
-    rec({ deviceId: device, ts: 1_700_000_000_000 + i * 1000, temp: i === 150 ? 79 : 20 + Math.sin(i) * 0.5, latencyMs: 100 + (i % 7) }),
+    rec({
+      deviceId: device,
+      ts: 1_700_000_000_000 + i * 1000,
+      temp: i === 150 ? 79 : 20 + Math.sin(i) * 0.5,
+      latencyMs: 100 + (i % 7),
+    }),
   )
 }
 
@@ -28,7 +33,11 @@ describe('analyser', () => {
   it('applies the rules with their default thresholds', () => {
     const a = new Analyser(kernel, resolveAnalysisConfig({}))
     const out = a.analyse(
-      [rec({ deviceId: 'd', level: 'error', msg: 'boom' }), rec({ deviceId: 'd', temp: 85 }), rec({ deviceId: 'd', latencyMs: 1500 })],
+      [
+        rec({ deviceId: 'd', level: 'error', msg: 'boom' }),
+        rec({ deviceId: 'd', temp: 85 }),
+        rec({ deviceId: 'd', latencyMs: 1500 }),
+      ],
       new Map(),
     )
     expect(out.anomalies.map((x) => x.kind)).toEqual(['error', 'high_temp', 'slow_response'])
@@ -44,7 +53,10 @@ describe('analyser', () => {
         devices: { oven: { rules: { metrics: [{ kind: 'high_temp', metric: 'temp', above: 300 }] } } },
       }),
     )
-    const out = a.analyse([rec({ deviceId: 'pump', temp: 60 }), rec({ deviceId: 'oven', temp: 250 })], new Map())
+    const out = a.analyse(
+      [rec({ deviceId: 'pump', temp: 60 }), rec({ deviceId: 'oven', temp: 250 })],
+      new Map(),
+    )
     expect(out.anomalies.map((x) => x.deviceId)).toEqual(['pump'])
   })
 
@@ -52,7 +64,9 @@ describe('analyser', () => {
     const a = new Analyser(kernel, resolveAnalysisConfig({}))
     const records = [...series(300, 'd1'), ...series(300, 'd2')]
     const whole = a.analyse(records, new Map())
-    expect(whole.anomalies.some((x) => x.deviceId === 'd1' && x.metric === 'temp' && x.kind === 'outlier')).toBe(true)
+    expect(
+      whole.anomalies.some((x) => x.deviceId === 'd1' && x.metric === 'temp' && x.kind === 'outlier'),
+    ).toBe(true)
     const states = new Map<string, SeriesState>()
     const pieces = []
     for (let i = 0; i < records.length; i += 37) {

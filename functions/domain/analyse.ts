@@ -60,7 +60,10 @@ export class Analyser {
       for (const [metric, value] of r.metrics) {
         const key = seriesKey(r.deviceId, metric)
         let s = series.get(key)
-        if (!s) series.set(key, (s = { deviceId: r.deviceId, metric, records: [], values: [] }))
+        if (!s) {
+          s = { deviceId: r.deviceId, metric, records: [], values: [] }
+          series.set(key, s)
+        }
         s.records.push(at)
         s.values.push(value)
       }
@@ -70,7 +73,12 @@ export class Analyser {
     for (const [key, s] of series) {
       const previous = states.get(key)
       const ts = Float64Array.from(s.records, (at) => records[at]!.ts)
-      const result = this.kernel.run(previous?.state, ts, Float64Array.from(s.values), this.paramsFor(s.deviceId))
+      const result = this.kernel.run(
+        previous?.state,
+        ts,
+        Float64Array.from(s.values),
+        this.paramsFor(s.deviceId),
+      )
       for (let i = 0; i < ts.length; i++) {
         const at = s.records[i]!
         const score = result.scores[i]!
@@ -80,11 +88,20 @@ export class Analyser {
         for (const kind of kindsOf(flags)) {
           found.push({
             at,
-            anomaly: { deviceId: s.deviceId, ts: ts[i]!, kind, metric: s.metric, value: s.values[i]!, score, detail: undefined },
+            anomaly: {
+              deviceId: s.deviceId,
+              ts: ts[i]!,
+              kind,
+              metric: s.metric,
+              value: s.values[i]!,
+              score,
+              detail: undefined,
+            },
           })
         }
       }
-      for (const w of windowFeatures(result.windows)) windows.push({ deviceId: s.deviceId, metric: s.metric, ...w })
+      for (const w of windowFeatures(result.windows))
+        windows.push({ deviceId: s.deviceId, metric: s.metric, ...w })
       let lastTs = previous?.lastTs ?? 0
       for (const t of ts) if (t > lastTs) lastTs = t
       newStates.push({
@@ -112,7 +129,10 @@ export class Analyser {
   private paramsFor(deviceId: string): Float64Array {
     const settings = this.settingsFor(deviceId)
     let p = this.encoded.get(settings)
-    if (!p) this.encoded.set(settings, (p = encodeParams(settings.detectors)))
+    if (!p) {
+      p = encodeParams(settings.detectors)
+      this.encoded.set(settings, p)
+    }
     return p
   }
 }

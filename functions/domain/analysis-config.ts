@@ -1,6 +1,11 @@
 // What the analyser is configured with: rules and detector parameters for the fleet and per device.
 import { z } from 'zod'
-import { DEFAULT_PARAMS, type DetectorParams, type DetectorParamsPatch, mergeParams } from '../../kernels/host/params.js'
+import {
+  DEFAULT_PARAMS,
+  type DetectorParams,
+  type DetectorParamsPatch,
+  mergeParams,
+} from '../../kernels/host/params.js'
 import { DEFAULT_RULES, type MetricRule, type RulesConfig } from './rules.js'
 import { LEVELS } from './types.js'
 
@@ -13,7 +18,9 @@ const metricRule = z
   })
   .strict()
 
-const rulesPatch = z.object({ errorLevels: z.array(z.enum(LEVELS)).optional(), metrics: z.array(metricRule).optional() }).strict()
+const rulesPatch = z
+  .object({ errorLevels: z.array(z.enum(LEVELS)).optional(), metrics: z.array(metricRule).optional() })
+  .strict()
 const detectorsPatch = z.record(z.string(), z.record(z.string(), z.unknown()))
 
 /** The configuration file / variable: every part optional. */
@@ -22,7 +29,10 @@ export const analysisConfigSchema = z
     rules: rulesPatch.optional(),
     detectors: detectorsPatch.optional(),
     devices: z
-      .record(z.string().min(1).max(128), z.object({ rules: rulesPatch.optional(), detectors: detectorsPatch.optional() }).strict())
+      .record(
+        z.string().min(1).max(128),
+        z.object({ rules: rulesPatch.optional(), detectors: detectorsPatch.optional() }).strict(),
+      )
       .optional(),
   })
   .strict()
@@ -59,7 +69,9 @@ export function resolveAnalysisConfig(input: unknown): AnalysisConfig {
 /** Device rules override the fleet's rule of the same kind and add new kinds. */
 function mergeRules(base: RulesConfig, patch: z.infer<typeof rulesPatch> | undefined): RulesConfig {
   if (!patch) return base
-  const metrics: MetricRule[] = base.metrics.map((rule) => patch.metrics?.find((p) => p.kind === rule.kind) ?? rule)
+  const metrics: MetricRule[] = base.metrics.map(
+    (rule) => patch.metrics?.find((p) => p.kind === rule.kind) ?? rule,
+  )
   for (const rule of patch.metrics ?? []) if (!metrics.some((m) => m.kind === rule.kind)) metrics.push(rule)
   return { errorLevels: patch.errorLevels ?? base.errorLevels, metrics }
 }

@@ -14,7 +14,8 @@ describe('ingest bodies', () => {
   })
 
   it('splits NDJSON into records and rejections with line numbers, keeping the raw line', () => {
-    const text = '{"deviceId":"a","temp":1}\r\n\n{"deviceId":"b"\nnot json\n{"temp":3}\n{"deviceId":"c","temp":2}'
+    const text =
+      '{"deviceId":"a","temp":1}\r\n\n{"deviceId":"b"\nnot json\n{"temp":3}\n{"deviceId":"c","temp":2}'
     const { records, rejected } = parseBody(text, 'ndjson', NOW)
     expect(records.map((r) => r.deviceId)).toEqual(['a', 'c'])
     expect(records[0]!.body).toBe('{"deviceId":"a","temp":1}')
@@ -53,9 +54,16 @@ describe('ingest bodies', () => {
   it('accounts for every non-blank line of random NDJSON exactly once', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.string(), fc.constant('{"deviceId":"ok","v":1}')), {
-          maxLength: 40,
-        }),
+        fc.array(
+          fc.oneof(
+            fc.jsonValue().map((v) => JSON.stringify(v)),
+            fc.string(),
+            fc.constant('{"deviceId":"ok","v":1}'),
+          ),
+          {
+            maxLength: 40,
+          },
+        ),
         (lines) => {
           const clean = lines.map((l) => l.replace(/[\r\n]/g, ' '))
           const { records, rejected } = parseBody(clean.join('\n'), 'ndjson', NOW)

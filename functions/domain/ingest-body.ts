@@ -17,7 +17,12 @@ export interface ParsedBody {
   rejected: Rejection[]
 }
 
-const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'])
+const NDJSON_TYPES = new Set([
+  'application/x-ndjson',
+  'application/ndjson',
+  'application/jsonl',
+  'application/x-jsonlines',
+])
 
 /** The body format for a Content-Type header, or undefined when unsupported. */
 export function formatOf(contentType: string | undefined | null): BodyFormat | undefined {

@@ -4,7 +4,7 @@ import { ApiError } from '../http/errors.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { Store } from '../store/port.js'
 import { Analyser } from './analyse.js'
-import { type BodyFormat, BodyError, type Rejection, parseBody } from './ingest-body.js'
+import { BodyError, type BodyFormat, parseBody, type Rejection } from './ingest-body.js'
 import { Mutex } from './mutex.js'
 import { presentAnomaly } from './present.js'
 import type { DeadLetter } from './types.js'
@@ -53,13 +53,23 @@ export class Ingestor {
   async ingest(input: IngestInput): Promise<IngestAnswer> {
     const key = input.idempotencyKey
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-      throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-200 visible ASCII characters')
+      throw new ApiError(
+        400,
+        'invalid_idempotency_key',
+        'Idempotency-Key must be 1-200 visible ASCII characters',
+      )
     }
     return this.lock.run(async () => {
       if (key !== undefined) {
         const earlier = await this.store.findIdempotent(key)
         if (earlier) {
-          return { status: earlier.status as 200 | 400, body: earlier.response, replayed: true, accepted: 0, rejected: 0 }
+          return {
+            status: earlier.status as 200 | 400,
+            body: earlier.response,
+            replayed: true,
+            accepted: 0,
+            rejected: 0,
+          }
         }
       }
       return this.process(input, key)
@@ -77,7 +87,14 @@ export class Ingestor {
     })
     if (input.text === undefined) {
       const reason = 'body is not valid UTF-8'
-      return this.refuse(receivedAt, key, 'invalid_encoding', reason, [letter('body', reason, 'base64:' + toBase64(input.bytes))], 0)
+      return this.refuse(
+        receivedAt,
+        key,
+        'invalid_encoding',
+        reason,
+        [letter('body', reason, 'base64:' + toBase64(input.bytes))],
+        0,
+      )
     }
     if (input.text.trim() === '') {
       return this.refuse(receivedAt, key, 'empty_body', 'the body holds no records', [], 0)
@@ -87,24 +104,50 @@ export class Ingestor {
       parsed = parseBody(input.text, input.format, receivedAt)
     } catch (e) {
       if (!(e instanceof BodyError)) throw e
-      return this.refuse(receivedAt, key, 'invalid_body', e.message, [letter('body', e.message, input.text)], 1)
+      return this.refuse(
+        receivedAt,
+        key,
+        'invalid_body',
+        e.message,
+        [letter('body', e.message, input.text)],
+        1,
+      )
     }
     const { records, rejected } = parsed
-    const deadLetters = rejected.map((r) => letter(r.line !== undefined ? `line ${r.line}` : `index ${r.index}`, r.reason, r.raw))
+    const deadLetters = rejected.map((r) =>
+      letter(r.line !== undefined ? `line ${r.line}` : `index ${r.index}`, r.reason, r.raw),
+    )
     const listed = rejected.slice(0, REJECTIONS_LISTED).map(({ raw: _, ...where }) => where)
     if (records.length === 0) {
-      return this.refuse(receivedAt, key, 'no_valid_records', 'no record in the body could be accepted', deadLetters, rejected.length, {
-        rejectedCount: rejected.length,
-        rejected: listed,
-      })
+      return this.refuse(
+        receivedAt,
+        key,
+        'no_valid_records',
+        'no record in the body could be accepted',
+        deadLetters,
+        rejected.length,
+        {
+          rejectedCount: rejected.length,
+          rejected: listed,
+        },
+      )
     }
     const states = await this.store.loadStates(Analyser.seriesOf(records))
     const analysis = this.analyser.analyse(records, states)
-    const result: IngestResult = { accepted: records.length, rejectedCount: rejected.length, rejected: listed, anomalies: analysis.anomalies.map(presentAnomaly) }
+    const result: IngestResult = {
+      accepted: records.length,
+      rejectedCount: rejected.length,
+      rejected: listed,
+      anomalies: analysis.anomalies.map(presentAnomaly),
+    }
     const body = JSON.stringify(result)
     await this.store.commitIngest({
       receivedAt,
-      records: records.map((record, i) => ({ record, score: analysis.verdicts[i]!.score, kinds: analysis.verdicts[i]!.kinds })),
+      records: records.map((record, i) => ({
+        record,
+        score: analysis.verdicts[i]!.score,
+        kinds: analysis.verdicts[i]!.kinds,
+      })),
       anomalies: analysis.anomalies,
       windows: analysis.windows,
       states: analysis.states,

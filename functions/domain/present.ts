@@ -28,7 +28,16 @@ export function presentDevice(d: DeviceSummary) {
 }
 
 export function presentWindow(w: WindowFeatureRow) {
-  return { start: iso(w.start), end: iso(w.end), count: w.count, mean: w.mean, std: w.std, min: w.min, max: w.max, range: w.range }
+  return {
+    start: iso(w.start),
+    end: iso(w.end),
+    count: w.count,
+    mean: w.mean,
+    std: w.std,
+    min: w.min,
+    max: w.max,
+    range: w.range,
+  }
 }
 
 export function presentDeadLetter(d: StoredDeadLetter) {

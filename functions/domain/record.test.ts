@@ -7,11 +7,22 @@ const NOW = 1_800_000_000_000
 describe('records', () => {
   it('accepts a minimal record and fills the server time', () => {
     const r = toRecord({ deviceId: 'pump-1' }, NOW)
-    expect(r).toEqual({ ok: true, record: expect.objectContaining({ deviceId: 'pump-1', ts: NOW, metrics: [] }) })
+    expect(r).toEqual({
+      ok: true,
+      record: expect.objectContaining({ deviceId: 'pump-1', ts: NOW, metrics: [] }),
+    })
   })
 
   it('collects top-level and nested numeric metrics and keeps unknown fields in the body', () => {
-    const input = { deviceId: 'd', ts: '2026-11-23T00:00:00Z', level: 'WARN', temp: 21.5, fw: '1.2', ok: true, metrics: { rpm: 900, temp: 22 } }
+    const input = {
+      deviceId: 'd',
+      ts: '2026-11-23T00:00:00Z',
+      level: 'WARN',
+      temp: 21.5,
+      fw: '1.2',
+      ok: true,
+      metrics: { rpm: 900, temp: 22 },
+    }
     const r = toRecord(input, NOW)
     if (!r.ok) throw new Error(r.reason)
     expect(r.record.level).toBe('warn')
@@ -38,7 +49,10 @@ describe('records', () => {
       [{ deviceId: 'd', metrics: [1, 2] }, /metrics/],
       [{ deviceId: 'd', metrics: 'hot' }, /metrics/],
       [{ deviceId: 'd', big: 'x'.repeat(LIMITS.recordBytes) }, /larger/],
-      [Object.fromEntries([['deviceId', 'd'], ...Array.from({ length: 70 }, (_, i) => [`m${i}`, i])]), /at most/],
+      [
+        Object.fromEntries([['deviceId', 'd'], ...Array.from({ length: 70 }, (_, i) => [`m${i}`, i])]),
+        /at most/,
+      ],
     ]
     for (const [input, reason] of cases) {
       const r = toRecord(input, NOW)

@@ -1,6 +1,7 @@
 // A device record: validation of one parsed JSON value into a DeviceRecord.
-import { type DeviceRecord, LEVELS, type Level } from './types.js'
+
 import { parseTimestamp } from './time.js'
+import { type DeviceRecord, LEVELS, type Level } from './types.js'
 
 export const LIMITS = {
   deviceIdLength: 128,
@@ -12,6 +13,7 @@ export const LIMITS = {
 const RESERVED = new Set(['deviceId', 'ts', 'level', 'msg', 'metrics'])
 const levels = new Set<string>(LEVELS)
 // Printable, no control characters: device ids appear in URLs, logs and CSV.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const DEVICE_ID = /^[^\u0000-\u001f\u007f]+$/
 
 export type RecordResult = { ok: true; record: DeviceRecord } | { ok: false; reason: string }
@@ -60,7 +62,10 @@ export function toRecord(value: unknown, now: number, body?: string): RecordResu
   if (text.length > LIMITS.recordBytes) {
     return { ok: false, reason: `record is larger than ${LIMITS.recordBytes} bytes` }
   }
-  return { ok: true, record: { deviceId, ts, level, msg: obj.msg as string | undefined, metrics, body: text } }
+  return {
+    ok: true,
+    record: { deviceId, ts, level, msg: obj.msg as string | undefined, metrics, body: text },
+  }
 }
 
 function collectNested(nested: unknown, into: [string, number][]): string | undefined {
@@ -70,7 +75,11 @@ function collectNested(nested: unknown, into: [string, number][]): string | unde
 }
 
 /** Adds the finite numeric fields as metrics; a nested metric overrides a top-level one of the same name. */
-function collectMetrics(obj: Record<string, unknown>, into: [string, number][], topLevel: boolean): string | undefined {
+function collectMetrics(
+  obj: Record<string, unknown>,
+  into: [string, number][],
+  topLevel: boolean,
+): string | undefined {
   for (const name in obj) {
     if (topLevel && RESERVED.has(name)) continue
     const v = obj[name]
@@ -82,7 +91,8 @@ function collectMetrics(obj: Record<string, unknown>, into: [string, number][], 
     const existing = topLevel ? -1 : into.findIndex(([n]) => n === name)
     if (existing >= 0) into[existing] = [name, v]
     else into.push([name, v])
-    if (into.length > LIMITS.metricsPerRecord) return `a record may carry at most ${LIMITS.metricsPerRecord} metrics`
+    if (into.length > LIMITS.metricsPerRecord)
+      return `a record may carry at most ${LIMITS.metricsPerRecord} metrics`
   }
   return undefined
 }

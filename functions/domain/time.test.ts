@@ -19,7 +19,19 @@ describe('timestamps', () => {
   })
 
   it('rejects garbage, out-of-range and non-finite values with a message', () => {
-    for (const bad of ['yesterday', '2026-13-45T99:00:00Z', '', 'NaN', -5, 1e20, Number.NaN, {}, [], true, '1'.repeat(100)]) {
+    for (const bad of [
+      'yesterday',
+      '2026-13-45T99:00:00Z',
+      '',
+      'NaN',
+      -5,
+      1e20,
+      Number.NaN,
+      {},
+      [],
+      true,
+      '1'.repeat(100),
+    ]) {
       expect(typeof parseTimestamp(bad)).toBe('string')
     }
   })

@@ -22,7 +22,9 @@ export function parseTimestamp(value: unknown, secondsToo = false): number | str
     ms = secondsToo && Math.abs(value) < 1e11 ? value * 1000 : value
   } else if (typeof value === 'string') {
     const trimmed = value.trim()
-    ms = /^-?\d+(\.\d+)?$/.test(trimmed) ? parseTimestamp(Number(trimmed), secondsToo) as number : parseIsoTime(trimmed)
+    ms = /^-?\d+(\.\d+)?$/.test(trimmed)
+      ? (parseTimestamp(Number(trimmed), secondsToo) as number)
+      : parseIsoTime(trimmed)
     if (typeof ms !== 'number') return `invalid timestamp: ${JSON.stringify(value).slice(0, 60)}`
   } else {
     return 'ts must be an ISO-8601 string or epoch milliseconds'

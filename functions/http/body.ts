@@ -15,13 +15,21 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
     return collect(req.body, limit)
   }
   if (encoding !== 'gzip' && encoding !== 'x-gzip') {
-    throw new ApiError(415, 'unsupported_encoding', `Content-Encoding ${encoding} is not supported; use gzip or none`)
+    throw new ApiError(
+      415,
+      'unsupported_encoding',
+      `Content-Encoding ${encoding} is not supported; use gzip or none`,
+    )
   }
   try {
     return await collect(req.body.pipeThrough(new DecompressionStream('gzip')), limit)
   } catch (e) {
     if (e instanceof ApiError) throw e
-    throw new ApiError(400, 'invalid_gzip', `the gzip body could not be decompressed: ${(e as Error).message}`)
+    throw new ApiError(
+      400,
+      'invalid_gzip',
+      `the gzip body could not be decompressed: ${(e as Error).message}`,
+    )
   }
 }
 

@@ -28,9 +28,19 @@ const timeParam = (name: string, what: string) =>
     .openapi({ description: `${what} (ISO-8601 or epoch milliseconds)`, example: '2026-11-23T00:00:00Z' })
 
 export const limitParam = (max: number, fallback: number) =>
-  z.coerce.number().int().min(1).max(max).default(fallback).openapi({ type: 'integer', description: `page size, 1-${max}` })
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .default(fallback)
+    .openapi({ type: 'integer', description: `page size, 1-${max}` })
 
-export const cursorParam = z.string().max(1024).optional().openapi({ description: 'the `next` value of the previous page' })
+export const cursorParam = z
+  .string()
+  .max(1024)
+  .optional()
+  .openapi({ description: 'the `next` value of the previous page' })
 export const deviceIdParam = z.string().min(1).max(128)
 
 export const AnomalyQuerySchema = z.object({
@@ -63,7 +73,9 @@ export const AnomalySchema = z
   })
   .openapi('Anomaly')
 
-export const AnomalyPageSchema = z.object({ items: z.array(AnomalySchema), next: z.string().nullable() }).openapi('AnomalyPage')
+export const AnomalyPageSchema = z
+  .object({ items: z.array(AnomalySchema), next: z.string().nullable() })
+  .openapi('AnomalyPage')
 
 export const DeviceSchema = z
   .object({
@@ -76,7 +88,9 @@ export const DeviceSchema = z
   })
   .openapi('Device')
 
-export const DevicePageSchema = z.object({ items: z.array(DeviceSchema), next: z.string().nullable() }).openapi('DevicePage')
+export const DevicePageSchema = z
+  .object({ items: z.array(DeviceSchema), next: z.string().nullable() })
+  .openapi('DevicePage')
 
 export const WindowSchema = z
   .object({
@@ -95,7 +109,9 @@ export const SeriesSchema = z
   .object({
     deviceId: z.string(),
     metric: z.string(),
-    values: z.array(z.object({ ts: z.string(), value: z.number(), score: z.number(), anomalies: z.array(z.string()) })),
+    values: z.array(
+      z.object({ ts: z.string(), value: z.number(), score: z.number(), anomalies: z.array(z.string()) }),
+    ),
     windows: z.array(WindowSchema),
   })
   .openapi('Series')
@@ -120,13 +136,22 @@ export const IngestResultSchema = z
     accepted: z.number().int(),
     rejectedCount: z.number().int(),
     rejected: z
-      .array(z.object({ index: z.number().int().optional(), line: z.number().int().optional(), reason: z.string() }))
+      .array(
+        z.object({
+          index: z.number().int().optional(),
+          line: z.number().int().optional(),
+          reason: z.string(),
+        }),
+      )
       .openapi({ description: `the first ${100} rejected entries; all are in the dead letters` }),
     anomalies: z.array(AnomalySchema),
   })
   .openapi('IngestResult')
 
-export const jsonError = (description: string) => ({ content: { 'application/json': { schema: ErrorSchema } }, description })
+export const jsonError = (description: string) => ({
+  content: { 'application/json': { schema: ErrorSchema } },
+  description,
+})
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
   description,

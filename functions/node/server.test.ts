@@ -24,7 +24,12 @@ async function start(env: Record<string, string> = tokens, dir?: string) {
 const rows = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => {
     const k = from + i
-    return JSON.stringify({ deviceId: `dev-${k % 3}`, ts: 1_700_000_000_000 + k * 1000, temp: k === 200 ? 90 : 20 + Math.sin(k) * 0.4, seq: k })
+    return JSON.stringify({
+      deviceId: `dev-${k % 3}`,
+      ts: 1_700_000_000_000 + k * 1000,
+      temp: k === 200 ? 90 : 20 + Math.sin(k) * 0.4,
+      seq: k,
+    })
   }).join('\n')
 
 const ingest = (url: string, body: string, headers: Record<string, string> = {}) =>
@@ -33,7 +38,8 @@ const ingest = (url: string, body: string, headers: Record<string, string> = {})
     body,
     headers: { Authorization: 'Bearer it-ingest', 'Content-Type': 'application/x-ndjson', ...headers },
   })
-const admin = (url: string, path: string) => fetch(`${url}${path}`, { headers: { Authorization: 'Bearer it-admin' } })
+const admin = (url: string, path: string) =>
+  fetch(`${url}${path}`, { headers: { Authorization: 'Bearer it-admin' } })
 
 describe('the Node server', () => {
   it('ingests, finds anomalies and exports them back', async () => {
@@ -43,16 +49,33 @@ describe('the Node server', () => {
     const out = (await res.json()) as { accepted: number; anomalies: { kind: string; deviceId: string }[] }
     expect(out.accepted).toBe(600)
     expect(out.anomalies).toContainEqual(expect.objectContaining({ kind: 'high_temp', deviceId: 'dev-2' }))
-    const listed = (await (await admin(server.url, '/v1/anomalies?kind=high_temp')).json()) as { items: unknown[] }
+    const listed = (await (await admin(server.url, '/v1/anomalies?kind=high_temp')).json()) as {
+      items: unknown[]
+    }
     expect(listed.items).toHaveLength(1)
     const exported = (await (await admin(server.url, '/v1/export')).text()).trim().split('\n')
     expect(exported).toHaveLength(600)
-    const first = JSON.parse(exported[0]!) as { deviceId: string; seq: number; score: number; anomalies: string }
+    const first = JSON.parse(exported[0]!) as {
+      deviceId: string
+      seq: number
+      score: number
+      anomalies: string
+    }
     expect(first).toMatchObject({ deviceId: 'dev-0', seq: 0, anomalies: '' })
     expect((await fetch(`${server.url}/v1/anomalies`)).status).toBe(401)
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
-    const logLines = server.stdout().trim().split('\n').map((l) => JSON.parse(l) as { path: string })
-    expect(logLines.map((l) => l.path)).toEqual(['/v1/ingest', '/v1/anomalies', '/v1/export', '/v1/anomalies', '/readyz'])
+    const logLines = server
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { path: string })
+    expect(logLines.map((l) => l.path)).toEqual([
+      '/v1/ingest',
+      '/v1/anomalies',
+      '/v1/export',
+      '/v1/anomalies',
+      '/readyz',
+    ])
   })
 
   it('keeps every acknowledged record across a crash and restart, and honours idempotency after it', async () => {
@@ -67,7 +90,9 @@ describe('the Node server', () => {
     expect(exported).toHaveLength(1000)
     const replay = await ingest(again.url, rows(200, 800), { 'Idempotency-Key': 'batch-4' })
     expect(replay.headers.get('idempotent-replayed')).toBe('true')
-    const devices = (await (await admin(again.url, '/v1/devices')).json()) as { items: { recordCount: number }[] }
+    const devices = (await (await admin(again.url, '/v1/devices')).json()) as {
+      items: { recordCount: number }[]
+    }
     expect(devices.items.reduce((n, d) => n + d.recordCount, 0)).toBe(1000)
   })
 
@@ -90,7 +115,9 @@ describe('the Node server', () => {
     expect(existsSync(file)).toBe(true)
     const kept = JSON.parse(readFileSync(file, 'utf8')) as { ingest: string; admin: string }
     expect(server.stderr()).toContain(kept.admin)
-    const res = await fetch(`${server.url}/v1/devices`, { headers: { Authorization: `Bearer ${kept.admin}` } })
+    const res = await fetch(`${server.url}/v1/devices`, {
+      headers: { Authorization: `Bearer ${kept.admin}` },
+    })
     expect(res.status).toBe(200)
   })
 

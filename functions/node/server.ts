@@ -24,7 +24,9 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
   const config = configFromEnv(env, configFile ? readFileSync(configFile, 'utf8') : undefined)
   mkdirSync(config.dataDir, { recursive: true })
   const tokens = resolveTokens(env, config.dataDir)
-  const store = withStateCache(openSqliteStore(join(config.dataDir, 'edgewatch.db'), { synchronous: config.sync }))
+  const store = withStateCache(
+    openSqliteStore(join(config.dataDir, 'edgewatch.db'), { synchronous: config.sync }),
+  )
   const kernel = await loadNodeKernel()
   const app = createApp({
     store,
@@ -38,7 +40,14 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
 
   const purge = () =>
     store.purge(Date.now() - config.retentionMs).catch((e: Error) => {
-      process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'purge failed', error: e.message }) + '\n')
+      process.stderr.write(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: 'error',
+          msg: 'purge failed',
+          error: e.message,
+        }) + '\n',
+      )
     })
   await purge()
   const timer = setInterval(purge, PURGE_EVERY_MS)

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Tokens } from '../http/auth.js'
 import type { Env } from '../config.js'
+import type { Tokens } from '../http/auth.js'
 
 export interface ResolvedTokens extends Tokens {
   /** Where they came from, to tell the user. */

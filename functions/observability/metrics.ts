@@ -3,9 +3,9 @@
 
 type Labels = Record<string, string>
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 const labelText = (labels: Labels) => {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`)
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`)
   return parts.length ? `{${parts.join(',')}}` : ''
 }
 
@@ -36,7 +36,10 @@ export class Counter {
 }
 
 export class Histogram {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>()
+  private readonly series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >()
   constructor(
     readonly name: string,
     readonly help: string,
@@ -46,7 +49,10 @@ export class Histogram {
   observe(value: number, labels: Labels = {}): void {
     const key = labelText(labels)
     let s = this.series.get(key)
-    if (!s) this.series.set(key, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }))
+    if (!s) {
+      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }
+      this.series.set(key, s)
+    }
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++
     s.sum += value
     s.count++
@@ -55,7 +61,10 @@ export class Histogram {
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]
     for (const { labels, counts, sum, count } of this.series.values()) {
-      this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket${labelText({ ...labels, le: String(le) })} ${counts[i]}`))
+      for (let i = 0; i < this.buckets.length; i++) {
+        const le = this.buckets[i]!
+        lines.push(`${this.name}_bucket${labelText({ ...labels, le: String(le) })} ${counts[i]}`)
+      }
       lines.push(`${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}`)
       lines.push(`${this.name}_sum${labelText(labels)} ${sum}`)
       lines.push(`${this.name}_count${labelText(labels)} ${count}`)
@@ -69,15 +78,36 @@ const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** Every metric edgewatch exports. */
 export class Metrics {
   readonly recordsIngested = new Counter('edgewatch_records_ingested_total', 'Records accepted and stored.')
-  readonly recordsRejected = new Counter('edgewatch_records_rejected_total', 'Records rejected and sent to the dead letters.')
+  readonly recordsRejected = new Counter(
+    'edgewatch_records_rejected_total',
+    'Records rejected and sent to the dead letters.',
+  )
   readonly anomalies = new Counter('edgewatch_anomalies_total', 'Anomalies found, by kind.')
-  readonly requests = new Counter('edgewatch_http_requests_total', 'HTTP requests, by method, route and status.')
-  readonly requestSeconds = new Histogram('edgewatch_http_request_duration_seconds', 'HTTP request latency, by route.', SECONDS)
-  readonly storeSeconds = new Histogram('edgewatch_store_operation_duration_seconds', 'Store operation latency, by operation.', SECONDS)
+  readonly requests = new Counter(
+    'edgewatch_http_requests_total',
+    'HTTP requests, by method, route and status.',
+  )
+  readonly requestSeconds = new Histogram(
+    'edgewatch_http_request_duration_seconds',
+    'HTTP request latency, by route.',
+    SECONDS,
+  )
+  readonly storeSeconds = new Histogram(
+    'edgewatch_store_operation_duration_seconds',
+    'Store operation latency, by operation.',
+    SECONDS,
+  )
 
   render(): string {
     return (
-      [this.recordsIngested, this.recordsRejected, this.anomalies, this.requests, this.requestSeconds, this.storeSeconds]
+      [
+        this.recordsIngested,
+        this.recordsRejected,
+        this.anomalies,
+        this.requests,
+        this.requestSeconds,
+        this.storeSeconds,
+      ]
         .map((m) => m.render())
         .join('\n') + '\n'
     )

@@ -9,7 +9,15 @@ import { ExportQuerySchema, jsonError } from '../http/schemas.js'
 /** One export line: the record as sent, with ts normalised and `score` and `anomalies` added. */
 export function exportLine(r: StoredRecord): string {
   const body = JSON.parse(r.body) as Record<string, unknown>
-  return JSON.stringify({ ...body, deviceId: r.deviceId, ts: iso(r.ts), score: r.score, anomalies: r.kinds.join(',') }) + '\n'
+  return (
+    JSON.stringify({
+      ...body,
+      deviceId: r.deviceId,
+      ts: iso(r.ts),
+      score: r.score,
+      anomalies: r.kinds.join(','),
+    }) + '\n'
+  )
 }
 
 export function exportRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
@@ -18,11 +26,15 @@ export function exportRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       method: 'get',
       path: '/v1/export',
       summary: 'Export records with scores and verdicts as NDJSON, by device and time range',
-      description: 'Ordered by device, then time. Each line is the record as sent, with `ts` as ISO-8601, `score` (0-1) and `anomalies` (the kinds, comma separated) added.',
+      description:
+        'Ordered by device, then time. Each line is the record as sent, with `ts` as ISO-8601, `score` (0-1) and `anomalies` (the kinds, comma separated) added.',
       security: [{ bearer: [] }],
       request: { query: ExportQuerySchema },
       responses: {
-        200: { content: { 'application/x-ndjson': { schema: z.string() } }, description: 'NDJSON, one record per line' },
+        200: {
+          content: { 'application/x-ndjson': { schema: z.string() } },
+          description: 'NDJSON, one record per line',
+        },
         400: jsonError('Invalid query'),
         401: jsonError('Missing or wrong token'),
       },

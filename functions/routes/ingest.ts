@@ -23,13 +23,20 @@ export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       body: {
         required: true,
         content: {
-          'application/json': { schema: z.union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())]) },
-          'application/x-ndjson': { schema: z.string().openapi({ example: '{"deviceId":"pump-1","temp":21.5}\n' }) },
+          'application/json': {
+            schema: z.union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())]),
+          },
+          'application/x-ndjson': {
+            schema: z.string().openapi({ example: '{"deviceId":"pump-1","temp":21.5}\n' }),
+          },
         },
       },
     },
     responses: {
-      200: json(IngestResultSchema, 'Accepted records, rejected entries with their reasons, and the anomalies found'),
+      200: json(
+        IngestResultSchema,
+        'Accepted records, rejected entries with their reasons, and the anomalies found',
+      ),
       400: jsonError('Nothing in the body was usable (details list why)'),
       401: jsonError('Missing or wrong token'),
       413: jsonError('Body larger than the limit (also after decompression)'),

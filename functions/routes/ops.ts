@@ -42,7 +42,10 @@ export function opsRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       summary: 'Prometheus metrics (text format 0.0.4)',
       responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'Metrics' } },
     }),
-    (c) => c.body(ctx.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }) as never,
+    (c) =>
+      c.body(ctx.metrics.render(), 200, {
+        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+      }) as never,
   )
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -10,6 +10,7 @@ import type {
   StoredRecord,
   WindowFeatureRow,
 } from '../domain/types.js'
+import { deviceDeltas } from './devices.js'
 import {
   anomalyCursor,
   checkLimit,
@@ -18,7 +19,6 @@ import {
   EXPORT_PAGE_SIZE,
   toPage,
 } from './paging.js'
-import { deviceDeltas } from './devices.js'
 import {
   type AnomalyQuery,
   type ExportQuery,

@@ -13,6 +13,7 @@ import type {
   WindowFeatureRow,
 } from '../domain/types.js'
 import { BulkInsert } from './bulk.js'
+import { type DeviceDelta, deviceDeltas } from './devices.js'
 import {
   anomalyCursor,
   checkLimit,
@@ -21,7 +22,6 @@ import {
   EXPORT_PAGE_SIZE,
   toPage,
 } from './paging.js'
-import { type DeviceDelta, deviceDeltas } from './devices.js'
 import {
   type AnomalyQuery,
   type ExportQuery,
@@ -256,13 +256,15 @@ class SqliteStore implements Store {
   }
 
   async purge(ingestedBefore: number): Promise<PurgeResult> {
-    return this.#db.transaction(() => {
-      const result = {} as PurgeResult
-      for (const table of Object.keys(PURGED_TABLES) as (keyof PurgeResult)[]) {
-        result[table] = this.#prepare(purgeSql(table)).run(ingestedBefore).changes
-      }
-      return result
-    }).immediate()
+    return this.#db
+      .transaction(() => {
+        const result = {} as PurgeResult
+        for (const table of Object.keys(PURGED_TABLES) as (keyof PurgeResult)[]) {
+          result[table] = this.#prepare(purgeSql(table)).run(ingestedBefore).changes
+        }
+        return result
+      })
+      .immediate()
   }
 
   async ping(): Promise<void> {

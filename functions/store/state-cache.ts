@@ -22,7 +22,8 @@ export function withStateCache(store: Store, maxSeries = 50_000): Store {
         if (hit) found.set(key, hit)
         else missing.push(s)
       }
-      if (missing.length > 0) for (const [key, state] of await store.loadStates(missing)) found.set(key, state)
+      if (missing.length > 0)
+        for (const [key, state] of await store.loadStates(missing)) found.set(key, state)
       return found
     },
     async commitIngest(batch) {

@@ -36,7 +36,10 @@ export function deadLetter(receivedAt: number, position = 'line 1'): DeadLetter 
   return { receivedAt, position, reason: 'invalid JSON', contentType: 'application/x-ndjson', raw: '{oops' }
 }
 
-export function batch(receivedAt: number, parts: Partial<Omit<IngestCommit, 'receivedAt'>> = {}): IngestCommit {
+export function batch(
+  receivedAt: number,
+  parts: Partial<Omit<IngestCommit, 'receivedAt'>> = {},
+): IngestCommit {
   return { receivedAt, records: [], anomalies: [], windows: [], states: [], deadLetters: [], ...parts }
 }
 

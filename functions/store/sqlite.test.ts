@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type Store, seriesKey } from './port.js'
+import { MIGRATIONS } from './schema.js'
+import { openSqliteStore } from './sqlite.js'
+import { storeContract } from './store-contract.js'
+import { anomaly, batch, collect, deadLetter, entry, window } from './store-fixtures.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'edgewatch-store-'))
+let files = 0
+const newPath = () => join(dir, `store-${++files}.db`)
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+storeContract('sqlite', async () => openSqliteStore(newPath()))
+
+/** A batch touching every table, so a leftover of a failed commit would show somewhere. */
+function fullBatch(at: number) {
+  return batch(at, {
+    records: Array.from({ length: 250 }, (_, i) => entry('d', i, { temp: i })),
+    anomalies: [anomaly('d', 1)],
+    windows: [window('d', 'temp', 60_000)],
+    states: [{ deviceId: 'd', metric: 'temp', state: new Uint8Array([1, 2]), lastTs: 249, sampleCount: 250 }],
+    deadLetters: [deadLetter(at)],
+    idempotency: { key: `k${at}`, status: 202, response: 'ok' },
+  })
+}
+
+async function expectEmpty(store: Store): Promise<void> {
+  expect(await collect(store.exportRecords({}))).toEqual([])
+  expect((await store.listAnomalies({ limit: 5 })).items).toEqual([])
+  expect(await store.recentWindows('d', 'temp', 5)).toEqual([])
+  expect((await store.loadStates([{ deviceId: 'd', metric: 'temp' }])).size).toBe(0)
+  expect((await store.listDeadLetters({ limit: 5 })).items).toEqual([])
+  expect((await store.listDevices({ limit: 5 })).items).toEqual([])
+  expect(await store.findIdempotent('k1')).toBeUndefined()
+}
+
+describe('sqlite store', () => {
+  it('commits all or nothing: a record whose body is not a string leaves nothing behind', async () => {
+    const store = openSqliteStore(newPath())
+    const bad = fullBatch(1)
+    // The 200th record of 250: the first two multi-row INSERTs already ran when this one fails.
+    bad.records[199]!.record.body = { not: 'a string' } as unknown as string
+    await expect(store.commitIngest(bad)).rejects.toThrow()
+    await expectEmpty(store)
+    // The connection is still usable, and the rolled-back rows left no gap in the ids.
+    await store.commitIngest(fullBatch(1))
+    expect((await collect(store.exportRecords({})))[0]!.id).toBe(1)
+    await store.close()
+  })
+
+  it('commits all or nothing: a failure in the last table written leaves nothing behind', async () => {
+    const store = openSqliteStore(newPath())
+    const bad = fullBatch(1)
+    bad.idempotency = { key: 'k1', status: 202, response: null as unknown as string }
+    await expect(store.commitIngest(bad)).rejects.toThrow(/NOT NULL/)
+    await expectEmpty(store)
+    await store.close()
+  })
+
+  it('keeps everything across a restart, without re-running migrations', async () => {
+    const path = newPath()
+    const first = openSqliteStore(path)
+    await first.commitIngest(fullBatch(1))
+    await first.close()
+    const before = new Database(path, { readonly: true })
+    const migrations = before
+      .prepare('SELECT version, applied_at FROM schema_migrations ORDER BY version')
+      .all()
+    before.close()
+    expect(migrations.map((m) => (m as { version: number }).version)).toEqual(
+      MIGRATIONS.map((m) => m.version),
+    )
+
+    const second = openSqliteStore(path)
+    expect(await collect(second.exportRecords({}))).toHaveLength(250)
+    expect(await second.getDevice('d')).toMatchObject({ recordCount: 250, anomalyCount: 1 })
+    expect(
+      (await second.loadStates([{ deviceId: 'd', metric: 'temp' }])).get(seriesKey('d', 'temp'))?.state,
+    ).toEqual(new Uint8Array([1, 2]))
+    expect(await second.findIdempotent('k1')).toEqual({ status: 202, response: 'ok' })
+    await second.commitIngest(fullBatch(2))
+    expect(await second.getDevice('d')).toMatchObject({ recordCount: 500, firstSeen: 1, lastSeen: 2 })
+    await second.close()
+
+    const after = new Database(path, { readonly: true })
+    expect(after.prepare('SELECT version, applied_at FROM schema_migrations ORDER BY version').all()).toEqual(
+      migrations,
+    )
+    expect(after.pragma('journal_mode', { simple: true })).toBe('wal')
+    after.close()
+  })
+
+  it('lets two connections to one file write in turn and see each other', async () => {
+    const path = newPath()
+    const a = openSqliteStore(path)
+    const b = openSqliteStore(path)
+    await a.commitIngest(fullBatch(1))
+    await b.commitIngest(fullBatch(2))
+    expect(await a.getDevice('d')).toMatchObject({ recordCount: 500 })
+    await a.close()
+    await b.close()
+  })
+})
+
+describe('schema', () => {
+  it('has strictly increasing migration versions', () => {
+    const versions = MIGRATIONS.map((m) => m.version)
+    expect(versions).toEqual([...versions].sort((x, y) => x - y))
+    expect(new Set(versions).size).toBe(versions.length)
+  })
+
+  it('indexes records on (device_id, ts) only, to keep inserts fast', async () => {
+    const path = newPath()
+    await openSqliteStore(path).close()
+    const db = new Database(path, { readonly: true })
+    const indexes = db.prepare("SELECT name FROM pragma_index_list('records')").pluck().all()
+    const columns = db.prepare("SELECT name FROM pragma_index_info('records_device_ts')").pluck().all()
+    db.close()
+    expect(indexes).toEqual(['records_device_ts'])
+    expect(columns).toEqual(['device_id', 'ts'])
+  })
+})

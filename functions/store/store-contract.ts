@@ -1,0 +1,722 @@
+// The behaviour every Store adapter must share, as a vitest suite each adapter's test file runs.
+import fc from 'fast-check'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { StoredAnomaly, StoredRecord } from '../domain/types.js'
+import { EXPORT_PAGE_SIZE } from './paging.js'
+import { InvalidCursorError, type Store, seriesKey } from './port.js'
+import { anomaly, batch, collect, deadLetter, entry, utf8Compare, walk, window } from './store-fixtures.js'
+
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`${name} store contract`, () => {
+    const opened: Store[] = []
+    const fresh = async (): Promise<Store> => {
+      const store = await open()
+      opened.push(store)
+      return store
+    }
+    /** For property runs: a store per run, closed after it. */
+    const withStore = async (run: (store: Store) => Promise<void>): Promise<void> => {
+      const store = await open()
+      try {
+        await run(store)
+      } finally {
+        await store.close()
+      }
+    }
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close()
+    })
+
+    it('reads back everything one commit wrote', async () => {
+      const store = await fresh()
+      const state = new Uint8Array([0, 1, 2, 255])
+      await store.commitIngest(
+        batch(5000, {
+          records: [
+            entry('dev-1', 100, { temp: 20 }, { level: 'info', score: 0.25, kinds: [] }),
+            entry('dev-1', 200, { temp: 90 }, { level: 'error', score: 3.5, kinds: ['threshold', 'error'] }),
+            entry('dev-2', 150, { msg: 'hello' }),
+          ],
+          anomalies: [
+            anomaly('dev-1', 200, 'threshold'),
+            anomaly('dev-1', 200, 'error', { metric: undefined, value: null, detail: undefined }),
+          ],
+          windows: [window('dev-1', 'temp', 60_000)],
+          states: [{ deviceId: 'dev-1', metric: 'temp', state, lastTs: 200, sampleCount: 2 }],
+          deadLetters: [deadLetter(5000)],
+          idempotency: { key: 'req-1', status: 202, response: '{"accepted":3}' },
+        }),
+      )
+
+      const r = (id: number, e: ReturnType<typeof entry>): StoredRecord => ({
+        id,
+        deviceId: e.record.deviceId,
+        ts: e.record.ts,
+        ingestedAt: 5000,
+        level: e.record.level,
+        score: e.score,
+        kinds: e.kinds,
+        body: e.record.body,
+      })
+      expect(await collect(store.exportRecords({}))).toEqual([
+        r(1, entry('dev-1', 100, { temp: 20 }, { level: 'info', score: 0.25 })),
+        r(
+          2,
+          entry('dev-1', 200, { temp: 90 }, { level: 'error', score: 3.5, kinds: ['threshold', 'error'] }),
+        ),
+        r(3, entry('dev-2', 150, { msg: 'hello' })),
+      ])
+      expect(await store.listAnomalies({ limit: 10 })).toEqual({
+        items: [
+          { ...anomaly('dev-1', 200, 'error', { metric: undefined, value: null, detail: undefined }), id: 2 },
+          { ...anomaly('dev-1', 200, 'threshold'), id: 1 },
+        ],
+        next: null,
+      })
+      expect(await store.recentWindows('dev-1', 'temp', 10)).toEqual([window('dev-1', 'temp', 60_000)])
+      const states = await store.loadStates([{ deviceId: 'dev-1', metric: 'temp' }])
+      expect([...states.keys()]).toEqual([seriesKey('dev-1', 'temp')])
+      expect(states.get(seriesKey('dev-1', 'temp'))).toEqual({
+        deviceId: 'dev-1',
+        metric: 'temp',
+        state,
+        lastTs: 200,
+        sampleCount: 2,
+      })
+      expect(await store.listDeadLetters({ limit: 10 })).toEqual({
+        items: [{ ...deadLetter(5000), id: 1 }],
+        next: null,
+      })
+      expect(await store.findIdempotent('req-1')).toEqual({ status: 202, response: '{"accepted":3}' })
+      expect(await store.listDevices({ limit: 10 })).toEqual({
+        items: [
+          {
+            deviceId: 'dev-1',
+            firstSeen: 5000,
+            lastSeen: 5000,
+            lastTs: 200,
+            recordCount: 2,
+            anomalyCount: 2,
+          },
+          {
+            deviceId: 'dev-2',
+            firstSeen: 5000,
+            lastSeen: 5000,
+            lastTs: 150,
+            recordCount: 1,
+            anomalyCount: 0,
+          },
+        ],
+        next: null,
+      })
+      await expect(store.ping()).resolves.toBeUndefined()
+    })
+
+    it('returns copies: changing what was passed in or read out changes nothing stored', async () => {
+      const store = await fresh()
+      const state = new Uint8Array([1, 2, 3])
+      const kinds = ['spike']
+      await store.commitIngest(
+        batch(1, {
+          records: [{ ...entry('d', 1), kinds }],
+          states: [{ deviceId: 'd', metric: 'm', state, lastTs: 1, sampleCount: 1 }],
+        }),
+      )
+      state[0] = 99
+      kinds.push('drift')
+      const loaded = (await store.loadStates([{ deviceId: 'd', metric: 'm' }])).get(seriesKey('d', 'm'))!
+      loaded.state[1] = 99
+      const [record] = await collect(store.exportRecords({}))
+      record!.kinds.push('x')
+      expect(
+        (await store.loadStates([{ deviceId: 'd', metric: 'm' }])).get(seriesKey('d', 'm'))!.state,
+      ).toEqual(new Uint8Array([1, 2, 3]))
+      expect((await collect(store.exportRecords({})))[0]!.kinds).toEqual(['spike'])
+    })
+
+    describe('anomalies', () => {
+      it('pages newest first (ts, then id) with no gaps or duplicates, for any data and filter', async () => {
+        const spec = fc.record({
+          deviceId: fc.constantFrom('a', 'b', 'c'),
+          ts: fc.integer({ min: 0, max: 6 }),
+          kind: fc.constantFrom('spike', 'drift'),
+        })
+        const filter = fc.record(
+          {
+            deviceId: fc.constantFrom('a', 'b'),
+            kind: fc.constantFrom('spike', 'drift', 'none'),
+            since: fc.integer({ min: 0, max: 6 }),
+            until: fc.integer({ min: 0, max: 7 }),
+          },
+          { requiredKeys: [] },
+        )
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(spec, { maxLength: 40 }),
+            fc.integer({ min: 0, max: 40 }),
+            fc.integer({ min: 1, max: 7 }),
+            filter,
+            (specs, split, limit, f) =>
+              withStore(async (store) => {
+                const all = specs.map((s) => anomaly(s.deviceId, s.ts, s.kind))
+                // Two commits, so ids and timestamps interleave.
+                await store.commitIngest(batch(1, { anomalies: all.slice(0, split) }))
+                await store.commitIngest(batch(2, { anomalies: all.slice(split) }))
+                const expected: StoredAnomaly[] = all
+                  .map((a, i) => ({ ...a, id: i + 1 }))
+                  .filter(
+                    (a) =>
+                      (f.deviceId === undefined || a.deviceId === f.deviceId) &&
+                      (f.kind === undefined || a.kind === f.kind) &&
+                      (f.since === undefined || a.ts >= f.since) &&
+                      (f.until === undefined || a.ts < f.until),
+                  )
+                  .sort((x, y) => y.ts - x.ts || y.id - x.id)
+                const got = await walk(limit, (cursor) => store.listAnomalies({ ...f, limit, cursor }))
+                expect(got).toEqual(expected)
+              }),
+          ),
+          { numRuns: 40 },
+        )
+      })
+
+      it('filters by device, kind, since (inclusive) and until (exclusive)', async () => {
+        const store = await fresh()
+        await store.commitIngest(
+          batch(1, {
+            anomalies: [
+              anomaly('a', 10, 'spike'),
+              anomaly('a', 20, 'drift'),
+              anomaly('b', 20, 'spike'),
+              anomaly('a', 30, 'spike'),
+            ],
+          }),
+        )
+        const ids = async (q: Parameters<Store['listAnomalies']>[0]) =>
+          (await store.listAnomalies(q)).items.map((a) => a.id)
+        expect(await ids({ limit: 10 })).toEqual([4, 3, 2, 1])
+        expect(await ids({ limit: 10, deviceId: 'a' })).toEqual([4, 2, 1])
+        expect(await ids({ limit: 10, kind: 'spike' })).toEqual([4, 3, 1])
+        expect(await ids({ limit: 10, since: 20 })).toEqual([4, 3, 2])
+        expect(await ids({ limit: 10, until: 20 })).toEqual([1])
+        expect(await ids({ limit: 10, deviceId: 'a', kind: 'spike', since: 10, until: 30 })).toEqual([1])
+        expect(await ids({ limit: 10, deviceId: 'nobody' })).toEqual([])
+      })
+
+      it('gives null next on the last page, even when it is exactly full', async () => {
+        const store = await fresh()
+        await store.commitIngest(batch(1, { anomalies: [anomaly('a', 1), anomaly('a', 2)] }))
+        const first = await store.listAnomalies({ limit: 2 })
+        expect(first.items).toHaveLength(2)
+        expect(first.next).toBeNull()
+        const one = await store.listAnomalies({ limit: 1 })
+        expect(one.next).not.toBeNull()
+        expect(await store.listAnomalies({ limit: 1, cursor: one.next! })).toMatchObject({ next: null })
+      })
+    })
+
+    describe('cursors', () => {
+      const listings = (store: Store) => ({
+        anomalies: (cursor: string) => store.listAnomalies({ limit: 5, cursor }),
+        devices: (cursor: string) => store.listDevices({ limit: 5, cursor }),
+        deadLetters: (cursor: string) => store.listDeadLetters({ limit: 5, cursor }),
+      })
+      const b64 = (text: string) => Buffer.from(text).toString('base64url')
+
+      it('rejects malformed and hostile cursors with InvalidCursorError', async () => {
+        const store = await fresh()
+        const hostile = [
+          '',
+          'x',
+          '!!!',
+          '====',
+          'a b',
+          'abc=',
+          '\u0000',
+          '😀',
+          'A'.repeat(1_000_000),
+          b64('A'.repeat(10_000)),
+          b64('not json'),
+          b64('{"a":1}'),
+          b64('null'),
+          b64('[]'),
+          b64('["a"]'),
+          b64('["a","1",2]'),
+          b64('["a",1,2.5]'),
+          b64('["a",1,2,3]'),
+          b64('["a",1e400,2]'),
+          b64('["a",null,2]'),
+          b64('["d",42]'),
+          b64('["l","7"]'),
+          b64('["zz",1]'),
+          b64('{"__proto__":{"x":1}}'),
+          Buffer.from([0xff, 0xfe, 0x5b]).toString('base64url'),
+        ]
+        for (const list of Object.values(listings(store))) {
+          for (const cursor of hostile) await expect(list(cursor)).rejects.toBeInstanceOf(InvalidCursorError)
+        }
+      })
+
+      it('rejects random strings', async () => {
+        const store = await fresh()
+        const list = listings(store)
+        await fc.assert(
+          fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 60 }), async (cursor) => {
+            for (const fetch of Object.values(list)) {
+              await expect(fetch(cursor)).rejects.toBeInstanceOf(InvalidCursorError)
+            }
+          }),
+          { numRuns: 100 },
+        )
+      })
+
+      it('rejects a cursor from another listing, and a non-canonical spelling of a real one', async () => {
+        const store = await fresh()
+        await store.commitIngest(
+          batch(1, {
+            records: [entry('a', 1), entry('b', 1)],
+            anomalies: [anomaly('a', 1), anomaly('a', 2)],
+            deadLetters: [deadLetter(1), deadLetter(1)],
+          }),
+        )
+        const a = (await store.listAnomalies({ limit: 1 })).next!
+        const d = (await store.listDevices({ limit: 1 })).next!
+        const l = (await store.listDeadLetters({ limit: 1 })).next!
+        await expect(store.listAnomalies({ limit: 1, cursor: d })).rejects.toBeInstanceOf(InvalidCursorError)
+        await expect(store.listDevices({ limit: 1, cursor: l })).rejects.toBeInstanceOf(InvalidCursorError)
+        await expect(store.listDeadLetters({ limit: 1, cursor: a })).rejects.toBeInstanceOf(
+          InvalidCursorError,
+        )
+        const spaced = Buffer.from(
+          JSON.stringify(JSON.parse(Buffer.from(a, 'base64url').toString()), null, 1),
+        )
+        await expect(
+          store.listAnomalies({ limit: 1, cursor: spaced.toString('base64url') }),
+        ).rejects.toBeInstanceOf(InvalidCursorError)
+      })
+
+      it('rejects a limit that is not a positive integer', async () => {
+        const store = await fresh()
+        for (const limit of [0, -1, 1.5, Number.NaN]) {
+          await expect(store.listAnomalies({ limit })).rejects.toBeInstanceOf(RangeError)
+          await expect(store.listDevices({ limit })).rejects.toBeInstanceOf(RangeError)
+          await expect(store.recentRecords('d', 'm', limit)).rejects.toBeInstanceOf(RangeError)
+        }
+      })
+    })
+
+    describe('idempotency', () => {
+      it('answers a committed key and nothing else', async () => {
+        const store = await fresh()
+        expect(await store.findIdempotent('k')).toBeUndefined()
+        await store.commitIngest(batch(1, { idempotency: { key: 'k', status: 207, response: '{"a":1}' } }))
+        await store.commitIngest(batch(2))
+        expect(await store.findIdempotent('k')).toEqual({ status: 207, response: '{"a":1}' })
+        expect(await store.findIdempotent('K')).toBeUndefined()
+        expect(await store.findIdempotent('k ')).toBeUndefined()
+      })
+
+      it('rejects a second commit with the same key and keeps nothing of it', async () => {
+        const store = await fresh()
+        const key = { key: 'k', status: 202, response: 'first' }
+        await store.commitIngest(batch(1, { records: [entry('a', 1)], idempotency: key }))
+        const retry = batch(2, {
+          records: [entry('a', 2), entry('b', 2)],
+          anomalies: [anomaly('a', 2)],
+          windows: [window('a', 'temp', 2)],
+          states: [{ deviceId: 'a', metric: 'temp', state: new Uint8Array([7]), lastTs: 2, sampleCount: 1 }],
+          deadLetters: [deadLetter(2)],
+          idempotency: { ...key, response: 'second' },
+        })
+        await expect(store.commitIngest(retry)).rejects.toThrow()
+        expect(await store.findIdempotent('k')).toEqual({ status: 202, response: 'first' })
+        expect((await collect(store.exportRecords({}))).map((r) => r.ts)).toEqual([1])
+        expect((await store.listAnomalies({ limit: 5 })).items).toEqual([])
+        expect(await store.recentWindows('a', 'temp', 5)).toEqual([])
+        expect((await store.loadStates([{ deviceId: 'a', metric: 'temp' }])).size).toBe(0)
+        expect((await store.listDeadLetters({ limit: 5 })).items).toEqual([])
+        expect(await store.getDevice('a')).toMatchObject({ recordCount: 1, lastSeen: 1 })
+        expect(await store.getDevice('b')).toBeUndefined()
+      })
+    })
+
+    describe('series states', () => {
+      it('round-trips the exact bytes and replaces them on the next commit', async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uint8Array({ maxLength: 300 }),
+            fc.uint8Array({ maxLength: 300 }),
+            fc.string({ unit: 'binary', maxLength: 12 }),
+            (first, second, metric) =>
+              withStore(async (store) => {
+                const series = [{ deviceId: 'd', metric }]
+                const key = seriesKey('d', metric)
+                await store.commitIngest(
+                  batch(1, { states: [{ deviceId: 'd', metric, state: first, lastTs: 10, sampleCount: 3 }] }),
+                )
+                expect((await store.loadStates(series)).get(key)).toEqual({
+                  deviceId: 'd',
+                  metric,
+                  state: new Uint8Array(first),
+                  lastTs: 10,
+                  sampleCount: 3,
+                })
+                await store.commitIngest(
+                  batch(2, {
+                    states: [{ deviceId: 'd', metric, state: second, lastTs: 20, sampleCount: 4 }],
+                  }),
+                )
+                const loaded = (await store.loadStates(series)).get(key)!
+                expect(loaded.state).toBeInstanceOf(Uint8Array)
+                expect([...loaded.state]).toEqual([...second])
+                expect(loaded).toMatchObject({ lastTs: 20, sampleCount: 4 })
+              }),
+          ),
+          { numRuns: 25 },
+        )
+      })
+
+      it('loads only the series asked for, across devices, leaving missing ones out', async () => {
+        const store = await fresh()
+        const s = (deviceId: string, metric: string, byte: number) => ({
+          deviceId,
+          metric,
+          state: new Uint8Array([byte]),
+          lastTs: byte,
+          sampleCount: 1,
+        })
+        await store.commitIngest(batch(1, { states: [s('a', 'x', 1), s('a', 'y', 2), s('b', 'x', 3)] }))
+        expect((await store.loadStates([])).size).toBe(0)
+        const loaded = await store.loadStates([
+          { deviceId: 'a', metric: 'x' },
+          { deviceId: 'b', metric: 'x' },
+          { deviceId: 'b', metric: 'y' },
+          { deviceId: 'a', metric: 'x' },
+        ])
+        expect([...loaded.keys()].sort()).toEqual([seriesKey('a', 'x'), seriesKey('b', 'x')].sort())
+        expect(loaded.get(seriesKey('b', 'x'))).toEqual(s('b', 'x', 3))
+      })
+    })
+
+    describe('devices', () => {
+      it('accumulates counters across commits', async () => {
+        const store = await fresh()
+        await store.commitIngest(
+          batch(1000, {
+            records: [entry('a', 50), entry('a', 70), entry('b', 5)],
+            anomalies: [anomaly('a', 70)],
+          }),
+        )
+        // A late batch: older timestamps must not move lastTs back.
+        await store.commitIngest(batch(2000, { records: [entry('a', 10)], anomalies: [anomaly('a', 10)] }))
+        await store.commitIngest(batch(3000, { records: [entry('a', 90), entry('c', 1)] }))
+        expect(await store.getDevice('a')).toEqual({
+          deviceId: 'a',
+          firstSeen: 1000,
+          lastSeen: 3000,
+          lastTs: 90,
+          recordCount: 4,
+          anomalyCount: 2,
+        })
+        expect(await store.getDevice('b')).toEqual({
+          deviceId: 'b',
+          firstSeen: 1000,
+          lastSeen: 1000,
+          lastTs: 5,
+          recordCount: 1,
+          anomalyCount: 0,
+        })
+        expect(await store.getDevice('nobody')).toBeUndefined()
+      })
+
+      it('pages by device id in UTF-8 byte order, for any ids', async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(fc.string({ unit: 'binary', maxLength: 5 }), { maxLength: 20 }),
+            fc.integer({ min: 1, max: 6 }),
+            (ids, limit) =>
+              withStore(async (store) => {
+                await store.commitIngest(batch(1, { records: ids.map((id) => entry(id, 1)) }))
+                const got = await walk(limit, (cursor) => store.listDevices({ limit, cursor }))
+                expect(got.map((d) => d.deviceId)).toEqual([...ids].sort(utf8Compare))
+              }),
+          ),
+          { numRuns: 40 },
+        )
+      })
+    })
+
+    describe('recentRecords', () => {
+      const awkward = [
+        'temp',
+        'a.b',
+        'a"b',
+        '"',
+        "it's",
+        'back\\slash',
+        'x y',
+        ' ',
+        '',
+        '$',
+        '[0]',
+        'a[0]',
+        'metrics',
+        'température',
+        '温度',
+        '😀',
+        'tab\there',
+        'nul\u0000byte',
+        '\u2028',
+      ]
+
+      it('finds numeric metrics at top level and under `metrics`, whatever their name', async () => {
+        const store = await fresh()
+        for (const [i, name] of awkward.entries()) {
+          await store.commitIngest(
+            batch(i, {
+              records: [
+                entry(name, 1, { [name]: 1.5 }),
+                entry(name, 2, { metrics: { [name]: -3 } }),
+                entry(name, 3, { other: 1 }),
+                entry(name, 4, { [name]: 'nope', metrics: { [name]: null } }),
+              ],
+            }),
+          )
+          const got = await store.recentRecords(name, name, 10)
+          expect(
+            got.map((r) => r.ts),
+            name,
+          ).toEqual([2, 1])
+        }
+      })
+
+      it('matches JSON numbers only', async () => {
+        const store = await fresh()
+        const bodies = [
+          { x: '5' },
+          { x: null },
+          { x: true },
+          { x: [1] },
+          { x: { y: 1 } },
+          { metrics: { x: '1' } },
+          { metrics: 7 },
+          { metrics: [1] },
+          { nested: { x: 1 } },
+          { X: 1 },
+        ]
+        await store.commitIngest(batch(1, { records: bodies.map((b, i) => entry('d', i, b)) }))
+        expect(await store.recentRecords('d', 'x', 50)).toEqual([])
+        expect(await store.recentRecords('d', '0', 50)).toEqual([])
+        await store.commitIngest(
+          batch(2, { records: [entry('d', 99, { x: 0 }), entry('d', 98, { x: 1e300 })] }),
+        )
+        expect((await store.recentRecords('d', 'x', 50)).map((r) => r.ts)).toEqual([99, 98])
+      })
+
+      it('returns the newest first (ts, then id), of that device only, up to the limit', async () => {
+        const store = await fresh()
+        await store.commitIngest(
+          batch(1, {
+            records: [entry('d', 5, { m: 1 }), entry('d', 9, { m: 2 }), entry('e', 10, { m: 1 })],
+          }),
+        )
+        await store.commitIngest(batch(2, { records: [entry('d', 9, { m: 3 }), entry('d', 1, { m: 4 })] }))
+        const got = await store.recentRecords('d', 'm', 3)
+        expect(got.map((r) => [r.ts, r.id])).toEqual([
+          [9, 4],
+          [9, 2],
+          [5, 1],
+        ])
+        expect(got[0]).toMatchObject({ deviceId: 'd', ingestedAt: 2, kinds: [], level: undefined })
+      })
+
+      it('finds any metric name (property)', async () => {
+        const store = await fresh()
+        let run = 0
+        await fc.assert(
+          fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 10 }), async (name) => {
+            const device = `run ${++run}`
+            await store.commitIngest(
+              batch(1, {
+                records: [entry(device, 1, { [name]: 1 }), entry(device, 2, { metrics: { [name]: 2 } })],
+              }),
+            )
+            expect((await store.recentRecords(device, name, 5)).map((r) => r.ts)).toEqual([2, 1])
+            expect(await store.recentRecords(device, name + '\u0001', 5)).toEqual([])
+          }),
+          { numRuns: 60 },
+        )
+      })
+    })
+
+    describe('recentWindows', () => {
+      it('returns the newest closed windows of one series first', async () => {
+        const store = await fresh()
+        await store.commitIngest(
+          batch(1, {
+            windows: [
+              window('d', 'temp', 60_000, 1),
+              window('d', 'temp', 180_000, 3),
+              window('d', 'hum', 240_000),
+              window('e', 'temp', 240_000),
+            ],
+          }),
+        )
+        await store.commitIngest(
+          batch(2, { windows: [window('d', 'temp', 120_000, 2), window('d', 'temp', 180_000, 4)] }),
+        )
+        const got = await store.recentWindows('d', 'temp', 3)
+        expect(got.map((w) => [w.end, w.mean])).toEqual([
+          [180_000, 4],
+          [180_000, 3],
+          [120_000, 2],
+        ])
+      })
+
+      it('keeps NaN features', async () => {
+        const store = await fresh()
+        const w = { ...window('d', 'temp', 60_000), std: Number.NaN, range: Number.NaN }
+        await store.commitIngest(batch(1, { windows: [w] }))
+        expect(await store.recentWindows('d', 'temp', 1)).toEqual([w])
+      })
+    })
+
+    describe('exportRecords', () => {
+      it('yields every record ordered by device, ts, id across pages', async () => {
+        const store = await fresh()
+        const devices = ['b', 'a', 'c', 'é', 'Z']
+        const records = Array.from({ length: 2 * EXPORT_PAGE_SIZE + 321 }, (_, i) =>
+          entry(devices[i % devices.length]!, (i * 7919) % 50),
+        )
+        await store.commitIngest(batch(1, { records: records.slice(0, 1000) }))
+        await store.commitIngest(batch(2, { records: records.slice(1000) }))
+        const key = (e: { deviceId: string; ts: number; id: number }) => [e.deviceId, e.ts, e.id]
+        const expected = records
+          .map((e, i) => ({ deviceId: e.record.deviceId, ts: e.record.ts, id: i + 1 }))
+          .sort((x, y) => utf8Compare(x.deviceId, y.deviceId) || x.ts - y.ts || x.id - y.id)
+        const all = await collect(store.exportRecords({}))
+        expect(all.map(key)).toEqual(expected.map(key))
+        const filtered = await collect(store.exportRecords({ deviceId: 'a', since: 10, until: 20 }))
+        expect(filtered.map(key)).toEqual(
+          expected.filter((e) => e.deviceId === 'a' && e.ts >= 10 && e.ts < 20).map(key),
+        )
+        expect(filtered.length).toBeGreaterThan(0)
+        expect(await collect(store.exportRecords({ deviceId: 'nobody' }))).toEqual([])
+      })
+
+      it('reads lazily, page by page, while new records are committed', async () => {
+        const store = await fresh()
+        await store.commitIngest(
+          batch(1, { records: Array.from({ length: EXPORT_PAGE_SIZE + 10 }, (_, i) => entry('m', i)) }),
+        )
+        const iterator = store.exportRecords({})[Symbol.asyncIterator]()
+        const first = await iterator.next()
+        expect(first.value).toMatchObject({ deviceId: 'm', ts: 0 })
+        // Behind the iteration point: not seen. Ahead of it: seen, since the next page is read later.
+        await store.commitIngest(batch(2, { records: [entry('a', 1), entry('z', 1)] }))
+        const rest: StoredRecord[] = []
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value)
+        expect(rest.map((r) => r.deviceId).filter((d) => d !== 'm')).toEqual(['z'])
+        expect(rest).toHaveLength(EXPORT_PAGE_SIZE + 10)
+      })
+
+      it('can be abandoned early', async () => {
+        const store = await fresh()
+        await store.commitIngest(batch(1, { records: [entry('a', 1), entry('a', 2)] }))
+        for await (const record of store.exportRecords({})) {
+          expect(record.ts).toBe(1)
+          break
+        }
+        await store.commitIngest(batch(2, { records: [entry('a', 3)] }))
+        expect(await collect(store.exportRecords({}))).toHaveLength(3)
+      })
+    })
+
+    describe('dead letters', () => {
+      it('pages newest first without gaps or duplicates', async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.integer({ min: 0, max: 25 }), fc.integer({ min: 1, max: 6 }), (n, limit) =>
+            withStore(async (store) => {
+              const letters = Array.from({ length: n }, (_, i) => deadLetter(i, `line ${i + 1}`))
+              await store.commitIngest(batch(1, { deadLetters: letters.slice(0, 3) }))
+              await store.commitIngest(batch(2, { deadLetters: letters.slice(3) }))
+              const got = await walk(limit, (cursor) => store.listDeadLetters({ limit, cursor }))
+              expect(got).toEqual(letters.map((d, i) => ({ ...d, id: i + 1 })).reverse())
+            }),
+          ),
+          { numRuns: 25 },
+        )
+      })
+    })
+
+    describe('purge', () => {
+      it('deletes what was ingested before the cutoff, counts it, and keeps the rest', async () => {
+        const store = await fresh()
+        const commit = (at: number, records: number) =>
+          store.commitIngest(
+            batch(at, {
+              records: Array.from({ length: records }, (_, i) => entry('d', at + i, { m: i })),
+              anomalies: [anomaly('d', at)],
+              windows: [window('d', 'm', at)],
+              states: [
+                { deviceId: 'd', metric: 'm', state: new Uint8Array([at % 256]), lastTs: at, sampleCount: 1 },
+              ],
+              deadLetters: [deadLetter(at), deadLetter(at)],
+              idempotency: { key: `k${at}`, status: 202, response: '' },
+            }),
+          )
+        await commit(1000, 3)
+        await commit(2000, 2)
+        await commit(3000, 1)
+
+        expect(await store.purge(2000)).toEqual({
+          records: 3,
+          anomalies: 1,
+          windows: 1,
+          deadLetters: 2,
+          idempotency: 1,
+        })
+        expect(await store.purge(2000)).toEqual({
+          records: 0,
+          anomalies: 0,
+          windows: 0,
+          deadLetters: 0,
+          idempotency: 0,
+        })
+        expect((await collect(store.exportRecords({}))).map((r) => r.ingestedAt)).toEqual([2000, 2000, 3000])
+        expect((await store.listAnomalies({ limit: 10 })).items.map((a) => a.ts)).toEqual([3000, 2000])
+        expect((await store.recentWindows('d', 'm', 10)).map((w) => w.end)).toEqual([3000, 2000])
+        expect((await store.listDeadLetters({ limit: 10 })).items.map((d) => d.receivedAt)).toEqual([
+          3000, 3000, 2000, 2000,
+        ])
+        expect(await store.findIdempotent('k1000')).toBeUndefined()
+        expect(await store.findIdempotent('k2000')).toBeDefined()
+        // Summaries and detector states are not history: they stay.
+        expect(await store.getDevice('d')).toMatchObject({ recordCount: 6, anomalyCount: 3 })
+        expect((await store.loadStates([{ deviceId: 'd', metric: 'm' }])).size).toBe(1)
+
+        expect(await store.purge(1e15)).toEqual({
+          records: 3,
+          anomalies: 2,
+          windows: 2,
+          deadLetters: 4,
+          idempotency: 2,
+        })
+        expect(await collect(store.exportRecords({}))).toEqual([])
+        await commit(4000, 1)
+        expect((await collect(store.exportRecords({}))).map((r) => r.ingestedAt)).toEqual([4000])
+      })
+
+      it('deletes nothing from an empty store', async () => {
+        const store = await fresh()
+        expect(await store.purge(Date.now())).toEqual({
+          records: 0,
+          anomalies: 0,
+          windows: 0,
+          deadLetters: 0,
+          idempotency: 0,
+        })
+      })
+    })
+  })
+}
