@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadNodeKernel } from '../node.js'
 import { ReferenceSeries } from '../reference/reference.js'
-import { type Kernel, KernelStateError, type SeriesResult, windowFeatures } from './kernel.js'
+import { type Kernel, KernelStateError, type SeriesResult, stateBytes, windowFeatures } from './kernel.js'
 import { kindsOf } from './kinds.js'
 import { DEFAULT_PARAMS, type DetectorParams, encodeParams, mergeParams } from './params.js'
 
@@ -133,8 +133,9 @@ describe('state snapshots', () => {
     const params = encodeParams(DEFAULT_PARAMS)
     const one = new Float64Array([1])
     expect(() => kernel.run(new Uint8Array(10), one, one, params)).toThrow(KernelStateError)
-    const bad = new Uint8Array(kernel.stateBytes)
+    const bad = new Uint8Array(stateBytes(6))
     expect(() => kernel.run(bad, one, one, params)).toThrow(/version/)
+    expect(() => kernel.run(new Uint8Array(stateBytes(17)), one, one, params)).toThrow(KernelStateError)
   })
 
   it('crosses the kernel capacity in one call', () => {
@@ -145,6 +146,19 @@ describe('state snapshots', () => {
     for (let i = 0; i < ts.length; i++)
       if (!relClose(whole.scores[i]!, ref.step(ts[i]!, values[i]!).score)) mismatches++
     expect(mismatches).toBe(0)
+  })
+})
+
+describe('snapshot size', () => {
+  it('holds only the window buckets in use, and survives a change of window size', () => {
+    const ts = Float64Array.from({ length: 100 }, (_, i) => 1_700_000_000_000 + i * 1000)
+    const values = ts.map((_, i) => Math.sin(i))
+    const first = runWhole(DEFAULT_PARAMS, ts, values)
+    expect(first.state.byteLength).toBe(stateBytes(6))
+    const wider = mergeParams(DEFAULT_PARAMS, { window: { ms: 120_000 } })
+    const next = kernel.run(first.state, ts.map((t) => t + 100_000), values, encodeParams(wider))
+    expect(next.state.byteLength).toBe(stateBytes(12))
+    expect(windowFeatures(next.windows).every((w) => w.end - w.start === 120_000)).toBe(true)
   })
 })
 

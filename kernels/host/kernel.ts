@@ -25,8 +25,6 @@ export interface SeriesResult {
 }
 
 export interface Kernel {
-  /** The byte size of one series' state snapshot. */
-  readonly stateBytes: number
   /** Runs one series over a batch. `state` undefined starts a fresh series. Throws on a bad state. */
   run(
     state: Uint8Array | undefined,
@@ -56,10 +54,13 @@ export async function loadKernel(source: BufferSource | WebAssembly.Module): Pro
   return new WasmKernel(instance.exports as unknown as Exports)
 }
 
-const STATE_BYTES = L.STATE_COUNT * 8
+/** Snapshot size for a window of k buckets: the header and the k ring entries in use. */
+export function stateBytes(k: number): number {
+  return (L.S_BUCKETS + k * L.B_FIELDS) * 8
+}
+const MAX_STATE_BYTES = stateBytes(L.BUCKETS_MAX)
 
 class WasmKernel implements Kernel {
-  readonly stateBytes = STATE_BYTES
   private lastParams: Float64Array | undefined
   private readonly bytes: Uint8Array
 
@@ -76,7 +77,8 @@ class WasmKernel implements Kernel {
     const n = ts.length
     if (values.length !== n) throw new RangeError('ts and values must have the same length')
     this.writeParams(params)
-    this.restore(state)
+    const k = params[L.P_WINDOW_BUCKETS]!
+    this.restore(state, k)
     const mem = this.wasm.memory.buffer
     const scores = new Float64Array(n)
     const flags = new Uint8Array(n)
@@ -98,7 +100,7 @@ class WasmKernel implements Kernel {
       scores,
       flags,
       windows: concat(windows),
-      state: this.bytes.slice(L.STATE_PTR, L.STATE_PTR + STATE_BYTES),
+      state: this.bytes.slice(L.STATE_PTR, L.STATE_PTR + stateBytes(k)),
     }
   }
 
@@ -109,18 +111,24 @@ class WasmKernel implements Kernel {
     this.lastParams = params
   }
 
-  private restore(state: Uint8Array | undefined): void {
-    if (!state) {
-      this.wasm.reset()
-      return
+  /**
+   * Loads a snapshot. One taken with another window size (the params changed) keeps its detectors
+   * and starts its windows afresh.
+   */
+  private restore(state: Uint8Array | undefined, k: number): void {
+    this.wasm.reset()
+    if (!state) return
+    const entries = (state.byteLength / 8 - L.S_BUCKETS) / L.B_FIELDS
+    if (state.byteLength > MAX_STATE_BYTES || !Number.isInteger(entries) || entries < 1) {
+      throw new KernelStateError(`a state snapshot of ${state.byteLength} bytes is not one this kernel makes`)
     }
-    if (state.byteLength !== STATE_BYTES) {
-      throw new KernelStateError(`state snapshot is ${state.byteLength} bytes, expected ${STATE_BYTES}`)
+    const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
+    if (version !== L.STATE_VERSION) throw new KernelStateError(`state snapshot version ${version} is not supported`)
+    if (entries === k) {
+      this.bytes.set(state, L.STATE_PTR)
+    } else {
+      this.bytes.set(state.subarray(0, L.S_WIN_CURRENT * 8), L.STATE_PTR)
     }
-    this.bytes.set(state, L.STATE_PTR)
-    const version = new Float64Array(this.wasm.memory.buffer, L.STATE_PTR, 1)[0]
-    if (version !== L.STATE_VERSION)
-      throw new KernelStateError(`state snapshot version ${version} is not supported`)
   }
 }
 
