@@ -182,6 +182,7 @@ class MemoryStore implements Store {
   }
 
   async purge(ingestedBefore: number): Promise<PurgeResult> {
+    if (Number.isNaN(ingestedBefore)) throw new RangeError('purge cutoff is NaN')
     const cutoff = ingestedBefore
     let idempotency = 0
     for (const [key, entry] of this.#idempotency) {

@@ -3,8 +3,8 @@
 import type { Page } from '../domain/types.js'
 import { InvalidCursorError } from './port.js'
 
-/** Longer than any cursor we make (device ids are short); bounds the work spent on hostile input. */
-const MAX_CURSOR_LENGTH = 4096
+/** Room for device ids of several KB; bounds the work spent on hostile input. */
+const MAX_CURSOR_LENGTH = 16_384
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 

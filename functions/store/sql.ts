@@ -103,7 +103,9 @@ export const SQL = {
   getDevice: `SELECT ${DEVICE} FROM devices WHERE device_id = ?`,
   listDevices: `SELECT ${DEVICE} FROM devices ORDER BY device_id LIMIT ?`,
   listDevicesAfter: `SELECT ${DEVICE} FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?`,
-  recentWindows: `SELECT ${WINDOW} FROM windows WHERE device_id = ? AND metric = ? ORDER BY "end" DESC, rowid DESC LIMIT ?`,
+  recentWindows:
+    `SELECT ${WINDOW} FROM windows WHERE device_id = ? AND metric = ? ` +
+    'ORDER BY "end" DESC, rowid DESC LIMIT ?',
   listDeadLetters: `SELECT ${DEAD_LETTER} FROM dead_letters ORDER BY id DESC LIMIT ?`,
   listDeadLettersAfter: `SELECT ${DEAD_LETTER} FROM dead_letters WHERE id < ? ORDER BY id DESC LIMIT ?`,
 } as const
@@ -178,16 +180,26 @@ export function exportRecordsSql(
 
 /**
  * Newest records of a device whose body holds the metric as a number, top-level or under `metrics`.
- * The key is quoted as a JSON string, which SQLite's path parser decodes (escapes included), so any
- * name works: dots, quotes, backslashes, spaces, unicode.
+ * json_type on `$."name"` (the name quoted as a JSON string, which SQLite's path parser decodes, so
+ * dots, quotes, backslashes and unicode work) is the fast filter. SQLite cuts path labels at U+0000,
+ * though, so json_each confirms the exact key; names holding U+0000 skip the path lookup.
  */
 export function recentRecordsSql(deviceId: string, metric: string, limit: number): BoundSql {
+  const numeric = "IN ('integer', 'real')"
+  const where = (object: string, path: string): { sql: string; params: unknown[] } => {
+    const exact = `EXISTS (SELECT 1 FROM json_each(${object}) WHERE key = ? AND type ${numeric})`
+    return metric.includes('\u0000')
+      ? { sql: exact, params: [metric] }
+      : { sql: `(json_type(body, ?) ${numeric} AND ${exact})`, params: [path, metric] }
+  }
   const key = JSON.stringify(metric)
+  const top = where('body', '$.' + key)
+  const nested = where("body, '$.metrics'", '$.metrics.' + key)
   return {
     sql:
-      `SELECT ${RECORD} FROM records WHERE device_id = ? AND (json_type(body, ?) IN ('integer', 'real') ` +
-      `OR json_type(body, ?) IN ('integer', 'real')) ORDER BY ts DESC, id DESC LIMIT ?`,
-    params: [deviceId, '$.' + key, '$.metrics.' + key, limit],
+      `SELECT ${RECORD} FROM records WHERE device_id = ? AND (${top.sql} OR ${nested.sql}) ` +
+      'ORDER BY ts DESC, id DESC LIMIT ?',
+    params: [deviceId, ...top.params, ...nested.params, limit],
   }
 }
 

@@ -94,6 +94,15 @@ describe('sqlite store', () => {
     after.close()
   })
 
+  it('refuses a file migrated by a newer build', async () => {
+    const path = newPath()
+    await openSqliteStore(path).close()
+    const db = new Database(path)
+    db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)').run()
+    db.close()
+    expect(() => openSqliteStore(path)).toThrow(/unknown schema versions 999/)
+  })
+
   it('lets two connections to one file write in turn and see each other', async () => {
     const path = newPath()
     const a = openSqliteStore(path)

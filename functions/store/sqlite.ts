@@ -83,11 +83,17 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Stor
   }
 }
 
-/** Applies the migrations not yet recorded in schema_migrations, all in one write transaction. */
+/**
+ * Applies the migrations not yet recorded in schema_migrations, all in one write transaction.
+ * Refuses a file migrated by a newer build, whose schema this code does not know.
+ */
 export function migrate(db: Database.Database): void {
   db.exec(CREATE_MIGRATIONS_TABLE)
   db.transaction(() => {
     const applied = new Set(db.prepare(SQL.appliedMigrations).pluck().all() as number[])
+    const known = new Set(MIGRATIONS.map((m) => m.version))
+    const unknown = [...applied].filter((v) => !known.has(v))
+    if (unknown.length > 0) throw new Error(`database has unknown schema versions ${unknown.join(', ')}`)
     const record = db.prepare(SQL.recordMigration)
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue
@@ -256,6 +262,8 @@ class SqliteStore implements Store {
   }
 
   async purge(ingestedBefore: number): Promise<PurgeResult> {
+    // NaN would bind as NULL, match no row to keep, and so delete everything.
+    if (Number.isNaN(ingestedBefore)) throw new RangeError('purge cutoff is NaN')
     return this.#db
       .transaction(() => {
         const result = {} as PurgeResult

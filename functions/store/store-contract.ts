@@ -503,6 +503,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           { metrics: [1] },
           { nested: { x: 1 } },
           { X: 1 },
+          // SQLite path labels stop at U+0000: these must not pass for `x`.
+          { 'x\u0000y': 1 },
+          { metrics: { 'x\u0000': 2 } },
         ]
         await store.commitIngest(batch(1, { records: bodies.map((b, i) => entry('d', i, b)) }))
         expect(await store.recentRecords('d', 'x', 50)).toEqual([])
@@ -543,6 +546,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
             )
             expect((await store.recentRecords(device, name, 5)).map((r) => r.ts)).toEqual([2, 1])
             expect(await store.recentRecords(device, name + '\u0001', 5)).toEqual([])
+            expect(await store.recentRecords(device, name + '\u0000', 5)).toEqual([])
           }),
           { numRuns: 60 },
         )
@@ -705,6 +709,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await collect(store.exportRecords({}))).toEqual([])
         await commit(4000, 1)
         expect((await collect(store.exportRecords({}))).map((r) => r.ingestedAt)).toEqual([4000])
+      })
+
+      it('refuses a NaN cutoff instead of deleting everything', async () => {
+        const store = await fresh()
+        await store.commitIngest(batch(1, { records: [entry('d', 1)] }))
+        await expect(store.purge(Number.NaN)).rejects.toBeInstanceOf(RangeError)
+        expect(await collect(store.exportRecords({}))).toHaveLength(1)
       })
 
       it('deletes nothing from an empty store', async () => {
