@@ -279,6 +279,39 @@ describe('queries', () => {
     expect((await errorOf(res)).code).toBe('device_not_found')
   })
 
+  it("bounds a series by since, defaulting to 24 hours before the device's newest record", async () => {
+    await load()
+    const t0 = 1_700_000_000_000
+    type Series = { values: { ts: string }[]; windows: { end: string }[] }
+    const series = async (q: string) =>
+      (await (await get(`/v1/devices/pump-1/series/temp?${q}`)).json()) as Series
+    const since = t0 + 250_000
+    for (const q of [`since=${since}`, `since=${new Date(since).toISOString()}`]) {
+      const s = await series(q)
+      // pump-1 has the odd seconds: 251, 253, ..., 299.
+      expect(s.values.map((v) => Date.parse(v.ts))).toEqual(
+        Array.from({ length: 25 }, (_, k) => t0 + (251 + 2 * k) * 1000),
+      )
+      expect(s.windows.every((w) => Date.parse(w.end) >= since)).toBe(true)
+    }
+    expect((await get('/v1/devices/pump-1/series/temp?since=yesterday')).status).toBe(400)
+
+    const day = 24 * 3600_000
+    await post(
+      ndjson([0, 1, 2 * day - 1, 2 * day].map((dt, i) => ({ deviceId: 'old', ts: t0 + dt, temp: i }))),
+      {
+        'Content-Type': 'application/x-ndjson',
+      },
+    )
+    const ts = async (q = '') =>
+      ((await (await get(`/v1/devices/old/series/temp?${q}`)).json()) as Series).values.map((v) =>
+        Date.parse(v.ts),
+      )
+    expect(await ts()).toEqual([t0 + 2 * day - 1, t0 + 2 * day])
+    expect(await ts(`since=${t0 + 1}`)).toEqual([t0 + 1, t0 + 2 * day - 1, t0 + 2 * day])
+    expect(await ts('since=0')).toHaveLength(4)
+  })
+
   it('exports NDJSON with scores and verdicts', async () => {
     await load()
     const res = await get('/v1/export?deviceId=pump-1')

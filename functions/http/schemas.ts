@@ -12,7 +12,7 @@ export const ErrorSchema = z
   })
   .openapi('Error')
 
-const timeParam = (name: string, what: string) =>
+export const timeParam = (name: string, what: string) =>
   z
     .string()
     .max(40)

@@ -27,7 +27,7 @@ export function exportRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       path: '/v1/export',
       summary: 'Export records with scores and verdicts as NDJSON, by device and time range',
       description:
-        'Ordered by device, then time. Each line is the record as sent, with `ts` as ISO-8601, `score` (0-1) and `anomalies` (the kinds, comma separated) added.',
+        'In time order across devices (by `ts`, then storage order). Each line is the record as sent, with `ts` as ISO-8601, `score` (0-1) and `anomalies` (the kinds, comma separated) added.',
       security: [{ bearer: [] }],
       request: { query: ExportQuerySchema },
       responses: {

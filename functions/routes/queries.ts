@@ -15,9 +15,12 @@ import {
   limitParam,
   PageQuerySchema,
   SeriesSchema,
+  timeParam,
 } from '../http/schemas.js'
 
 const security = [{ bearer: [] }]
+/** The series route's default lower time bound: this long before the device's newest record. */
+const SERIES_DEFAULT_SPAN_MS = 24 * 60 * 60 * 1000
 const common = { 400: jsonError('Invalid query'), 401: jsonError('Missing or wrong token') }
 
 export function queryRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
@@ -57,24 +60,39 @@ export function queryRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       method: 'get',
       path: '/v1/devices/{id}/series/{metric}',
       summary: "A device metric's recent values (oldest first) and its newest window features",
+      description:
+        'The newest `limit` values and `windows` windows at or after `since`: values with `ts` >= since, ' +
+        "windows whose `end` >= since. `since` defaults to 24 hours before the device's newest record " +
+        '(its `lastTs`), so older data is left out unless asked for.',
       security,
       request: {
         params: z.object({ id: deviceIdParam, metric: z.string().min(1).max(64) }),
-        query: z.object({ limit: limitParam(10_000, 500), windows: limitParam(1000, 60) }),
+        query: z.object({
+          limit: limitParam(10_000, 500),
+          windows: limitParam(1000, 60),
+          since: timeParam(
+            'since',
+            "only values and windows at or after this time; default 24 hours before the device's lastTs",
+          ),
+        }),
       },
       responses: { 200: json(SeriesSchema, 'The series'), 404: jsonError('Unknown device'), ...common },
     }),
     async (c) => {
       const { id, metric } = c.req.valid('param')
-      const { limit, windows } = c.req.valid('query')
-      if (!(await ctx.store.getDevice(id))) throw new ApiError(404, 'device_not_found', `no device ${id}`)
-      const records = await ctx.store.recentRecords(id, metric, limit)
+      const query = c.req.valid('query')
+      const device = await ctx.store.getDevice(id)
+      if (!device) throw new ApiError(404, 'device_not_found', `no device ${id}`)
+      const since = query.since ?? device.lastTs - SERIES_DEFAULT_SPAN_MS
+      const records = await ctx.store.recentRecords(id, metric, query.limit, since)
       const values = records.reverse().map((r) => {
         const body = JSON.parse(r.body) as { metrics?: Record<string, unknown> } & Record<string, unknown>
         const value = typeof body.metrics?.[metric] === 'number' ? body.metrics[metric] : body[metric]
         return { ts: iso(r.ts), value: value as number, score: r.score, anomalies: r.kinds }
       })
-      const features = (await ctx.store.recentWindows(id, metric, windows)).reverse().map(presentWindow)
+      const features = (await ctx.store.recentWindows(id, metric, query.windows, since))
+        .reverse()
+        .map(presentWindow)
       return c.json({ deviceId: id, metric, values, windows: features }, 200)
     },
   )

@@ -14,6 +14,7 @@ import { deviceDeltas } from './devices.js'
 import {
   anomalyCursor,
   checkLimit,
+  checkTime,
   deadLetterCursor,
   deviceCursor,
   EXPORT_PAGE_SIZE,
@@ -130,19 +131,31 @@ class MemoryStore implements Store {
     return device && { ...device }
   }
 
-  async recentRecords(deviceId: string, metric: string, limit: number): Promise<StoredRecord[]> {
+  async recentRecords(
+    deviceId: string,
+    metric: string,
+    limit: number,
+    since: number,
+  ): Promise<StoredRecord[]> {
     checkLimit(limit)
+    checkTime(since, 'since')
     return this.#records
-      .filter((r) => r.deviceId === deviceId && hasNumericMetric(r.body, metric))
+      .filter((r) => r.deviceId === deviceId && r.ts >= since && hasNumericMetric(r.body, metric))
       .sort((a, b) => b.ts - a.ts || b.id - a.id)
       .slice(0, limit)
       .map(copyRecord)
   }
 
-  async recentWindows(deviceId: string, metric: string, limit: number): Promise<WindowFeatureRow[]> {
+  async recentWindows(
+    deviceId: string,
+    metric: string,
+    limit: number,
+    since: number,
+  ): Promise<WindowFeatureRow[]> {
     checkLimit(limit)
+    checkTime(since, 'since')
     return this.#windows
-      .filter((w) => w.deviceId === deviceId && w.metric === metric)
+      .filter((w) => w.deviceId === deviceId && w.metric === metric && w.end >= since)
       .sort((a, b) => b.end - a.end || b.id - a.id)
       .slice(0, limit)
       .map(copyWindow)
@@ -242,8 +255,9 @@ function copyState(s: SeriesState): SeriesState {
   return { deviceId, metric, state: new Uint8Array(state), lastTs, sampleCount }
 }
 
+/** Export order: time order across devices (ts, then id). */
 function compareExport(a: StoredRecord, b: StoredRecord): number {
-  return compareText(a.deviceId, b.deviceId) || a.ts - b.ts || a.id - b.id
+  return a.ts - b.ts || a.id - b.id
 }
 
 /**

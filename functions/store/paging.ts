@@ -43,6 +43,11 @@ export const deadLetterCursor = {
 /** Rows per page read by exportRecords. */
 export const EXPORT_PAGE_SIZE = 1000
 
+/** A time bound must be a number: NaN would bind as NULL in SQL and silently match nothing. */
+export function checkTime(value: number, name: string): void {
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new RangeError(`${name} must be a number`)
+}
+
 /** Page sizes must be positive integers (SQLite reads LIMIT -1 as "no limit"). */
 export function checkLimit(limit: number): void {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer')

@@ -73,11 +73,22 @@ export interface Store {
   /** By device id. */
   listDevices(query: PageQuery): Promise<Page<DeviceSummary>>
   getDevice(deviceId: string): Promise<DeviceSummary | undefined>
-  /** The newest records of a device that carry the metric (top-level or under `metrics`), newest first. */
-  recentRecords(deviceId: string, metric: string, limit: number): Promise<StoredRecord[]>
-  /** The newest closed windows of a series, newest first. */
-  recentWindows(deviceId: string, metric: string, limit: number): Promise<WindowFeatureRow[]>
-  /** Records ordered by device, then ts, then id; fetched page by page as the caller iterates. */
+  /**
+   * The newest records of a device that carry the metric (top-level or under `metrics`), newest
+   * first (ts, then id), among those with ts >= `since` (epoch ms). The bound is required: records
+   * are indexed by ts only, so it is what keeps a rare device from costing a scan of the table.
+   * Throws RangeError on a NaN `since`.
+   */
+  recentRecords(deviceId: string, metric: string, limit: number, since: number): Promise<StoredRecord[]>
+  /**
+   * The newest closed windows of a series with end >= `since` (epoch ms), newest first (end, then
+   * insertion order). Bounded for the same reason as recentRecords.
+   */
+  recentWindows(deviceId: string, metric: string, limit: number, since: number): Promise<WindowFeatureRow[]>
+  /**
+   * Records in time order across devices: ts, then id, ascending (the replay tool's order); device,
+   * since and until only filter. Fetched page by page as the caller iterates.
+   */
   exportRecords(query: ExportQuery): AsyncIterable<StoredRecord>
   /** Newest first. */
   listDeadLetters(query: PageQuery): Promise<Page<StoredDeadLetter>>

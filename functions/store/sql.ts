@@ -103,8 +103,9 @@ export const SQL = {
   getDevice: `SELECT ${DEVICE} FROM devices WHERE device_id = ?`,
   listDevices: `SELECT ${DEVICE} FROM devices ORDER BY device_id LIMIT ?`,
   listDevicesAfter: `SELECT ${DEVICE} FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?`,
+  /** Parameters: device id, metric, since (`end` >= since), limit. The windows_end index serves the range. */
   recentWindows:
-    `SELECT ${WINDOW} FROM windows WHERE device_id = ? AND metric = ? ` +
+    `SELECT ${WINDOW} FROM windows WHERE device_id = ? AND metric = ? AND "end" >= ? ` +
     'ORDER BY "end" DESC, rowid DESC LIMIT ?',
   listDeadLetters: `SELECT ${DEAD_LETTER} FROM dead_letters ORDER BY id DESC LIMIT ?`,
   listDeadLettersAfter: `SELECT ${DEAD_LETTER} FROM dead_letters WHERE id < ? ORDER BY id DESC LIMIT ?`,
@@ -160,31 +161,39 @@ export function listAnomaliesSql(
   }
 }
 
-/** By device, ts, id; `after` is the key of the last row of the previous page. */
+/**
+ * In time order across devices (ts, then id), served by the records_ts index; `after` is the key of
+ * the last row of the previous page. A device filter is checked on each row of the ts range.
+ * On later pages the keyset replaces `since` (the previous row satisfied it, so it is implied):
+ * given two lower bounds SQLite ranges the index on only one, the first written, and with `since`
+ * every page would rescan from `since` again.
+ */
 export function exportRecordsSql(
   q: ExportQuery,
-  after: { deviceId: string; ts: number; id: number } | undefined,
+  after: { ts: number; id: number } | undefined,
   limit: number,
 ): BoundSql {
   const { where, params, add } = conditions()
   if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
-  if (q.since !== undefined) add('ts >= ?', q.since)
+  if (after) add('(ts, id) > (?, ?)', after.ts, after.id)
+  else if (q.since !== undefined) add('ts >= ?', q.since)
   if (q.until !== undefined) add('ts < ?', q.until)
-  if (after) add('(device_id, ts, id) > (?, ?, ?)', after.deviceId, after.ts, after.id)
   params.push(limit)
   return {
-    sql: `SELECT ${RECORD} FROM records${whereClause(where)} ORDER BY device_id, ts, id LIMIT ?`,
+    sql: `SELECT ${RECORD} FROM records${whereClause(where)} ORDER BY ts, id LIMIT ?`,
     params,
   }
 }
 
 /**
- * Newest records of a device whose body holds the metric as a number, top-level or under `metrics`.
+ * Newest records of a device at or after `since` whose body holds the metric as a number, top-level
+ * or under `metrics`. The records_ts index serves the range `ts >= since` newest first, so a rare
+ * device costs at most that range, never the whole table; device and metric are filters.
  * json_type on `$."name"` (the name quoted as a JSON string, which SQLite's path parser decodes, so
  * dots, quotes, backslashes and unicode work) is the fast filter. SQLite cuts path labels at U+0000,
  * though, so json_each confirms the exact key; names holding U+0000 skip the path lookup.
  */
-export function recentRecordsSql(deviceId: string, metric: string, limit: number): BoundSql {
+export function recentRecordsSql(deviceId: string, metric: string, limit: number, since: number): BoundSql {
   const numeric = "IN ('integer', 'real')"
   const where = (object: string, path: string): { sql: string; params: unknown[] } => {
     const exact = `EXISTS (SELECT 1 FROM json_each(${object}) WHERE key = ? AND type ${numeric})`
@@ -197,9 +206,9 @@ export function recentRecordsSql(deviceId: string, metric: string, limit: number
   const nested = where("body, '$.metrics'", '$.metrics.' + key)
   return {
     sql:
-      `SELECT ${RECORD} FROM records WHERE device_id = ? AND (${top.sql} OR ${nested.sql}) ` +
+      `SELECT ${RECORD} FROM records WHERE device_id = ? AND ts >= ? AND (${top.sql} OR ${nested.sql}) ` +
       'ORDER BY ts DESC, id DESC LIMIT ?',
-    params: [deviceId, ...top.params, ...nested.params, limit],
+    params: [deviceId, since, ...top.params, ...nested.params, limit],
   }
 }
 

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Store, seriesKey } from './port.js'
 import { MIGRATIONS } from './schema.js'
+import { exportRecordsSql, recentRecordsSql, SQL } from './sql.js'
 import { openSqliteStore } from './sqlite.js'
 import { storeContract } from './store-contract.js'
 import { anomaly, batch, collect, deadLetter, entry, window } from './store-fixtures.js'
@@ -31,7 +32,7 @@ function fullBatch(at: number) {
 async function expectEmpty(store: Store): Promise<void> {
   expect(await collect(store.exportRecords({}))).toEqual([])
   expect((await store.listAnomalies({ limit: 5 })).items).toEqual([])
-  expect(await store.recentWindows('d', 'temp', 5)).toEqual([])
+  expect(await store.recentWindows('d', 'temp', 5, 0)).toEqual([])
   expect((await store.loadStates([{ deviceId: 'd', metric: 'temp' }])).size).toBe(0)
   expect((await store.listDeadLetters({ limit: 5 })).items).toEqual([])
   expect((await store.listDevices({ limit: 5 })).items).toEqual([])
@@ -122,14 +123,80 @@ describe('schema', () => {
     expect(new Set(versions).size).toBe(versions.length)
   })
 
-  it('indexes records on (device_id, ts) only, to keep inserts fast', async () => {
+  it('indexes records on (ts) only and windows on (end) only, to keep inserts fast', async () => {
     const path = newPath()
     await openSqliteStore(path).close()
     const db = new Database(path, { readonly: true })
-    const indexes = db.prepare("SELECT name FROM pragma_index_list('records')").pluck().all()
-    const columns = db.prepare("SELECT name FROM pragma_index_info('records_device_ts')").pluck().all()
+    const list = (table: string) => db.prepare(`SELECT name FROM pragma_index_list('${table}')`).pluck().all()
+    const columns = (index: string) =>
+      db.prepare(`SELECT name FROM pragma_index_info('${index}')`).pluck().all()
+    expect(list('records')).toEqual(['records_ts'])
+    expect(columns('records_ts')).toEqual(['ts'])
+    expect(list('windows')).toEqual(['windows_end'])
+    expect(columns('windows_end')).toEqual(['end'])
     db.close()
-    expect(indexes).toEqual(['records_device_ts'])
-    expect(columns).toEqual(['device_id', 'ts'])
+  })
+})
+
+describe('query plans', () => {
+  // With only time indexes, a plan that stops using them scans the whole table (or sorts it):
+  // these pin the plans so that a schema or SQL change cannot fall back silently.
+  const path = newPath()
+  let db: Database.Database
+  beforeAll(async () => {
+    const store = openSqliteStore(path)
+    await store.commitIngest(fullBatch(1))
+    await store.close()
+    db = new Database(path, { readonly: true })
+  })
+  afterAll(() => db.close())
+
+  const plan = ({ sql, params }: { sql: string; params: unknown[] }): string[] =>
+    db
+      .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .all(...params)
+      .map((row) => (row as { detail: string }).detail)
+  /**
+   * The plan reads the table through the index, in the index's order (no sort step), and ranges it
+   * on exactly `range` (e.g. `ts>?`), or scans all of it when `range` is undefined.
+   */
+  const expectIndexed = (steps: string[], table: string, index: string, range?: string): void => {
+    const all = steps.join(' | ')
+    const step = steps.find((s) => s.startsWith(`SCAN ${table}`) || s.startsWith(`SEARCH ${table}`))
+    expect(step, all).toBe(
+      range === undefined
+        ? `SCAN ${table} USING INDEX ${index}`
+        : `SEARCH ${table} USING INDEX ${index} (${range})`,
+    )
+    expect(all).not.toMatch(/TEMP B-TREE/)
+  }
+
+  it('reads recent records of a device through records_ts, newest first, from since on', () => {
+    for (const metric of ['temp', 'nul\u0000byte']) {
+      expectIndexed(plan(recentRecordsSql('d', metric, 10, 0)), 'records', 'records_ts', 'ts>?')
+    }
+  })
+
+  it('reads recent windows of a series through windows_end, newest first, from since on', () => {
+    const steps = plan({ sql: SQL.recentWindows, params: ['d', 'temp', 0, 10] })
+    expectIndexed(steps, 'windows', 'windows_end', 'end>?')
+  })
+
+  it('exports through records_ts in (ts, id) order; later pages start at the cursor', () => {
+    const page = (query: Parameters<typeof exportRecordsSql>[0], after?: { ts: number; id: number }) =>
+      plan(exportRecordsSql(query, after, 1000))
+    const after = { ts: 5, id: 7 }
+    expectIndexed(page({}), 'records', 'records_ts')
+    expectIndexed(page({ deviceId: 'd' }), 'records', 'records_ts')
+    expectIndexed(page({ deviceId: 'd', since: 1 }), 'records', 'records_ts', 'ts>?')
+    expectIndexed(page({ deviceId: 'd', since: 1, until: 9 }), 'records', 'records_ts', 'ts>? AND ts<?')
+    expectIndexed(page({}, after), 'records', 'records_ts', '(ts,rowid)>(?,?)')
+    expectIndexed(page({ deviceId: 'd', since: 1 }, after), 'records', 'records_ts', '(ts,rowid)>(?,?)')
+    expectIndexed(
+      page({ deviceId: 'd', since: 1, until: 9 }, after),
+      'records',
+      'records_ts',
+      '(ts,rowid)>(?,?) AND ts<?',
+    )
   })
 })

@@ -17,6 +17,7 @@ import { type DeviceDelta, deviceDeltas } from './devices.js'
 import {
   anomalyCursor,
   checkLimit,
+  checkTime,
   deadLetterCursor,
   deviceCursor,
   EXPORT_PAGE_SIZE,
@@ -225,27 +226,39 @@ class SqliteStore implements Store {
     return row && toDevice(row)
   }
 
-  async recentRecords(deviceId: string, metric: string, limit: number): Promise<StoredRecord[]> {
+  async recentRecords(
+    deviceId: string,
+    metric: string,
+    limit: number,
+    since: number,
+  ): Promise<StoredRecord[]> {
     checkLimit(limit)
-    const { sql, params } = recentRecordsSql(deviceId, metric, limit)
+    checkTime(since, 'since')
+    const { sql, params } = recentRecordsSql(deviceId, metric, limit, since)
     return this.#all<RecordRow>(sql, params).map(toRecord)
   }
 
-  async recentWindows(deviceId: string, metric: string, limit: number): Promise<WindowFeatureRow[]> {
+  async recentWindows(
+    deviceId: string,
+    metric: string,
+    limit: number,
+    since: number,
+  ): Promise<WindowFeatureRow[]> {
     checkLimit(limit)
-    return this.#all<WindowRow>(SQL.recentWindows, [deviceId, metric, limit]).map(toWindow)
+    checkTime(since, 'since')
+    return this.#all<WindowRow>(SQL.recentWindows, [deviceId, metric, since, limit]).map(toWindow)
   }
 
   /** Keyset pages: no read stays open between pages, so writes may interleave with iteration. */
   async *exportRecords(query: ExportQuery): AsyncGenerator<StoredRecord> {
-    let after: { deviceId: string; ts: number; id: number } | undefined
+    let after: { ts: number; id: number } | undefined
     for (;;) {
       const { sql, params } = exportRecordsSql(query, after, EXPORT_PAGE_SIZE)
       const rows = this.#all<RecordRow>(sql, params)
       for (const row of rows) yield toRecord(row)
       const last = rows[rows.length - 1]
       if (!last || rows.length < EXPORT_PAGE_SIZE) return
-      after = { deviceId: last.device_id, ts: last.ts, id: last.id }
+      after = { ts: last.ts, id: last.id }
     }
   }
 

@@ -60,11 +60,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       })
       expect(await collect(store.exportRecords({}))).toEqual([
         r(1, entry('dev-1', 100, { temp: 20 }, { level: 'info', score: 0.25 })),
+        r(3, entry('dev-2', 150, { msg: 'hello' })),
         r(
           2,
           entry('dev-1', 200, { temp: 90 }, { level: 'error', score: 3.5, kinds: ['threshold', 'error'] }),
         ),
-        r(3, entry('dev-2', 150, { msg: 'hello' })),
       ])
       expect(await store.listAnomalies({ limit: 10 })).toEqual({
         items: [
@@ -73,7 +73,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         ],
         next: null,
       })
-      expect(await store.recentWindows('dev-1', 'temp', 10)).toEqual([window('dev-1', 'temp', 60_000)])
+      expect(await store.recentWindows('dev-1', 'temp', 10, 0)).toEqual([window('dev-1', 'temp', 60_000)])
       const states = await store.loadStates([{ deviceId: 'dev-1', metric: 'temp' }])
       expect([...states.keys()]).toEqual([seriesKey('dev-1', 'temp')])
       expect(states.get(seriesKey('dev-1', 'temp'))).toEqual({
@@ -300,8 +300,15 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         for (const limit of [0, -1, 1.5, Number.NaN]) {
           await expect(store.listAnomalies({ limit })).rejects.toBeInstanceOf(RangeError)
           await expect(store.listDevices({ limit })).rejects.toBeInstanceOf(RangeError)
-          await expect(store.recentRecords('d', 'm', limit)).rejects.toBeInstanceOf(RangeError)
+          await expect(store.recentRecords('d', 'm', limit, 0)).rejects.toBeInstanceOf(RangeError)
+          await expect(store.recentWindows('d', 'm', limit, 0)).rejects.toBeInstanceOf(RangeError)
         }
+      })
+
+      it('rejects a NaN time bound instead of matching nothing', async () => {
+        const store = await fresh()
+        await expect(store.recentRecords('d', 'm', 5, Number.NaN)).rejects.toBeInstanceOf(RangeError)
+        await expect(store.recentWindows('d', 'm', 5, Number.NaN)).rejects.toBeInstanceOf(RangeError)
       })
     })
 
@@ -332,7 +339,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.findIdempotent('k')).toEqual({ status: 202, response: 'first' })
         expect((await collect(store.exportRecords({}))).map((r) => r.ts)).toEqual([1])
         expect((await store.listAnomalies({ limit: 5 })).items).toEqual([])
-        expect(await store.recentWindows('a', 'temp', 5)).toEqual([])
+        expect(await store.recentWindows('a', 'temp', 5, 0)).toEqual([])
         expect((await store.loadStates([{ deviceId: 'a', metric: 'temp' }])).size).toBe(0)
         expect((await store.listDeadLetters({ limit: 5 })).items).toEqual([])
         expect(await store.getDevice('a')).toMatchObject({ recordCount: 1, lastSeen: 1 })
@@ -482,7 +489,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
               ],
             }),
           )
-          const got = await store.recentRecords(name, name, 10)
+          const got = await store.recentRecords(name, name, 10, 0)
           expect(
             got.map((r) => r.ts),
             name,
@@ -508,12 +515,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           { metrics: { 'x\u0000': 2 } },
         ]
         await store.commitIngest(batch(1, { records: bodies.map((b, i) => entry('d', i, b)) }))
-        expect(await store.recentRecords('d', 'x', 50)).toEqual([])
-        expect(await store.recentRecords('d', '0', 50)).toEqual([])
+        expect(await store.recentRecords('d', 'x', 50, 0)).toEqual([])
+        expect(await store.recentRecords('d', '0', 50, 0)).toEqual([])
         await store.commitIngest(
           batch(2, { records: [entry('d', 99, { x: 0 }), entry('d', 98, { x: 1e300 })] }),
         )
-        expect((await store.recentRecords('d', 'x', 50)).map((r) => r.ts)).toEqual([99, 98])
+        expect((await store.recentRecords('d', 'x', 50, 0)).map((r) => r.ts)).toEqual([99, 98])
       })
 
       it('returns the newest first (ts, then id), of that device only, up to the limit', async () => {
@@ -524,13 +531,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           }),
         )
         await store.commitIngest(batch(2, { records: [entry('d', 9, { m: 3 }), entry('d', 1, { m: 4 })] }))
-        const got = await store.recentRecords('d', 'm', 3)
+        const got = await store.recentRecords('d', 'm', 3, 0)
         expect(got.map((r) => [r.ts, r.id])).toEqual([
           [9, 4],
           [9, 2],
           [5, 1],
         ])
         expect(got[0]).toMatchObject({ deviceId: 'd', ingestedAt: 2, kinds: [], level: undefined })
+      })
+
+      it('returns only records at or after since (inclusive), however few that leaves', async () => {
+        const store = await fresh()
+        await store.commitIngest(
+          batch(1, {
+            records: [
+              entry('d', 100, { m: 1 }),
+              entry('d', 200, { m: 2 }),
+              entry('e', 300, { m: 3 }),
+              entry('d', 300, { m: 4 }),
+              entry('d', 199, { m: 5 }),
+            ],
+          }),
+        )
+        const ts = async (since: number, limit = 10) =>
+          (await store.recentRecords('d', 'm', limit, since)).map((r) => r.ts)
+        expect(await ts(0)).toEqual([300, 200, 199, 100])
+        expect(await ts(200)).toEqual([300, 200])
+        expect(await ts(200, 1)).toEqual([300])
+        expect(await ts(201)).toEqual([300])
+        expect(await ts(301)).toEqual([])
+        expect(await ts(Number.NEGATIVE_INFINITY)).toEqual([300, 200, 199, 100])
       })
 
       it('finds any metric name (property)', async () => {
@@ -544,9 +574,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
                 records: [entry(device, 1, { [name]: 1 }), entry(device, 2, { metrics: { [name]: 2 } })],
               }),
             )
-            expect((await store.recentRecords(device, name, 5)).map((r) => r.ts)).toEqual([2, 1])
-            expect(await store.recentRecords(device, name + '\u0001', 5)).toEqual([])
-            expect(await store.recentRecords(device, name + '\u0000', 5)).toEqual([])
+            expect((await store.recentRecords(device, name, 5, 0)).map((r) => r.ts)).toEqual([2, 1])
+            expect(await store.recentRecords(device, name + '\u0001', 5, 0)).toEqual([])
+            expect(await store.recentRecords(device, name + '\u0000', 5, 0)).toEqual([])
           }),
           { numRuns: 60 },
         )
@@ -569,7 +599,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.commitIngest(
           batch(2, { windows: [window('d', 'temp', 120_000, 2), window('d', 'temp', 180_000, 4)] }),
         )
-        const got = await store.recentWindows('d', 'temp', 3)
+        const got = await store.recentWindows('d', 'temp', 3, 0)
         expect(got.map((w) => [w.end, w.mean])).toEqual([
           [180_000, 4],
           [180_000, 3],
@@ -577,16 +607,38 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         ])
       })
 
+      it('returns only windows ending at or after since (inclusive)', async () => {
+        const store = await fresh()
+        await store.commitIngest(
+          batch(1, {
+            windows: [
+              window('d', 'temp', 60_000),
+              window('d', 'temp', 120_000),
+              window('d', 'temp', 180_000),
+              window('e', 'temp', 240_000),
+              window('d', 'hum', 240_000),
+            ],
+          }),
+        )
+        const ends = async (since: number) =>
+          (await store.recentWindows('d', 'temp', 10, since)).map((w) => w.end)
+        expect(await ends(0)).toEqual([180_000, 120_000, 60_000])
+        // A window that started before the bound but ended at it counts.
+        expect(await ends(120_000)).toEqual([180_000, 120_000])
+        expect(await ends(120_001)).toEqual([180_000])
+        expect(await ends(180_001)).toEqual([])
+      })
+
       it('keeps NaN features', async () => {
         const store = await fresh()
         const w = { ...window('d', 'temp', 60_000), std: Number.NaN, range: Number.NaN }
         await store.commitIngest(batch(1, { windows: [w] }))
-        expect(await store.recentWindows('d', 'temp', 1)).toEqual([w])
+        expect(await store.recentWindows('d', 'temp', 1, 0)).toEqual([w])
       })
     })
 
     describe('exportRecords', () => {
-      it('yields every record ordered by device, ts, id across pages', async () => {
+      it('yields every record in time order across devices (ts, then id) across pages', async () => {
         const store = await fresh()
         const devices = ['b', 'a', 'c', 'é', 'Z']
         const records = Array.from({ length: 2 * EXPORT_PAGE_SIZE + 321 }, (_, i) =>
@@ -597,7 +649,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const key = (e: { deviceId: string; ts: number; id: number }) => [e.deviceId, e.ts, e.id]
         const expected = records
           .map((e, i) => ({ deviceId: e.record.deviceId, ts: e.record.ts, id: i + 1 }))
-          .sort((x, y) => utf8Compare(x.deviceId, y.deviceId) || x.ts - y.ts || x.id - y.id)
+          .sort((x, y) => x.ts - y.ts || x.id - y.id)
         const all = await collect(store.exportRecords({}))
         expect(all.map(key)).toEqual(expected.map(key))
         const filtered = await collect(store.exportRecords({ deviceId: 'a', since: 10, until: 20 }))
@@ -605,6 +657,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           expected.filter((e) => e.deviceId === 'a' && e.ts >= 10 && e.ts < 20).map(key),
         )
         expect(filtered.length).toBeGreaterThan(0)
+        // More than a page, with runs of equal ts across page boundaries.
+        const late = await collect(store.exportRecords({ since: 20 }))
+        expect(late.map(key)).toEqual(expected.filter((e) => e.ts >= 20).map(key))
+        expect(late.length).toBeGreaterThan(EXPORT_PAGE_SIZE)
+        const device = await collect(store.exportRecords({ deviceId: 'é', until: 40 }))
+        expect(device.map(key)).toEqual(expected.filter((e) => e.deviceId === 'é' && e.ts < 40).map(key))
+        expect(device.length).toBeGreaterThan(0)
         expect(await collect(store.exportRecords({ deviceId: 'nobody' }))).toEqual([])
       })
 
@@ -616,12 +675,14 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const iterator = store.exportRecords({})[Symbol.asyncIterator]()
         const first = await iterator.next()
         expect(first.value).toMatchObject({ deviceId: 'm', ts: 0 })
-        // Behind the iteration point: not seen. Ahead of it: seen, since the next page is read later.
-        await store.commitIngest(batch(2, { records: [entry('a', 1), entry('z', 1)] }))
+        // Behind the iteration point (the first page ends at ts 999): not seen. Ahead of it: seen,
+        // since the next page is read later.
+        await store.commitIngest(batch(2, { records: [entry('a', 500), entry('z', 1005)] }))
         const rest: StoredRecord[] = []
         for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value)
         expect(rest.map((r) => r.deviceId).filter((d) => d !== 'm')).toEqual(['z'])
         expect(rest).toHaveLength(EXPORT_PAGE_SIZE + 10)
+        expect(rest.map((r) => r.ts).slice(-6)).toEqual([1005, 1005, 1006, 1007, 1008, 1009])
       })
 
       it('can be abandoned early', async () => {
@@ -689,7 +750,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         })
         expect((await collect(store.exportRecords({}))).map((r) => r.ingestedAt)).toEqual([2000, 2000, 3000])
         expect((await store.listAnomalies({ limit: 10 })).items.map((a) => a.ts)).toEqual([3000, 2000])
-        expect((await store.recentWindows('d', 'm', 10)).map((w) => w.end)).toEqual([3000, 2000])
+        expect((await store.recentWindows('d', 'm', 10, 0)).map((w) => w.end)).toEqual([3000, 2000])
         expect((await store.listDeadLetters({ limit: 10 })).items.map((d) => d.receivedAt)).toEqual([
           3000, 3000, 2000, 2000,
         ])
