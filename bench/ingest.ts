@@ -1,8 +1,7 @@
 // Ingest benchmark: records/s end to end through HTTP into SQLite with analysis. The server is the
 // real `edgewatch serve` in its own process; autocannon loads it from this process with 1,000-record
 // NDJSON batches on 10 connections. Also measures the bare JSON.parse rate of the same bytes.
-import { readFileSync } from 'node:fs'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
@@ -98,8 +97,12 @@ try {
   const rss = peakRssMb(server.child.pid!)
   const parseRate = jsonParseRate(bodies)
   const recordsPerS = (ok * BATCH) / DURATION_S
-  console.log(`${ok} batches acknowledged, ${storedRecords} records stored; non-2xx ${result.non2xx}, errors ${result.errors}`)
-  console.log(`records/s ${Math.round(recordsPerS)}  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  peak RSS ${rss.toFixed(0)} MB`)
+  console.log(
+    `${ok} batches acknowledged, ${storedRecords} records stored; non-2xx ${result.non2xx}, errors ${result.errors}`,
+  )
+  console.log(
+    `records/s ${Math.round(recordsPerS)}  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  peak RSS ${rss.toFixed(0)} MB`,
+  )
   report({
     benchmark: 'ingest',
     sync: SYNC,

@@ -380,3 +380,43 @@ describe('operations', () => {
     })
   })
 })
+
+describe('group commit', () => {
+  it('gives concurrent batches of one series the same answers as sequential ones', async () => {
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      ndjson(
+        Array.from({ length: 100 }, (_, i) => ({
+          deviceId: 'g',
+          ts: 1_700_000_000_000 + (b * 100 + i) * 1000,
+          v: Math.sin(b * 100 + i) + (b * 100 + i === 555 ? 40 : 0),
+        })),
+      ),
+    )
+    const sequential = []
+    for (const body of batches)
+      sequential.push(await (await post(body, { 'Content-Type': 'application/x-ndjson' })).text())
+    const expected = await (await get('/v1/export')).text()
+
+    app = createApp({
+      store: createMemoryStore(),
+      kernel,
+      analysis: resolveAnalysisConfig({}),
+      tokens,
+      bodyLimitBytes: LIMIT,
+    })
+    const concurrent = await Promise.all(
+      batches.map((body) => post(body, { 'Content-Type': 'application/x-ndjson' }).then((r) => r.text())),
+    )
+    expect(concurrent).toEqual(sequential)
+    expect(await (await get('/v1/export')).text()).toBe(expected)
+  })
+
+  it('stores a key once when its retries arrive together', async () => {
+    const body = ndjson([{ deviceId: 'k', v: 1 }])
+    const h = { 'Content-Type': 'application/x-ndjson', 'Idempotency-Key': 'same' }
+    const answers = await Promise.all([post(body, h), post(body, h), post(body, h)])
+    expect(answers.map((r) => r.headers.get('idempotent-replayed'))).toEqual([null, 'true', 'true'])
+    const devices = (await (await get('/v1/devices')).json()) as { items: { recordCount: number }[] }
+    expect(devices.items[0]!.recordCount).toBe(1)
+  })
+})

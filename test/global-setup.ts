@@ -7,5 +7,5 @@ import { buildKernels, projectRoot } from '../kernels/node.js'
 export default function setup(): void {
   buildKernels()
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: projectRoot(), stdio: 'inherit' })
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: projectRoot(), stdio: 'inherit' })
 }

@@ -1,16 +1,19 @@
-// The ingest path: body → records and rejections → analysis → one atomic commit → the answer.
-// HTTP-free, so the same path serves every runtime and the CLI's tests.
+// The ingest path: body → records and rejections → analysis → atomic commit → the answer.
+// Requests that arrive while a commit is in flight are analysed in arrival order and committed
+// together in one transaction (group commit): one fsync and one write of each series' state for
+// the whole group, and every answer waits for that commit. HTTP-free: every runtime shares it.
 import { ApiError } from '../http/errors.js'
 import type { Metrics } from '../observability/metrics.js'
-import type { Store } from '../store/port.js'
+import { type IngestCommit, type Store, seriesKey } from '../store/port.js'
 import { Analyser } from './analyse.js'
 import { BodyError, type BodyFormat, parseBody, type Rejection } from './ingest-body.js'
-import { Mutex } from './mutex.js'
 import { presentAnomaly } from './present.js'
-import type { DeadLetter } from './types.js'
+import type { DeadLetter, DeviceRecord, SeriesState } from './types.js'
 
 /** Rejections listed in one answer; all of them go to the dead letters. */
 export const REJECTIONS_LISTED = 100
+/** A group closes at this many records (bounds latency and memory). */
+const GROUP_RECORDS = 20_000
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
 
 export interface IngestInput {
@@ -39,9 +42,25 @@ export interface IngestResult {
   anomalies: ReturnType<typeof presentAnomaly>[]
 }
 
+type Letter = Omit<DeadLetter, 'receivedAt'>
+
+/** A request after parsing: its records, or the refusal it gets; what it sends to the dead letters. */
+interface Prepared {
+  key: string | undefined
+  records: DeviceRecord[]
+  rejected: Rejection[]
+  letters: Letter[]
+  refusal?: { code: string; message: string; details: unknown }
+}
+
+interface Pending extends Prepared {
+  resolve: (answer: IngestAnswer) => void
+  reject: (error: unknown) => void
+}
+
 export class Ingestor {
-  // One batch at a time per process: a series' state is read, advanced and written without interleaving.
-  private readonly lock = new Mutex()
+  private queue: Pending[] = []
+  private draining = false
 
   constructor(
     private readonly store: Store,
@@ -59,132 +78,182 @@ export class Ingestor {
         'Idempotency-Key must be 1-200 visible ASCII characters',
       )
     }
-    return this.lock.run(async () => {
-      if (key !== undefined) {
-        const earlier = await this.store.findIdempotent(key)
+    const prepared = prepare(input, this.now())
+    return new Promise<IngestAnswer>((resolve, reject) => {
+      this.queue.push({ ...prepared, resolve, reject })
+      if (!this.draining) void this.drain()
+    })
+  }
+
+  /** Runs queued requests group by group until the queue is empty. */
+  private async drain(): Promise<void> {
+    this.draining = true
+    while (this.queue.length > 0) {
+      let records = 0
+      let take = 0
+      while (
+        take < this.queue.length &&
+        (take === 0 || records + this.queue[take]!.records.length <= GROUP_RECORDS)
+      ) {
+        records += this.queue[take]!.records.length
+        take++
+      }
+      const group = this.queue.splice(0, take)
+      try {
+        const answers = await this.runGroup(group)
+        group.forEach((p, i) => p.resolve(answers[i]!))
+      } catch (e) {
+        for (const p of group) p.reject(e)
+      }
+    }
+    this.draining = false
+  }
+
+  private async runGroup(group: Pending[]): Promise<IngestAnswer[]> {
+    const receivedAt = this.now()
+    const keys: NonNullable<IngestCommit['idempotency']> = []
+    const commit: IngestCommit = {
+      receivedAt,
+      records: [],
+      anomalies: [],
+      windows: [],
+      states: [],
+      deadLetters: [],
+      idempotency: keys,
+    }
+    const states = new Map<string, SeriesState>()
+    const answered = new Map<string, { status: number; response: string }>()
+    const answers: IngestAnswer[] = []
+    for (const p of group) {
+      if (p.key !== undefined) {
+        const earlier = answered.get(p.key) ?? (await this.store.findIdempotent(p.key))
         if (earlier) {
-          return {
+          answers.push({
             status: earlier.status as 200 | 400,
             body: earlier.response,
             replayed: true,
             accepted: 0,
             rejected: 0,
-          }
+          })
+          continue
         }
       }
-      return this.process(input, key)
-    })
+      const answer = p.refusal ? refuse(p) : await this.analyse(p, states, commit)
+      commit.deadLetters.push(...p.letters.map((l) => ({ ...l, receivedAt })))
+      if (p.key !== undefined) {
+        const stored = { status: answer.status, response: answer.body }
+        keys.push({ key: p.key, ...stored })
+        answered.set(p.key, stored)
+      }
+      answers.push(answer)
+    }
+    commit.states = [...states.values()]
+    if (commit.records.length + commit.deadLetters.length + keys.length > 0)
+      await this.store.commitIngest(commit)
+    this.count(answers, commit)
+    return answers
   }
 
-  private async process(input: IngestInput, key: string | undefined): Promise<IngestAnswer> {
-    const receivedAt = this.now()
-    const letter = (position: string, reason: string, raw: string): DeadLetter => ({
-      receivedAt,
-      position,
-      reason,
-      contentType: input.contentType,
-      raw,
+  /** Analyses one request against the group's newest series states and adds it to the commit. */
+  private async analyse(
+    p: Prepared,
+    states: Map<string, SeriesState>,
+    commit: IngestCommit,
+  ): Promise<IngestAnswer> {
+    const missing = Analyser.seriesOf(p.records).filter((s) => !states.has(seriesKey(s.deviceId, s.metric)))
+    if (missing.length > 0)
+      for (const [key, state] of await this.store.loadStates(missing)) states.set(key, state)
+    const analysis = this.analyser.analyse(p.records, states)
+    for (const s of analysis.states) states.set(seriesKey(s.deviceId, s.metric), s)
+    p.records.forEach((record, i) => {
+      const verdict = analysis.verdicts[i]!
+      commit.records.push({ record, score: verdict.score, kinds: verdict.kinds })
     })
-    if (input.text === undefined) {
-      const reason = 'body is not valid UTF-8'
-      return this.refuse(
-        receivedAt,
-        key,
-        'invalid_encoding',
-        reason,
-        [letter('body', reason, 'base64:' + toBase64(input.bytes))],
-        0,
-      )
-    }
-    if (input.text.trim() === '') {
-      return this.refuse(receivedAt, key, 'empty_body', 'the body holds no records', [], 0)
-    }
-    let parsed: ReturnType<typeof parseBody>
-    try {
-      parsed = parseBody(input.text, input.format, receivedAt)
-    } catch (e) {
-      if (!(e instanceof BodyError)) throw e
-      return this.refuse(
-        receivedAt,
-        key,
-        'invalid_body',
-        e.message,
-        [letter('body', e.message, input.text)],
-        1,
-      )
-    }
-    const { records, rejected } = parsed
-    const deadLetters = rejected.map((r) =>
-      letter(r.line !== undefined ? `line ${r.line}` : `index ${r.index}`, r.reason, r.raw),
-    )
-    const listed = rejected.slice(0, REJECTIONS_LISTED).map(({ raw: _, ...where }) => where)
-    if (records.length === 0) {
-      return this.refuse(
-        receivedAt,
-        key,
-        'no_valid_records',
-        'no record in the body could be accepted',
-        deadLetters,
-        rejected.length,
-        {
-          rejectedCount: rejected.length,
-          rejected: listed,
-        },
-      )
-    }
-    const states = await this.store.loadStates(Analyser.seriesOf(records))
-    const analysis = this.analyser.analyse(records, states)
+    commit.anomalies.push(...analysis.anomalies)
+    commit.windows.push(...analysis.windows)
     const result: IngestResult = {
-      accepted: records.length,
-      rejectedCount: rejected.length,
-      rejected: listed,
+      accepted: p.records.length,
+      rejectedCount: p.rejected.length,
+      rejected: listed(p.rejected),
       anomalies: analysis.anomalies.map(presentAnomaly),
     }
-    const body = JSON.stringify(result)
-    await this.store.commitIngest({
-      receivedAt,
-      records: records.map((record, i) => ({
-        record,
-        score: analysis.verdicts[i]!.score,
-        kinds: analysis.verdicts[i]!.kinds,
-      })),
-      anomalies: analysis.anomalies,
-      windows: analysis.windows,
-      states: analysis.states,
-      deadLetters,
-      ...(key !== undefined ? { idempotency: { key, status: 200, response: body } } : {}),
-    })
-    this.metrics.recordsIngested.inc({}, records.length)
-    if (rejected.length) this.metrics.recordsRejected.inc({}, rejected.length)
-    for (const a of analysis.anomalies) this.metrics.anomalies.inc({ kind: a.kind })
-    return { status: 200, body, replayed: false, accepted: records.length, rejected: rejected.length }
+    return {
+      status: 200,
+      body: JSON.stringify(result),
+      replayed: false,
+      accepted: p.records.length,
+      rejected: p.rejected.length,
+    }
   }
 
-  /** Answers 400, keeping whatever was rejected in the dead letters (and the answer under the key). */
-  private async refuse(
-    receivedAt: number,
-    key: string | undefined,
+  private count(answers: IngestAnswer[], commit: IngestCommit): void {
+    const rejected = answers.reduce((n, a) => n + a.rejected, 0)
+    this.metrics.recordsIngested.inc({}, commit.records.length)
+    if (rejected) this.metrics.recordsRejected.inc({}, rejected)
+    for (const a of commit.anomalies) this.metrics.anomalies.inc({ kind: a.kind })
+  }
+}
+
+/** Parses a request's body into records, rejections and dead letters, or a refusal (400). */
+function prepare(input: IngestInput, now: number): Prepared {
+  const key = input.idempotencyKey
+  const letter = (position: string, reason: string, raw: string): Letter => ({
+    position,
+    reason,
+    contentType: input.contentType,
+    raw,
+  })
+  const refusal = (
     code: string,
     message: string,
-    deadLetters: DeadLetter[],
-    rejected: number,
+    letters: Letter[],
     details: unknown = null,
-  ): Promise<IngestAnswer> {
-    const body = JSON.stringify({ error: { code, message, details } })
-    if (deadLetters.length > 0 || key !== undefined) {
-      await this.store.commitIngest({
-        receivedAt,
-        records: [],
-        anomalies: [],
-        windows: [],
-        states: [],
-        deadLetters,
-        ...(key !== undefined ? { idempotency: { key, status: 400, response: body } } : {}),
-      })
-    }
-    if (rejected) this.metrics.recordsRejected.inc({}, rejected)
-    return { status: 400, body, replayed: false, accepted: 0, rejected }
+    rejected: Rejection[] = [],
+  ): Prepared => ({
+    key,
+    records: [],
+    rejected,
+    letters,
+    refusal: { code, message, details },
+  })
+  if (input.text === undefined) {
+    const reason = 'body is not valid UTF-8'
+    return refusal(
+      'invalid_encoding',
+      reason,
+      [letter('body', reason, 'base64:' + toBase64(input.bytes))],
+      null,
+      [{ reason, raw: '' }],
+    )
   }
+  if (input.text.trim() === '') return refusal('empty_body', 'the body holds no records', [])
+  let parsed: ReturnType<typeof parseBody>
+  try {
+    parsed = parseBody(input.text, input.format, now)
+  } catch (e) {
+    if (!(e instanceof BodyError)) throw e
+    return refusal('invalid_body', e.message, [letter('body', e.message, input.text)], null, [
+      { reason: e.message, raw: '' },
+    ])
+  }
+  const { records, rejected } = parsed
+  const letters = rejected.map((r) =>
+    letter(r.line !== undefined ? `line ${r.line}` : `index ${r.index}`, r.reason, r.raw),
+  )
+  if (records.length === 0) {
+    const details = { rejectedCount: rejected.length, rejected: listed(rejected) }
+    return refusal('no_valid_records', 'no record in the body could be accepted', letters, details, rejected)
+  }
+  return { key, records, rejected, letters }
+}
+
+function refuse(p: Prepared): IngestAnswer {
+  const body = JSON.stringify({ error: p.refusal })
+  return { status: 400, body, replayed: false, accepted: 0, rejected: p.rejected.length }
+}
+
+function listed(rejected: Rejection[]): Omit<Rejection, 'raw'>[] {
+  return rejected.slice(0, REJECTIONS_LISTED).map(({ raw: _, ...where }) => where)
 }
 
 function toBase64(bytes: Uint8Array): string {

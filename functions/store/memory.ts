@@ -64,9 +64,13 @@ class MemoryStore implements Store {
 
   async commitIngest(batch: IngestCommit): Promise<void> {
     const at = batch.receivedAt
-    const idem = batch.idempotency
+    const keys = batch.idempotency ?? []
     // The only way this commit can fail, checked before anything changes (all or nothing).
-    if (idem && this.#idempotency.has(idem.key)) throw new Error('idempotency key already committed')
+    const seen = new Set<string>()
+    for (const { key } of keys) {
+      if (this.#idempotency.has(key) || seen.has(key)) throw new Error('idempotency key already committed')
+      seen.add(key)
+    }
     for (const { record, score, kinds } of batch.records) {
       const { deviceId, ts, level, body } = record
       const id = nextId(this.#records)
@@ -93,7 +97,8 @@ class MemoryStore implements Store {
         anomalyCount: (old?.anomalyCount ?? 0) + d.anomalies,
       })
     }
-    if (idem) this.#idempotency.set(idem.key, { status: idem.status, response: idem.response, createdAt: at })
+    for (const k of keys)
+      this.#idempotency.set(k.key, { status: k.status, response: k.response, createdAt: at })
   }
 
   async listAnomalies(query: AnomalyQuery): Promise<Page<StoredAnomaly>> {

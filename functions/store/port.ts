@@ -21,8 +21,8 @@ export interface IngestCommit {
   windows: WindowFeatureRow[]
   states: SeriesState[]
   deadLetters: DeadLetter[]
-  /** Stores the response under this key, so a retry with the same key is answered, not stored again. */
-  idempotency?: { key: string; status: number; response: string }
+  /** Stores each answer under its key, so a retry with the same key is answered, not stored again. */
+  idempotency?: { key: string; status: number; response: string }[]
 }
 
 export interface AnomalyQuery {

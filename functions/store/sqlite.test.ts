@@ -25,7 +25,7 @@ function fullBatch(at: number) {
     windows: [window('d', 'temp', 60_000)],
     states: [{ deviceId: 'd', metric: 'temp', state: new Uint8Array([1, 2]), lastTs: 249, sampleCount: 250 }],
     deadLetters: [deadLetter(at)],
-    idempotency: { key: `k${at}`, status: 202, response: 'ok' },
+    idempotency: [{ key: `k${at}`, status: 202, response: 'ok' }],
   })
 }
 
@@ -56,7 +56,7 @@ describe('sqlite store', () => {
   it('commits all or nothing: a failure in the last table written leaves nothing behind', async () => {
     const store = openSqliteStore(newPath())
     const bad = fullBatch(1)
-    bad.idempotency = { key: 'k1', status: 202, response: null as unknown as string }
+    bad.idempotency = [{ key: 'k1', status: 202, response: null as unknown as string }]
     await expect(store.commitIngest(bad)).rejects.toThrow(/NOT NULL/)
     await expectEmpty(store)
     await store.close()

@@ -180,8 +180,7 @@ class SqliteStore implements Store {
       deadLetters.run(batch.deadLetters, null)
       series.run(batch.states, at)
       devices.run(deviceDeltas(batch), at)
-      const idem = batch.idempotency
-      if (idem) idempotency.run(idem.key, idem.status, idem.response, at)
+      for (const k of batch.idempotency ?? []) idempotency.run(k.key, k.status, k.response, at)
     })
   }
 

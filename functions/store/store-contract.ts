@@ -44,7 +44,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           windows: [window('dev-1', 'temp', 60_000)],
           states: [{ deviceId: 'dev-1', metric: 'temp', state, lastTs: 200, sampleCount: 2 }],
           deadLetters: [deadLetter(5000)],
-          idempotency: { key: 'req-1', status: 202, response: '{"accepted":3}' },
+          idempotency: [{ key: 'req-1', status: 202, response: '{"accepted":3}' }],
         }),
       )
 
@@ -316,7 +316,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('answers a committed key and nothing else', async () => {
         const store = await fresh()
         expect(await store.findIdempotent('k')).toBeUndefined()
-        await store.commitIngest(batch(1, { idempotency: { key: 'k', status: 207, response: '{"a":1}' } }))
+        await store.commitIngest(batch(1, { idempotency: [{ key: 'k', status: 207, response: '{"a":1}' }] }))
         await store.commitIngest(batch(2))
         expect(await store.findIdempotent('k')).toEqual({ status: 207, response: '{"a":1}' })
         expect(await store.findIdempotent('K')).toBeUndefined()
@@ -326,14 +326,14 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('rejects a second commit with the same key and keeps nothing of it', async () => {
         const store = await fresh()
         const key = { key: 'k', status: 202, response: 'first' }
-        await store.commitIngest(batch(1, { records: [entry('a', 1)], idempotency: key }))
+        await store.commitIngest(batch(1, { records: [entry('a', 1)], idempotency: [key] }))
         const retry = batch(2, {
           records: [entry('a', 2), entry('b', 2)],
           anomalies: [anomaly('a', 2)],
           windows: [window('a', 'temp', 2)],
           states: [{ deviceId: 'a', metric: 'temp', state: new Uint8Array([7]), lastTs: 2, sampleCount: 1 }],
           deadLetters: [deadLetter(2)],
-          idempotency: { ...key, response: 'second' },
+          idempotency: [{ ...key, response: 'second' }],
         })
         await expect(store.commitIngest(retry)).rejects.toThrow()
         expect(await store.findIdempotent('k')).toEqual({ status: 202, response: 'first' })
@@ -727,7 +727,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
                 { deviceId: 'd', metric: 'm', state: new Uint8Array([at % 256]), lastTs: at, sampleCount: 1 },
               ],
               deadLetters: [deadLetter(at), deadLetter(at)],
-              idempotency: { key: `k${at}`, status: 202, response: '' },
+              idempotency: [{ key: `k${at}`, status: 202, response: '' }],
             }),
           )
         await commit(1000, 3)

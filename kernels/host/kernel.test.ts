@@ -2,7 +2,14 @@ import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadNodeKernel } from '../node.js'
 import { ReferenceSeries } from '../reference/reference.js'
-import { type Kernel, KernelStateError, type SeriesResult, stateBytes, windowFeatures } from './kernel.js'
+import {
+  type Kernel,
+  KernelStateError,
+  type SeriesResult,
+  stateBytes,
+  type WindowFeature,
+  windowFeatures,
+} from './kernel.js'
 import { kindsOf } from './kinds.js'
 import { DEFAULT_PARAMS, type DetectorParams, encodeParams, mergeParams } from './params.js'
 
@@ -69,7 +76,7 @@ describe('Wasm kernel against the TypeScript reference', () => {
           const { ts, values } = makeSeries(seed, n)
           const wasm = runWhole(params, ts, values)
           const ref = new ReferenceSeries(params)
-          const refWindows = []
+          const refWindows: WindowFeature[] = []
           for (let i = 0; i < n; i++) {
             const r = ref.step(ts[i]!, values[i]!)
             refWindows.push(...r.windows)
@@ -156,7 +163,12 @@ describe('snapshot size', () => {
     const first = runWhole(DEFAULT_PARAMS, ts, values)
     expect(first.state.byteLength).toBe(stateBytes(6))
     const wider = mergeParams(DEFAULT_PARAMS, { window: { ms: 120_000 } })
-    const next = kernel.run(first.state, ts.map((t) => t + 100_000), values, encodeParams(wider))
+    const next = kernel.run(
+      first.state,
+      ts.map((t) => t + 100_000),
+      values,
+      encodeParams(wider),
+    )
     expect(next.state.byteLength).toBe(stateBytes(12))
     expect(windowFeatures(next.windows).every((w) => w.end - w.start === 120_000)).toBe(true)
   })

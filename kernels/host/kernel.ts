@@ -123,7 +123,8 @@ class WasmKernel implements Kernel {
       throw new KernelStateError(`a state snapshot of ${state.byteLength} bytes is not one this kernel makes`)
     }
     const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
-    if (version !== L.STATE_VERSION) throw new KernelStateError(`state snapshot version ${version} is not supported`)
+    if (version !== L.STATE_VERSION)
+      throw new KernelStateError(`state snapshot version ${version} is not supported`)
     if (entries === k) {
       this.bytes.set(state, L.STATE_PTR)
     } else {
