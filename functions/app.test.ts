@@ -405,7 +405,9 @@ describe('group commit', () => {
       bodyLimitBytes: LIMIT,
     })
     const concurrent = await Promise.all(
-      batches.map((body) => post(body, { 'Content-Type': 'application/x-ndjson' }).then((r) => r.text())),
+      batches.map((body) =>
+        (async () => (await post(body, { 'Content-Type': 'application/x-ndjson' })).text())(),
+      ),
     )
     expect(concurrent).toEqual(sequential)
     expect(await (await get('/v1/export')).text()).toBe(expected)

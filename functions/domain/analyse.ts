@@ -31,6 +31,9 @@ interface SeriesBatch {
   values: number[]
 }
 
+/** The kinds of a record without anomalies (shared; replaced, never mutated). */
+const NONE: string[] = []
+
 export class Analyser {
   private readonly encoded = new Map<DeviceAnalysis, Float64Array>()
 
@@ -52,26 +55,37 @@ export class Analyser {
   }
 
   analyse(records: DeviceRecord[], states: Map<string, SeriesState>): Analysis {
-    const verdicts: Verdict[] = records.map(() => ({ score: 0, kinds: [] }))
+    const verdicts: Verdict[] = records.map(() => ({ score: 0, kinds: NONE }))
     const found: { at: number; anomaly: Anomaly }[] = []
-    const series = new Map<string, SeriesBatch>()
-    records.forEach((r, at) => {
-      for (const anomaly of applyRules(r, this.settingsFor(r.deviceId).rules)) found.push({ at, anomaly })
+    // Series grouped by device, then metric: no key string built per sample.
+    const byDevice = new Map<string, Map<string, SeriesBatch>>()
+    for (let at = 0; at < records.length; at++) {
+      const r = records[at]!
+      const settings = this.settingsFor(r.deviceId)
+      if (r.level !== undefined || settings.rules.metrics.length > 0) {
+        for (const anomaly of applyRules(r, settings.rules)) found.push({ at, anomaly })
+      }
+      let metrics = byDevice.get(r.deviceId)
+      if (!metrics) {
+        metrics = new Map()
+        byDevice.set(r.deviceId, metrics)
+      }
       for (const [metric, value] of r.metrics) {
-        const key = seriesKey(r.deviceId, metric)
-        let s = series.get(key)
+        let s = metrics.get(metric)
         if (!s) {
           s = { deviceId: r.deviceId, metric, records: [], values: [] }
-          series.set(key, s)
+          metrics.set(metric, s)
         }
         s.records.push(at)
         s.values.push(value)
       }
-    })
+    }
+    const series: SeriesBatch[] = []
+    for (const metrics of byDevice.values()) for (const s of metrics.values()) series.push(s)
     const windows: WindowFeatureRow[] = []
     const newStates: SeriesState[] = []
-    for (const [key, s] of series) {
-      const previous = states.get(key)
+    for (const s of series) {
+      const previous = states.get(seriesKey(s.deviceId, s.metric))
       const ts = Float64Array.from(s.records, (at) => records[at]!.ts)
       const result = this.kernel.run(
         previous?.state,
@@ -116,7 +130,8 @@ export class Analyser {
     for (const { at, anomaly } of found) {
       const v = verdicts[at]!
       if (anomaly.score > v.score) v.score = anomaly.score
-      if (!v.kinds.includes(anomaly.kind)) v.kinds.push(anomaly.kind)
+      if (v.kinds === NONE) v.kinds = [anomaly.kind]
+      else if (!v.kinds.includes(anomaly.kind)) v.kinds.push(anomaly.kind)
     }
     return { verdicts, anomalies: found.map((f) => f.anomaly), windows, states: newStates }
   }
