@@ -152,8 +152,10 @@ export function listAnomaliesSql(
   if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
   if (q.kind !== undefined) add('kind = ?', q.kind)
   if (q.since !== undefined) add('ts >= ?', q.since)
-  if (q.until !== undefined) add('ts < ?', q.until)
+  // On later pages the cursor is the upper bound (it already lies below `until`): SQLite uses one
+  // upper bound for the index range, and `until` would make every page scan again from there.
   if (after) add('(ts, id) < (?, ?)', after.ts, after.id)
+  else if (q.until !== undefined) add('ts < ?', q.until)
   params.push(limit)
   return {
     sql: `SELECT ${ANOMALY} FROM anomalies${whereClause(where)} ORDER BY ts DESC, id DESC LIMIT ?`,
