@@ -18,9 +18,8 @@ let logs: string[]
 beforeAll(async () => {
   kernel = await loadNodeKernel()
 })
-beforeEach(() => {
-  logs = []
-  app = createApp({
+const freshApp = () =>
+  createApp({
     store: createMemoryStore(),
     kernel,
     analysis: resolveAnalysisConfig({}),
@@ -28,6 +27,9 @@ beforeEach(() => {
     bodyLimitBytes: LIMIT,
     log: (l) => logs.push(l),
   })
+beforeEach(() => {
+  logs = []
+  app = freshApp()
 })
 
 const post = (body: BodyInit, headers: Record<string, string> = {}) =>
@@ -397,13 +399,7 @@ describe('group commit', () => {
       sequential.push(await (await post(body, { 'Content-Type': 'application/x-ndjson' })).text())
     const expected = await (await get('/v1/export')).text()
 
-    app = createApp({
-      store: createMemoryStore(),
-      kernel,
-      analysis: resolveAnalysisConfig({}),
-      tokens,
-      bodyLimitBytes: LIMIT,
-    })
+    app = freshApp()
     const concurrent = await Promise.all(
       batches.map((body) =>
         (async () => (await post(body, { 'Content-Type': 'application/x-ndjson' })).text())(),

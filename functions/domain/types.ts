@@ -1,4 +1,5 @@
 // The domain's data shapes, shared by the analyser, the store and the routes.
+import type { WindowFeature } from '../../kernels/host/kernel.js'
 
 export const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const
 export type Level = (typeof LEVELS)[number]
@@ -45,17 +46,10 @@ export interface StoredAnomaly extends Anomaly {
   id: number
 }
 
-export interface WindowFeatureRow {
+/** One closed window of a series (see kernels/host/kernel.ts for the features). */
+export interface WindowFeatureRow extends WindowFeature {
   deviceId: string
   metric: string
-  start: number
-  end: number
-  count: number
-  mean: number
-  std: number
-  min: number
-  max: number
-  range: number
 }
 
 export interface DeadLetter {
