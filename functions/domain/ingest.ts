@@ -101,7 +101,7 @@ export class Ingestor {
       const group = this.queue.splice(0, take)
       try {
         const answers = await this.runGroup(group)
-        group.forEach((p, i) => p.resolve(answers[i]!))
+        for (let i = 0; i < group.length; i++) group[i]!.resolve(answers[i]!)
       } catch (e) {
         for (const p of group) p.reject(e)
       }
