@@ -1,10 +1,8 @@
 // Multi-row INSERTs for better-sqlite3: rows go out in chunks of MAX_ROWS_PER_INSERT through
 // statements prepared once per chunk size, with parameter arrays reused between calls.
 import type Database from 'better-sqlite3'
+import type { RowWriter } from './row-writers.js'
 import { type InsertSpec, insertSql, MAX_ROWS_PER_INSERT } from './sql.js'
-
-/** Writes one item's values into `params` from `at` on, in the spec's column order. */
-export type RowWriter<T, C> = (item: T, params: unknown[], at: number, context: C) => void
 
 export class BulkInsert<T, C> {
   readonly #db: Database.Database

@@ -2,8 +2,6 @@
 // once its statement ran). All SQL comes from sql.ts and schema.ts.
 import Database from 'better-sqlite3'
 import type {
-  Anomaly,
-  DeadLetter,
   DeviceSummary,
   Page,
   SeriesState,
@@ -13,7 +11,7 @@ import type {
   WindowFeatureRow,
 } from '../domain/types.js'
 import { BulkInsert } from './bulk.js'
-import { type DeviceDelta, deviceDeltas } from './devices.js'
+import { deviceDeltas } from './devices.js'
 import {
   anomalyCursor,
   checkLimit,
@@ -33,10 +31,17 @@ import {
   seriesKey,
 } from './port.js'
 import {
+  writeAnomaly,
+  writeDeadLetter,
+  writeDevice,
+  writeRecord,
+  writeSeries,
+  writeWindow,
+} from './row-writers.js'
+import {
   type AnomalyRow,
   type DeadLetterRow,
   type DeviceRow,
-  joinKinds,
   type RecordRow,
   type SeriesRow,
   toAnomaly,
@@ -104,8 +109,6 @@ export function migrate(db: Database.Database): void {
   }).immediate()
 }
 
-type Entry = IngestCommit['records'][number]
-
 class SqliteStore implements Store {
   readonly #db: Database.Database
   /** Prepared statements by SQL text; the dynamic SQL has only a few dozen variants. */
@@ -114,62 +117,12 @@ class SqliteStore implements Store {
 
   constructor(db: Database.Database) {
     this.#db = db
-    const records = new BulkInsert<Entry, number>(db, INSERT_RECORDS, (e, p, i, at) => {
-      const r = e.record
-      p[i] = r.deviceId
-      p[i + 1] = r.ts
-      p[i + 2] = at
-      p[i + 3] = r.level ?? null
-      p[i + 4] = e.score
-      p[i + 5] = joinKinds(e.kinds)
-      p[i + 6] = r.body
-    })
-    const anomalies = new BulkInsert<Anomaly, number>(db, INSERT_ANOMALIES, (a, p, i, at) => {
-      p[i] = a.deviceId
-      p[i + 1] = a.ts
-      p[i + 2] = a.kind
-      p[i + 3] = a.metric ?? null
-      p[i + 4] = a.value
-      p[i + 5] = a.score
-      p[i + 6] = a.detail ?? null
-      p[i + 7] = at
-    })
-    const windows = new BulkInsert<WindowFeatureRow, number>(db, INSERT_WINDOWS, (w, p, i, at) => {
-      p[i] = w.deviceId
-      p[i + 1] = w.metric
-      p[i + 2] = w.start
-      p[i + 3] = w.end
-      p[i + 4] = w.count
-      p[i + 5] = w.mean
-      p[i + 6] = w.std
-      p[i + 7] = w.min
-      p[i + 8] = w.max
-      p[i + 9] = w.range
-      p[i + 10] = at
-    })
-    const deadLetters = new BulkInsert<DeadLetter, null>(db, INSERT_DEAD_LETTERS, (d, p, i) => {
-      p[i] = d.receivedAt
-      p[i + 1] = d.position
-      p[i + 2] = d.reason
-      p[i + 3] = d.contentType
-      p[i + 4] = d.raw
-    })
-    const series = new BulkInsert<SeriesState, number>(db, UPSERT_SERIES, (s, p, i, at) => {
-      p[i] = s.deviceId
-      p[i + 1] = s.metric
-      p[i + 2] = s.state
-      p[i + 3] = s.lastTs
-      p[i + 4] = s.sampleCount
-      p[i + 5] = at
-    })
-    const devices = new BulkInsert<DeviceDelta, number>(db, UPSERT_DEVICES, (d, p, i, at) => {
-      p[i] = d.deviceId
-      p[i + 1] = at
-      p[i + 2] = at
-      p[i + 3] = d.lastTs
-      p[i + 4] = d.records
-      p[i + 5] = d.anomalies
-    })
+    const records = new BulkInsert(db, INSERT_RECORDS, writeRecord)
+    const anomalies = new BulkInsert(db, INSERT_ANOMALIES, writeAnomaly)
+    const windows = new BulkInsert(db, INSERT_WINDOWS, writeWindow)
+    const deadLetters = new BulkInsert(db, INSERT_DEAD_LETTERS, writeDeadLetter)
+    const series = new BulkInsert(db, UPSERT_SERIES, writeSeries)
+    const devices = new BulkInsert(db, UPSERT_DEVICES, writeDevice)
     const idempotency = db.prepare(insertSql(INSERT_IDEMPOTENCY, 1))
 
     this.#commit = db.transaction((batch: IngestCommit) => {

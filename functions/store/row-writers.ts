@@ -1,0 +1,73 @@
+// How each row of an ingest commit binds to its INSERT, column by column (the order of the
+// InsertSpec columns in sql.ts). Shared by every SQL adapter.
+import type { Anomaly, DeadLetter, SeriesState, WindowFeatureRow } from '../domain/types.js'
+import type { DeviceDelta } from './devices.js'
+import type { IngestCommit } from './port.js'
+import { joinKinds } from './rows.js'
+
+/** Writes one item's values into `params` from `at` on; `context` is the commit time. */
+export type RowWriter<T, C> = (item: T, params: unknown[], at: number, context: C) => void
+
+type Entry = IngestCommit['records'][number]
+
+export const writeRecord: RowWriter<Entry, number> = (e, p, i, at) => {
+  const r = e.record
+  p[i] = r.deviceId
+  p[i + 1] = r.ts
+  p[i + 2] = at
+  p[i + 3] = r.level ?? null
+  p[i + 4] = e.score
+  p[i + 5] = joinKinds(e.kinds)
+  p[i + 6] = r.body
+}
+
+export const writeAnomaly: RowWriter<Anomaly, number> = (a, p, i, at) => {
+  p[i] = a.deviceId
+  p[i + 1] = a.ts
+  p[i + 2] = a.kind
+  p[i + 3] = a.metric ?? null
+  p[i + 4] = a.value
+  p[i + 5] = a.score
+  p[i + 6] = a.detail ?? null
+  p[i + 7] = at
+}
+
+export const writeWindow: RowWriter<WindowFeatureRow, number> = (w, p, i, at) => {
+  p[i] = w.deviceId
+  p[i + 1] = w.metric
+  p[i + 2] = w.start
+  p[i + 3] = w.end
+  p[i + 4] = w.count
+  p[i + 5] = w.mean
+  p[i + 6] = w.std
+  p[i + 7] = w.min
+  p[i + 8] = w.max
+  p[i + 9] = w.range
+  p[i + 10] = at
+}
+
+export const writeDeadLetter: RowWriter<DeadLetter, null> = (d, p, i) => {
+  p[i] = d.receivedAt
+  p[i + 1] = d.position
+  p[i + 2] = d.reason
+  p[i + 3] = d.contentType
+  p[i + 4] = d.raw
+}
+
+export const writeSeries: RowWriter<SeriesState, number> = (s, p, i, at) => {
+  p[i] = s.deviceId
+  p[i + 1] = s.metric
+  p[i + 2] = s.state
+  p[i + 3] = s.lastTs
+  p[i + 4] = s.sampleCount
+  p[i + 5] = at
+}
+
+export const writeDevice: RowWriter<DeviceDelta, number> = (d, p, i, at) => {
+  p[i] = d.deviceId
+  p[i + 1] = at
+  p[i + 2] = at
+  p[i + 3] = d.lastTs
+  p[i + 4] = d.records
+  p[i + 5] = d.anomalies
+}
