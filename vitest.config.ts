@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['kernels/**/*.test.ts', 'functions/**/*.test.ts', 'bench/**/*.test.ts', 'deploy/**/*.test.ts'],
+    include: [
+      'kernels/**/*.test.ts',
+      'functions/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'deploy/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -31,7 +31,9 @@ export class Edgewatch extends DurableObject<Env> {
       throw e
     })
     try {
-      return (await this.app).app.fetch(request)
+      const response = await (await this.app).app.fetch(request)
+      await drain(request)
+      return response
     } catch (e) {
       const message = (e as Error).message
       const body = { error: { code: 'misconfigured', message, details: null } }
@@ -67,6 +69,18 @@ export class Edgewatch extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS)
     return { app, purge: () => store.purge(Date.now() - config.retentionMs) }
   }
+}
+
+/**
+ * Reads what is left of a request body the app answered without reading (401, 413, 415): a Durable
+ * Object that answers while the body still streams in makes workerd fail the next request (503).
+ */
+async function drain(request: Request): Promise<void> {
+  if (!request.body || request.bodyUsed) return
+  const reader = request.body.getReader()
+  try {
+    while (!(await reader.read()).done) {}
+  } catch {}
 }
 
 export default {

@@ -1,0 +1,242 @@
+// One HTTP contract, every runtime: the same requests against Node, workerd (and the Spin
+// component host), which must give the same answers. The expected answers for the fixed dataset
+// come from the app itself run in-process over the in-memory store.
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../functions/app.js'
+import { resolveAnalysisConfig } from '../../functions/domain/analysis-config.js'
+import { createMemoryStore } from '../../functions/store/memory.js'
+import { loadNodeKernel } from '../../kernels/node.js'
+import { RUNTIMES, type RunningRuntime } from '../runtimes.js'
+import { batches, fixedDataset, ndjson, T0 } from './dataset.js'
+
+const INGEST = 'contract-ingest-token'
+const ADMIN = 'contract-admin-token'
+const BODY_LIMIT = 256 * 1024
+const UNTIL = T0 + 1500 * 5000
+const ENV = {
+  EDGEWATCH_INGEST_TOKEN: INGEST,
+  EDGEWATCH_ADMIN_TOKEN: ADMIN,
+  EDGEWATCH_BODY_LIMIT: String(BODY_LIMIT),
+}
+
+interface Expected {
+  ingestAnswers: unknown[]
+  anomalies: unknown[]
+  exported: string
+}
+
+/** What the dataset must give: the in-process app over the memory store. */
+async function oracle(): Promise<Expected> {
+  const app = createApp({
+    store: createMemoryStore(),
+    kernel: await loadNodeKernel(),
+    analysis: resolveAnalysisConfig({}),
+    tokens: { ingest: INGEST, admin: ADMIN },
+    bodyLimitBytes: BODY_LIMIT,
+  })
+  const ingestAnswers = []
+  for (const body of batches(fixedDataset())) {
+    const res = await app.request('/v1/ingest', {
+      method: 'POST',
+      body,
+      headers: { Authorization: `Bearer ${INGEST}`, 'Content-Type': 'application/x-ndjson' },
+    })
+    ingestAnswers.push(stripTimes(await res.json()))
+  }
+  const get = async (path: string) => app.request(path, { headers: { Authorization: `Bearer ${ADMIN}` } })
+  const anomalies = await walk((cursor) =>
+    get(`/v1/anomalies?limit=1000&since=${T0}&until=${UNTIL}${cursor}`),
+  )
+  return {
+    ingestAnswers,
+    anomalies,
+    exported: await (await get(`/v1/export?since=${T0}&until=${UNTIL}`)).text(),
+  }
+}
+
+/** Follows `next` to the end. */
+async function walk(fetchPage: (cursorParam: string) => Promise<Response>): Promise<unknown[]> {
+  const items: unknown[] = []
+  let next: string | null = null
+  do {
+    const res = await fetchPage(next ? `&cursor=${encodeURIComponent(next)}` : '')
+    expect(res.status).toBe(200)
+    const page = (await res.json()) as { items: unknown[]; next: string | null }
+    items.push(...page.items)
+    next = page.next
+  } while (next)
+  return items
+}
+
+/** Anomaly ids differ between stores only by what else each stored: compare without them. */
+function stripTimes(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value), (k, v) => (k === 'id' ? undefined : v))
+}
+
+let expected: Expected
+beforeAll(async () => {
+  expected = await oracle()
+}, 120_000)
+
+describe.each(RUNTIMES)('contract: $name', (runtime) => {
+  let rt: RunningRuntime
+  beforeAll(async () => {
+    rt = await runtime.start(ENV)
+  }, 120_000)
+  afterAll(async () => {
+    await rt?.stop()
+  })
+
+  const req = (path: string, init: RequestInit = {}, token: string | null = ADMIN) =>
+    fetch(`${rt.url}${path}`, {
+      ...init,
+      headers: {
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...(init.headers as Record<string, string>),
+      },
+    })
+  const ingest = (body: BodyInit, headers: Record<string, string> = {}, token = INGEST) =>
+    req(
+      '/v1/ingest',
+      { method: 'POST', body, headers: { 'Content-Type': 'application/x-ndjson', ...headers } },
+      token,
+    )
+  const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code
+
+  it('answers health, readiness, metrics, OpenAPI and docs', async () => {
+    expect(await (await req('/healthz', {}, null)).json()).toMatchObject({ status: 'ok' })
+    expect((await req('/readyz', {}, null)).status).toBe(200)
+    expect(await (await req('/metrics', {}, null)).text()).toMatch(
+      /^# TYPE edgewatch_records_ingested_total counter$/m,
+    )
+    const doc = (await (await req('/openapi.json', {}, null)).json()) as { openapi: string; paths: object }
+    expect(doc.openapi).toBe('3.1.0')
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/ingest', '/v1/anomalies', '/v1/export']),
+    )
+    expect(await (await req('/docs', {}, null)).text()).toContain('openapi.json')
+  })
+
+  it('enforces the tokens', async () => {
+    expect((await req('/v1/anomalies', {}, null)).status).toBe(401)
+    expect((await req('/v1/anomalies', {}, 'wrong')).status).toBe(401)
+    expect((await req('/v1/anomalies', {}, INGEST)).status).toBe(401)
+    expect(await errorCode(await ingest('{"deviceId":"auth-1"}', {}, 'wrong'))).toBe('unauthorized')
+    expect((await ingest('{"deviceId":"auth-1"}', {}, ADMIN)).status).toBe(200)
+  })
+
+  it('finds exactly the expected anomalies on the fixed dataset, and exports the same records', async () => {
+    const answers = []
+    for (const body of batches(fixedDataset())) {
+      const res = await ingest(body)
+      expect(res.status).toBe(200)
+      answers.push(stripTimes(await res.json()))
+    }
+    expect(answers).toEqual(expected.ingestAnswers)
+    const anomalies = await walk((cursor) =>
+      req(`/v1/anomalies?limit=1000&since=${T0}&until=${UNTIL}${cursor}`),
+    )
+    expect(anomalies.map(stripTimes)).toEqual(expected.anomalies.map(stripTimes))
+    expect(anomalies.length).toBeGreaterThan(10)
+    expect(await (await req(`/v1/export?since=${T0}&until=${UNTIL}`)).text()).toBe(expected.exported)
+  })
+
+  it('pages anomalies with filters and cursors', async () => {
+    const all = (await walk((c) => req(`/v1/anomalies?deviceId=press-1&limit=3${c}`))) as {
+      deviceId: string
+      ts: string
+    }[]
+    expect(all.length).toBeGreaterThan(3)
+    expect(all.every((a) => a.deviceId === 'press-1')).toBe(true)
+    expect([...all].sort((a, b) => b.ts.localeCompare(a.ts))).toEqual(all)
+    const errors = (await (await req('/v1/anomalies?kind=error&limit=1000')).json()) as { items: unknown[] }
+    expect(errors.items.length).toBe(12)
+    expect(await errorCode(await req('/v1/anomalies?cursor=bogus'))).toBe('invalid_cursor')
+    expect(await errorCode(await req('/v1/anomalies?limit=0'))).toBe('invalid_request')
+  })
+
+  it('answers devices and series', async () => {
+    const devices = (await (await req('/v1/devices?limit=1000')).json()) as {
+      items: { deviceId: string; recordCount: number }[]
+    }
+    expect(devices.items.find((d) => d.deviceId === 'press-2')?.recordCount).toBe(1500)
+    const series = (await (await req('/v1/devices/press-2/series/vibration?limit=50')).json()) as {
+      values: unknown[]
+      windows: unknown[]
+    }
+    expect(series.values).toHaveLength(50)
+    expect(series.windows.length).toBeGreaterThan(0)
+    expect((await req('/v1/devices/nobody/series/temp')).status).toBe(404)
+  })
+
+  it('accepts every body format and gzip', async () => {
+    const rows = [
+      { deviceId: 'fmt-1', ts: T0, temp: 1 },
+      { deviceId: 'fmt-1', ts: T0 + 1, temp: 2 },
+    ]
+    const json = { 'Content-Type': 'application/json' }
+    expect(await (await ingest(JSON.stringify(rows), json)).json()).toMatchObject({ accepted: 2 })
+    expect(await (await ingest(JSON.stringify(rows[0]), json)).json()).toMatchObject({ accepted: 1 })
+    expect(await (await ingest(ndjson(rows))).json()).toMatchObject({ accepted: 2 })
+    expect(await (await ingest(gzipSync(ndjson(rows)), { 'Content-Encoding': 'gzip' })).json()).toMatchObject(
+      { accepted: 2 },
+    )
+  })
+
+  it('rejects what it cannot use, with reasons, and keeps it as dead letters', async () => {
+    const res = await ingest('{"deviceId":"dl-1","temp":1}\nnot json\n{"temp":2}')
+    expect(await res.json()).toMatchObject({
+      accepted: 1,
+      rejectedCount: 2,
+      rejected: [{ line: 2 }, { line: 3 }],
+    })
+    const dead = (await (await req('/v1/dead-letters?limit=10')).json()) as {
+      items: { raw: string; position: string }[]
+    }
+    expect(dead.items.slice(0, 2).map((d) => [d.position, d.raw])).toEqual([
+      ['line 3', '{"temp":2}'],
+      ['line 2', 'not json'],
+    ])
+    expect(await errorCode(await ingest('[1,2]', { 'Content-Type': 'application/json' }))).toBe(
+      'no_valid_records',
+    )
+    expect(await errorCode(await ingest('{', { 'Content-Type': 'application/json' }))).toBe('invalid_body')
+    expect((await ingest('x', { 'Content-Type': 'text/plain' })).status).toBe(415)
+    const big = ndjson(
+      Array.from({ length: 4000 }, (_, i) => ({ deviceId: 'big-1', ts: T0 + i, pad: 'x'.repeat(60) })),
+    )
+    expect((await ingest(big)).status).toBe(413)
+    expect((await ingest(gzipSync(big), { 'Content-Encoding': 'gzip' })).status).toBe(413)
+  })
+
+  it('stores a batch once per Idempotency-Key', async () => {
+    const body = ndjson([{ deviceId: 'idem-1', ts: T0, temp: 5 }])
+    const first = await ingest(body, { 'Idempotency-Key': 'contract-key-1' })
+    const again = await ingest(body, { 'Idempotency-Key': 'contract-key-1' })
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(await again.text()).toBe(await first.text())
+    const devices = (await (await req('/v1/devices?limit=1000')).json()) as {
+      items: { deviceId: string; recordCount: number }[]
+    }
+    expect(devices.items.find((d) => d.deviceId === 'idem-1')?.recordCount).toBe(1)
+  })
+
+  it('applies the rules', async () => {
+    const res = await ingest(
+      ndjson([
+        { deviceId: 'rules-1', ts: T0, level: 'fatal' },
+        { deviceId: 'rules-1', ts: T0 + 1, temp: 81 },
+        { deviceId: 'rules-1', ts: T0 + 2, latencyMs: 1001 },
+      ]),
+    )
+    const kinds = ((await res.json()) as { anomalies: { kind: string }[] }).anomalies.map((a) => a.kind)
+    expect(kinds).toEqual(['error', 'high_temp', 'slow_response'])
+  })
+
+  it('answers unknown routes with 404 in the error shape', async () => {
+    const res = await req('/no/such/route', {}, null)
+    expect(res.status).toBe(404)
+    expect(await errorCode(res)).toBe('not_found')
+  })
+})
