@@ -10,6 +10,10 @@ import { startServer } from './server-process.js'
 
 export interface RunningRuntime {
   url: string
+  /** The process, or the leader of the process group, that serves it. */
+  pid: number
+  /** True when every process of `pid`'s group belongs to the runtime (workerd runs several). */
+  group: boolean
   stop(): Promise<void>
 }
 
@@ -67,6 +71,7 @@ async function spawnUntilHealthy(
     await new Promise((r) => setTimeout(r, 100))
   }
   return {
+    pid: child.pid!,
     output: () => output,
     stop: async () => {
       if (child.exitCode !== null) return
@@ -86,6 +91,8 @@ export const nodeRuntime: Runtime = {
     const server = await startServer({ EDGEWATCH_DATA_DIR: dir, ...env })
     return {
       url: server.url,
+      pid: server.child.pid!,
+      group: false,
       stop: async () => {
         await server.stop('SIGTERM')
         rmSync(dir, { recursive: true, force: true })
@@ -109,6 +116,8 @@ export const workerdRuntime: Runtime = {
     )
     return {
       url,
+      pid: proc.pid,
+      group: true,
       stop: async () => {
         await proc.stop()
         rmSync(dir, { recursive: true, force: true })
