@@ -20,7 +20,8 @@ function batch(records: number, metrics: number, devices: number): string {
   for (let i = 0; i < records; i++) {
     if (i % devices === 0) clock += 1000
     const row: Record<string, unknown> = { deviceId: `dev-${i % devices}`, ts: clock, level: 'info' }
-    for (let m = 0; m < metrics; m++) row[`m${m}`] = Math.round((20 + Math.sin(clock / 9e4 + m) * 3 + ((i * 7) % 5) / 10) * 100) / 100
+    for (let m = 0; m < metrics; m++)
+      row[`m${m}`] = Math.round((20 + Math.sin(clock / 9e4 + m) * 3 + ((i * 7) % 5) / 10) * 100) / 100
     lines.push(JSON.stringify(row))
   }
   return lines.join('\n')
@@ -35,7 +36,13 @@ interface Load {
   errors: number
 }
 
-async function load(url: string, requests: autocannon.Request[], connections: number, recordsPerRequest: number, seconds = SECONDS): Promise<Load> {
+async function load(
+  url: string,
+  requests: autocannon.Request[],
+  connections: number,
+  recordsPerRequest: number,
+  seconds = SECONDS,
+): Promise<Load> {
   const r = await autocannon({ url, connections, duration: seconds, requests })
   const ok = r['2xx']
   return {
@@ -86,14 +93,40 @@ async function measure(runtime: Runtime) {
   const cold_start_ms = await coldStartMs(runtime)
   const rt = await runtime.start(ENV)
   try {
-    const post = (body: string, headers: Record<string, string> = ndjson) => ({ method: 'POST' as const, path: '/v1/ingest', headers, body })
+    const post = (body: string, headers: Record<string, string> = ndjson) => ({
+      method: 'POST' as const,
+      path: '/v1/ingest',
+      headers,
+      body,
+    })
     const results = {
       cold_start_ms,
-      ingest_1000: await load(rt.url, Array.from({ length: 20 }, () => post(batch(1000, 2, 100))), 10, 1000),
-      single_record: await load(rt.url, Array.from({ length: 50 }, () => post(batch(1, 2, 1))), 10, 1),
-      cpu_bound: await load(rt.url, Array.from({ length: 5 }, () => post(batch(500, 32, 10))), 4, 500),
+      ingest_1000: await load(
+        rt.url,
+        Array.from({ length: 20 }, () => post(batch(1000, 2, 100))),
+        10,
+        1000,
+      ),
+      single_record: await load(
+        rt.url,
+        Array.from({ length: 50 }, () => post(batch(1, 2, 1))),
+        10,
+        1,
+      ),
+      cpu_bound: await load(
+        rt.url,
+        Array.from({ length: 5 }, () => post(batch(500, 32, 10))),
+        4,
+        500,
+      ),
       errors: {
-        400: await load(rt.url, [post('{broken', { ...auth, 'content-type': 'application/json' })], 10, 0, SECONDS / 2),
+        400: await load(
+          rt.url,
+          [post('{broken', { ...auth, 'content-type': 'application/json' })],
+          10,
+          0,
+          SECONDS / 2,
+        ),
         401: await load(rt.url, [{ method: 'GET', path: '/v1/anomalies' }], 10, 0, SECONDS / 2),
         404: await load(rt.url, [{ method: 'GET', path: '/nope' }], 10, 0, SECONDS / 2),
         413: await load(rt.url, [post('x'.repeat(9 << 20))], 4, 0, SECONDS / 2),
@@ -101,7 +134,8 @@ async function measure(runtime: Runtime) {
       connections: {} as Record<string, Load>,
       peak_rss_mb: 0,
     }
-    for (const c of [1, 10, 100]) results.connections[c] = await load(rt.url, [post(batch(1, 2, 1))], c, 1, SECONDS / 2)
+    for (const c of [1, 10, 100])
+      results.connections[c] = await load(rt.url, [post(batch(1, 2, 1))], c, 1, SECONDS / 2)
     results.peak_rss_mb = peakRssMb(rt)
     console.log(JSON.stringify(results))
     return results
@@ -126,19 +160,36 @@ report(result)
 
 function table(m: typeof measured): string {
   const names = Object.keys(m)
-  const row = (label: string, f: (r: (typeof m)[string]) => string | number) => `| ${label} | ${names.map((n) => f(m[n]!)).join(' | ')} |`
-  return [
-    `| | ${names.join(' | ')} |`,
-    `|---|${names.map(() => '---').join('|')}|`,
-    row('cold start to first 2xx (median of 5)', (r) => `${r.cold_start_ms} ms`),
-    row('ingest, 1,000-record batches: records/s', (r) => r.ingest_1000.records_per_s),
-    row('ingest, 1,000-record batches: p50 / p99', (r) => `${r.ingest_1000.p50_ms} / ${r.ingest_1000.p99_ms} ms`),
-    row('single-record requests: req/s', (r) => r.single_record.req_per_s),
-    row('single-record requests: p50 / p99', (r) => `${r.single_record.p50_ms} / ${r.single_record.p99_ms} ms`),
-    row('CPU-bound (500 records x 32 metrics): records/s', (r) => r.cpu_bound.records_per_s),
-    row('400 / 401 / 404 / 413: req/s', (r) => `${r.errors[400].req_per_s} / ${r.errors[401].req_per_s} / ${r.errors[404].req_per_s} / ${r.errors[413].req_per_s}`),
-    row('1 / 10 / 100 connections: req/s', (r) => `${r.connections[1]!.req_per_s} / ${r.connections[10]!.req_per_s} / ${r.connections[100]!.req_per_s}`),
-    row('100 connections: p99', (r) => `${r.connections[100]!.p99_ms} ms`),
-    row('peak RSS', (r) => `${r.peak_rss_mb} MB`),
-  ].join('\n') + '\n'
+  const row = (label: string, f: (r: (typeof m)[string]) => string | number) =>
+    `| ${label} | ${names.map((n) => f(m[n]!)).join(' | ')} |`
+  return (
+    [
+      `| | ${names.join(' | ')} |`,
+      `|---|${names.map(() => '---').join('|')}|`,
+      row('cold start to first 2xx (median of 5)', (r) => `${r.cold_start_ms} ms`),
+      row('ingest, 1,000-record batches: records/s', (r) => r.ingest_1000.records_per_s),
+      row(
+        'ingest, 1,000-record batches: p50 / p99',
+        (r) => `${r.ingest_1000.p50_ms} / ${r.ingest_1000.p99_ms} ms`,
+      ),
+      row('single-record requests: req/s', (r) => r.single_record.req_per_s),
+      row(
+        'single-record requests: p50 / p99',
+        (r) => `${r.single_record.p50_ms} / ${r.single_record.p99_ms} ms`,
+      ),
+      row('CPU-bound (500 records x 32 metrics): records/s', (r) => r.cpu_bound.records_per_s),
+      row(
+        '400 / 401 / 404 / 413: req/s',
+        (r) =>
+          `${r.errors[400].req_per_s} / ${r.errors[401].req_per_s} / ${r.errors[404].req_per_s} / ${r.errors[413].req_per_s}`,
+      ),
+      row(
+        '1 / 10 / 100 connections: req/s',
+        (r) =>
+          `${r.connections[1]!.req_per_s} / ${r.connections[10]!.req_per_s} / ${r.connections[100]!.req_per_s}`,
+      ),
+      row('100 connections: p99', (r) => `${r.connections[100]!.p99_ms} ms`),
+      row('peak RSS', (r) => `${r.peak_rss_mb} MB`),
+    ].join('\n') + '\n'
+  )
 }
