@@ -1,7 +1,7 @@
 // Every runtime edgewatch ships, started the way a user starts it, on a free local port, with a
 // fresh data directory: the contract suite runs the same requests against each.
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -126,4 +126,39 @@ export const workerdRuntime: Runtime = {
   },
 }
 
-export const RUNTIMES: Runtime[] = [nodeRuntime, workerdRuntime]
+/** Builds dist/spin (the app and kernel components) when it is missing. */
+function ensureSpinBuilt(): void {
+  const root = projectRoot()
+  if (['edgewatch.wasm', 'kernel.wasm'].every((f) => existsSync(join(root, 'dist', 'spin', f)))) return
+  const r = spawnSync('npm', ['run', 'build:spin'], { cwd: root, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`npm run build:spin failed:\n${r.stdout}${r.stderr}`)
+}
+
+/** The Spin component under the jco host of test/spin-host (instantiated per request). */
+export const spinRuntime: Runtime = {
+  name: 'spin',
+  async start(env) {
+    ensureSpinBuilt()
+    const dir = tempDir('spin')
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const tsx = join(projectRoot(), 'node_modules', 'tsx', 'dist', 'cli.mjs')
+    const proc = await spawnUntilHealthy(
+      [process.execPath, tsx, 'test/spin-host/server.ts'],
+      { ...env, PORT: String(port), HOST: '127.0.0.1', EDGEWATCH_DATA_DIR: dir },
+      url,
+      120_000,
+    )
+    return {
+      url,
+      pid: proc.pid,
+      group: true,
+      stop: async () => {
+        await proc.stop()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  },
+}
+
+export const RUNTIMES: Runtime[] = [nodeRuntime, workerdRuntime, spinRuntime]
