@@ -1,7 +1,9 @@
 // Runtime comparison: the same workloads against each runtime, one after another in one run:
 // cold start, 1,000-record ingest batches, single-record requests, a CPU-bound request, error paths
 // and 1 → 100 connections. Writes bench/results/runtimes.json and .md; prints JSON last.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { kernelPath, projectRoot } from '../kernels/node.js'
@@ -148,10 +150,37 @@ function sizeOf(path: string): number {
   return statSync(path).size
 }
 
+function dirBytes(dir: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.js'))
+    .reduce((n, e) => n + statSync(join(e.parentPath, e.name)).size, 0)
+}
+
+/** What `wrangler deploy` would upload (bundled script, without the .wasm module). */
+function workerBundleBytes(): number {
+  const out = mkdtempSync(join(tmpdir(), 'edgewatch-bundle-'))
+  const wrangler = join(projectRoot(), 'node_modules', 'wrangler', 'bin', 'wrangler.js')
+  const r = spawnSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', out], {
+    cwd: projectRoot(),
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+    encoding: 'utf8',
+  })
+  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stderr}`)
+  const bytes = dirBytes(out)
+  rmSync(out, { recursive: true, force: true })
+  return bytes
+}
+
 const runtimes = RUNTIMES.filter((r) => !only || only.includes(r.name))
 const measured: Record<string, Awaited<ReturnType<typeof measure>>> = {}
 for (const runtime of runtimes) measured[runtime.name] = await measure(runtime)
-const artifacts = { kernel_wasm_bytes: sizeOf(kernelPath()) }
+const artifacts = {
+  kernel_wasm_bytes: sizeOf(kernelPath()),
+  worker_bundle_bytes: workerBundleBytes(),
+  spin_component_bytes: sizeOf(join(projectRoot(), 'dist', 'spin', 'edgewatch.wasm')),
+  spin_kernel_component_bytes: sizeOf(join(projectRoot(), 'dist', 'spin', 'kernel.wasm')),
+  node_dist_bytes: dirBytes(join(projectRoot(), 'dist', 'functions')),
+}
 const result = { benchmark: 'runtimes', duration_s: SECONDS, artifacts, runtimes: measured }
 const dir = join(projectRoot(), 'bench', 'results')
 writeFileSync(join(dir, 'runtimes.json'), JSON.stringify(result, null, 2) + '\n')
