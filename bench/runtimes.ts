@@ -36,6 +36,7 @@ interface Load {
   p99_ms: number
   non_2xx: number
   errors: number
+  timeouts: number
 }
 
 async function load(
@@ -46,6 +47,7 @@ async function load(
   seconds = SECONDS,
 ): Promise<Load> {
   const r = await autocannon({ url, connections, duration: seconds, requests })
+  await settle(url)
   const ok = r['2xx']
   return {
     req_per_s: Math.round(r.requests.total / seconds),
@@ -54,7 +56,19 @@ async function load(
     p99_ms: r.latency.p99,
     non_2xx: r.non2xx,
     errors: r.errors,
+    timeouts: r.timeouts,
   }
+}
+
+/** Waits until requests left over from the last workload are answered (a slow host queues them). */
+async function settle(url: string): Promise<void> {
+  const deadline = Date.now() + 120_000
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) })).ok) return
+    } catch {}
+  }
+  throw new Error(`${url} did not settle within 120 s`)
 }
 
 /** Peak RSS (MB) of the runtime: its process, or every process of its group. */
