@@ -47,7 +47,6 @@ async function load(
   seconds = SECONDS,
 ): Promise<Load> {
   const r = await autocannon({ url, connections, duration: seconds, requests })
-  await settle(url)
   const ok = r['2xx']
   return {
     req_per_s: Math.round(r.requests.total / seconds),
@@ -58,17 +57,6 @@ async function load(
     errors: r.errors,
     timeouts: r.timeouts,
   }
-}
-
-/** Waits until requests left over from the last workload are answered (a slow host queues them). */
-async function settle(url: string): Promise<void> {
-  const deadline = Date.now() + 120_000
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) })).ok) return
-    } catch {}
-  }
-  throw new Error(`${url} did not settle within 120 s`)
 }
 
 /** Peak RSS (MB) of the runtime: its process, or every process of its group. */
@@ -104,60 +92,72 @@ async function coldStartMs(runtime: Runtime): Promise<number> {
   return Math.round(median(times))
 }
 
+const post = (body: string, headers: Record<string, string> = ndjson) => ({
+  method: 'POST' as const,
+  path: '/v1/ingest',
+  headers,
+  body,
+})
+
+/**
+ * Each workload runs on a freshly started runtime, so that requests a slow host still queues from
+ * one workload cannot spill into the next. Peak RSS is the largest over the workloads.
+ */
 async function measure(runtime: Runtime) {
   console.log(`— ${runtime.name}`)
-  const cold_start_ms = await coldStartMs(runtime)
-  const rt = await runtime.start(ENV)
-  try {
-    const post = (body: string, headers: Record<string, string> = ndjson) => ({
-      method: 'POST' as const,
-      path: '/v1/ingest',
-      headers,
-      body,
-    })
-    const results = {
-      cold_start_ms,
-      ingest_1000: await load(
-        rt.url,
+  let peak = 0
+  const fresh = async (workload: (url: string) => Promise<Load>): Promise<Load> => {
+    const rt = await runtime.start(ENV)
+    try {
+      return await workload(rt.url)
+    } finally {
+      peak = Math.max(peak, peakRssMb(rt))
+      await rt.stop()
+    }
+  }
+  const half = SECONDS / 2
+  const results = {
+    cold_start_ms: await coldStartMs(runtime),
+    ingest_1000: await fresh((u) =>
+      load(
+        u,
         Array.from({ length: 20 }, () => post(batch(1000, 2, 100))),
         10,
         1000,
       ),
-      single_record: await load(
-        rt.url,
+    ),
+    single_record: await fresh((u) =>
+      load(
+        u,
         Array.from({ length: 50 }, () => post(batch(1, 2, 1))),
         10,
         1,
       ),
-      cpu_bound: await load(
-        rt.url,
+    ),
+    cpu_bound: await fresh((u) =>
+      load(
+        u,
         Array.from({ length: 5 }, () => post(batch(500, 32, 10))),
         4,
         500,
       ),
-      errors: {
-        400: await load(
-          rt.url,
-          [post('{broken', { ...auth, 'content-type': 'application/json' })],
-          10,
-          0,
-          SECONDS / 2,
-        ),
-        401: await load(rt.url, [{ method: 'GET', path: '/v1/anomalies' }], 10, 0, SECONDS / 2),
-        404: await load(rt.url, [{ method: 'GET', path: '/nope' }], 10, 0, SECONDS / 2),
-        413: await load(rt.url, [post('x'.repeat(9 << 20))], 4, 0, SECONDS / 2),
-      },
-      connections: {} as Record<string, Load>,
-      peak_rss_mb: 0,
-    }
-    for (const c of [1, 10, 100])
-      results.connections[c] = await load(rt.url, [post(batch(1, 2, 1))], c, 1, SECONDS / 2)
-    results.peak_rss_mb = peakRssMb(rt)
-    console.log(JSON.stringify(results))
-    return results
-  } finally {
-    await rt.stop()
+    ),
+    errors: {
+      400: await fresh((u) =>
+        load(u, [post('{broken', { ...auth, 'content-type': 'application/json' })], 10, 0, half),
+      ),
+      401: await fresh((u) => load(u, [{ method: 'GET', path: '/v1/anomalies' }], 10, 0, half)),
+      404: await fresh((u) => load(u, [{ method: 'GET', path: '/nope' }], 10, 0, half)),
+      413: await fresh((u) => load(u, [post('x'.repeat(9 << 20))], 4, 0, half)),
+    },
+    connections: {} as Record<string, Load>,
+    peak_rss_mb: 0,
   }
+  for (const c of [1, 10, 100])
+    results.connections[c] = await fresh((u) => load(u, [post(batch(1, 2, 1))], c, 1, half))
+  results.peak_rss_mb = peak
+  console.log(JSON.stringify(results))
+  return results
 }
 
 function sizeOf(path: string): number {
