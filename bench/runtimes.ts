@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { kernelPath, projectRoot } from '../kernels/node.js'
 import { RUNTIMES, type RunningRuntime, type Runtime } from '../test/runtimes.js'
+import { runtimesChart } from './chart.js'
 import { median, report } from './stats.js'
 
 const SECONDS = Number(process.env.BENCH_DURATION ?? 10)
@@ -199,6 +200,7 @@ const result = { benchmark: 'runtimes', duration_s: SECONDS, artifacts, runtimes
 const dir = join(projectRoot(), 'bench', 'results')
 writeFileSync(join(dir, 'runtimes.json'), JSON.stringify(result, null, 2) + '\n')
 writeFileSync(join(dir, 'runtimes.md'), table(measured))
+writeFileSync(join(dir, 'runtimes.svg'), runtimesChart(measured))
 report(result)
 
 function table(m: typeof measured): string {

@@ -1,5 +1,5 @@
-// Builds the kernels and the compiled CLI once before any test file runs, so that tests never race
-// to build them and the integration tests run exactly what `npm start` runs.
+// Builds the kernels, the compiled CLI and the Spin components once before any test file runs, so
+// that tests never race to build them and the integration tests run exactly what users run.
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { buildKernels, projectRoot } from '../kernels/node.js'
@@ -8,4 +8,6 @@ export default function setup(): void {
   buildKernels()
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: projectRoot(), stdio: 'inherit' })
+  // The Spin components, so the contract suite always runs the current code on every runtime.
+  execFileSync('npm', ['run', '--silent', 'build:spin'], { cwd: projectRoot(), stdio: 'inherit' })
 }

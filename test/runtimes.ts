@@ -126,7 +126,7 @@ export const workerdRuntime: Runtime = {
   },
 }
 
-/** Builds dist/spin (the app and kernel components) when it is missing. */
+/** Builds dist/spin (the app and kernel components) when it is missing (test/global-setup.ts builds it for the tests). */
 function ensureSpinBuilt(): void {
   const root = projectRoot()
   if (['edgewatch.wasm', 'kernel.wasm'].every((f) => existsSync(join(root, 'dist', 'spin', f)))) return

@@ -109,6 +109,7 @@ export const SeriesSchema = z
   .object({
     deviceId: z.string(),
     metric: z.string(),
+    samples: z.number().int().openapi({ description: 'samples the detectors have seen for this series' }),
     values: z.array(
       z.object({ ts: z.string(), value: z.number(), score: z.number(), anomalies: z.array(z.string()) }),
     ),

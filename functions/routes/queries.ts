@@ -93,7 +93,9 @@ export function queryRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       const features = (await ctx.store.recentWindows(id, metric, query.windows, since))
         .reverse()
         .map(presentWindow)
-      return c.json({ deviceId: id, metric, values, windows: features }, 200)
+      const state = (await ctx.store.loadStates([{ deviceId: id, metric }])).values().next().value
+      const samples = state?.sampleCount ?? 0
+      return c.json({ deviceId: id, metric, samples, values, windows: features }, 200)
     },
   )
 

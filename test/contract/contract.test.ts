@@ -222,6 +222,21 @@ describe.each(RUNTIMES)('contract: $name', (runtime) => {
     expect(devices.items.find((d) => d.deviceId === 'idem-1')?.recordCount).toBe(1)
   })
 
+  it('keeps detector state whole under concurrent batches for one series', async () => {
+    const body = (b: number) =>
+      ndjson(
+        Array.from({ length: 200 }, (_, i) => ({
+          deviceId: 'conc-1',
+          ts: T0 + (b * 200 + i) * 1000,
+          v: Math.sin(b * 200 + i),
+        })),
+      )
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, b) => ingest(body(b))))
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200])
+    const series = (await (await req('/v1/devices/conc-1/series/v?limit=1')).json()) as { samples: number }
+    expect(series.samples).toBe(1200)
+  })
+
   it('applies the rules', async () => {
     const res = await ingest(
       ndjson([
