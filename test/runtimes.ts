@@ -101,30 +101,37 @@ export const nodeRuntime: Runtime = {
   },
 }
 
-export const workerdRuntime: Runtime = {
-  name: 'workerd',
-  async start(env) {
-    const dir = tempDir('workerd')
-    const port = await freePort()
-    const url = `http://127.0.0.1:${port}`
-    const tsx = join(projectRoot(), 'node_modules', 'tsx', 'dist', 'cli.mjs')
-    const proc = await spawnUntilHealthy(
-      [process.execPath, tsx, 'functions/worker/dev.ts'],
-      { ...env, PORT: String(port), HOST: '127.0.0.1', EDGEWATCH_DATA_DIR: dir },
-      url,
-      60_000,
-    )
-    return {
-      url,
-      pid: proc.pid,
-      group: true,
-      stop: async () => {
-        await proc.stop()
-        rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  },
+/** A runtime started by a TypeScript entry script (run with tsx) that honours PORT, HOST and EDGEWATCH_DATA_DIR. */
+function scriptRuntime(name: string, script: string, timeoutMs: number, prepare = () => {}): Runtime {
+  return {
+    name,
+    async start(env) {
+      prepare()
+      const dir = tempDir(name)
+      const port = await freePort()
+      const url = `http://127.0.0.1:${port}`
+      const tsx = join(projectRoot(), 'node_modules', 'tsx', 'dist', 'cli.mjs')
+      const proc = await spawnUntilHealthy(
+        [process.execPath, tsx, script],
+        { ...env, PORT: String(port), HOST: '127.0.0.1', EDGEWATCH_DATA_DIR: dir },
+        url,
+        timeoutMs,
+      )
+      return {
+        url,
+        pid: proc.pid,
+        group: true,
+        stop: async () => {
+          await proc.stop()
+          rmSync(dir, { recursive: true, force: true })
+        },
+      }
+    },
+  }
 }
+
+/** The Worker under `wrangler dev` (what `npm run dev:edge` runs). */
+export const workerdRuntime = scriptRuntime('workerd', 'functions/worker/dev.ts', 60_000)
 
 /** Builds dist/spin (the app and kernel components) when it is missing (test/global-setup.ts builds it for the tests). */
 function ensureSpinBuilt(): void {
@@ -135,30 +142,6 @@ function ensureSpinBuilt(): void {
 }
 
 /** The Spin component under the jco host of test/spin-host (instantiated per request). */
-export const spinRuntime: Runtime = {
-  name: 'spin',
-  async start(env) {
-    ensureSpinBuilt()
-    const dir = tempDir('spin')
-    const port = await freePort()
-    const url = `http://127.0.0.1:${port}`
-    const tsx = join(projectRoot(), 'node_modules', 'tsx', 'dist', 'cli.mjs')
-    const proc = await spawnUntilHealthy(
-      [process.execPath, tsx, 'test/spin-host/server.ts'],
-      { ...env, PORT: String(port), HOST: '127.0.0.1', EDGEWATCH_DATA_DIR: dir },
-      url,
-      120_000,
-    )
-    return {
-      url,
-      pid: proc.pid,
-      group: true,
-      stop: async () => {
-        await proc.stop()
-        rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  },
-}
+export const spinRuntime = scriptRuntime('spin', 'test/spin-host/server.ts', 120_000, ensureSpinBuilt)
 
 export const RUNTIMES: Runtime[] = [nodeRuntime, workerdRuntime, spinRuntime]
