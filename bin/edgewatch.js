@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The edgewatch command: runs the compiled CLI (npm run build compiles it into dist/).
+// The edgewatch command: runs the bundled CLI (npm run build makes dist/edgewatch.mjs).
 import { existsSync } from 'node:fs'
 
-const entry = new URL('../dist/functions/cli/main.js', import.meta.url)
+const entry = new URL('../dist/edgewatch.mjs', import.meta.url)
 if (!existsSync(entry)) {
   process.stderr.write('edgewatch is not built yet: run `npm run build` (or `npm start`) first.\n')
   process.exit(2)

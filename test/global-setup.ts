@@ -6,8 +6,8 @@ import { buildKernels, projectRoot } from '../kernels/node.js'
 
 export default function setup(): void {
   buildKernels()
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: projectRoot(), stdio: 'inherit' })
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli')
+  execFileSync(process.execPath, [tsx, 'functions/cli/bundle.ts'], { cwd: projectRoot(), stdio: 'inherit' })
   // The Spin components, so the contract suite always runs the current code on every runtime.
   execFileSync('npm', ['run', '--silent', 'build:spin'], { cwd: projectRoot(), stdio: 'inherit' })
 }

@@ -1,7 +1,8 @@
 // The edgewatch command line: `serve` runs the server, `detect` runs the analysis over a file.
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadNodeKernel } from '../../kernels/node.js'
+import { loadNodeKernel, projectRoot } from '../../kernels/node.js'
 import { ConfigError, configFromEnv } from '../config.js'
 import { startNodeServer } from '../node/server.js'
 import { detect } from './detect.js'
@@ -31,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (command === '--version' || command === '-v') {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as {
       version: string
     }
     process.stdout.write(pkg.version + '\n')
