@@ -106,13 +106,14 @@ export async function migrateD1(db: D1Database): Promise<void> {
 /** Opens the store, migrating first. */
 export async function openD1Store(db: D1Database): Promise<Store> {
   await migrateD1(db)
-  return new D1Store(db)
+  return new SqlStore(db)
 }
 
 /** D1 cannot bind infinities: the lowest safe integer stands for "since forever". */
 const finite = (since: number) => Math.max(since, Number.MIN_SAFE_INTEGER)
 
-class D1Store implements Store {
+/** The Store over any D1-shaped database: D1 itself, Spin's SQLite, and better-sqlite3's reads. */
+export class SqlStore implements Store {
   constructor(private readonly db: D1Database) {}
 
   async loadStates(series: { deviceId: string; metric: string }[]): Promise<Map<string, SeriesState>> {

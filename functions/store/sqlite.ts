@@ -1,35 +1,10 @@
 // The Store on a local SQLite file through better-sqlite3 (synchronous; each method resolves
 // once its statement ran). All SQL comes from sql.ts and schema.ts.
 import Database from 'better-sqlite3'
-import type {
-  DeviceSummary,
-  Page,
-  SeriesState,
-  StoredAnomaly,
-  StoredDeadLetter,
-  StoredRecord,
-  WindowFeatureRow,
-} from '../domain/types.js'
 import { BulkInsert } from './bulk.js'
+import { type D1Database, type D1Statement, SqlStore } from './d1.js'
 import { deviceDeltas } from './devices.js'
-import {
-  anomalyCursor,
-  checkLimit,
-  checkTime,
-  deadLetterCursor,
-  deviceCursor,
-  EXPORT_PAGE_SIZE,
-  toPage,
-} from './paging.js'
-import {
-  type AnomalyQuery,
-  type ExportQuery,
-  type IngestCommit,
-  type PageQuery,
-  type PurgeResult,
-  type Store,
-  seriesKey,
-} from './port.js'
+import type { IngestCommit, Store } from './port.js'
 import {
   writeAnomaly,
   writeDeadLetter,
@@ -38,33 +13,14 @@ import {
   writeSeries,
   writeWindow,
 } from './row-writers.js'
-import {
-  type AnomalyRow,
-  type DeadLetterRow,
-  type DeviceRow,
-  type RecordRow,
-  type SeriesRow,
-  toAnomaly,
-  toDeadLetter,
-  toDevice,
-  toRecord,
-  toSeriesState,
-  toWindow,
-  type WindowRow,
-} from './rows.js'
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS } from './schema.js'
 import {
-  exportRecordsSql,
   INSERT_ANOMALIES,
   INSERT_DEAD_LETTERS,
   INSERT_IDEMPOTENCY,
   INSERT_RECORDS,
   INSERT_WINDOWS,
   insertSql,
-  listAnomaliesSql,
-  PURGED_TABLES,
-  purgeSql,
-  recentRecordsSql,
   SQL,
   UPSERT_DEVICES,
   UPSERT_SERIES,
@@ -109,13 +65,16 @@ export function migrate(db: Database.Database): void {
   }).immediate()
 }
 
-class SqliteStore implements Store {
+/**
+ * Reads go through the shared SqlStore (the same code as D1 and Spin); the ingest commit keeps its
+ * fast path: statements prepared once per chunk size, one synchronous IMMEDIATE transaction.
+ */
+class SqliteStore extends SqlStore {
   readonly #db: Database.Database
-  /** Prepared statements by SQL text; the dynamic SQL has only a few dozen variants. */
-  readonly #statements = new Map<string, Database.Statement>()
   readonly #commit: Database.Transaction<(batch: IngestCommit) => void>
 
   constructor(db: Database.Database) {
+    super(sqliteAsD1(db))
     this.#db = db
     const records = new BulkInsert(db, INSERT_RECORDS, writeRecord)
     const anomalies = new BulkInsert(db, INSERT_ANOMALIES, writeAnomaly)
@@ -124,7 +83,6 @@ class SqliteStore implements Store {
     const series = new BulkInsert(db, UPSERT_SERIES, writeSeries)
     const devices = new BulkInsert(db, UPSERT_DEVICES, writeDevice)
     const idempotency = db.prepare(insertSql(INSERT_IDEMPOTENCY, 1))
-
     this.#commit = db.transaction((batch: IngestCommit) => {
       const at = batch.receivedAt
       records.run(batch.records, at)
@@ -137,127 +95,49 @@ class SqliteStore implements Store {
     })
   }
 
-  async loadStates(series: { deviceId: string; metric: string }[]): Promise<Map<string, SeriesState>> {
-    const states = new Map<string, SeriesState>()
-    if (series.length === 0) return states
-    const pairs = JSON.stringify(series.map((s) => [s.deviceId, s.metric]))
-    for (const row of this.#all<SeriesRow>(SQL.loadStates, [pairs])) {
-      states.set(seriesKey(row.device_id, row.metric), toSeriesState(row))
-    }
-    return states
-  }
-
-  async findIdempotent(key: string): Promise<{ status: number; response: string } | undefined> {
-    const row = this.#prepare(SQL.findIdempotent).get(key) as { status: number; response: string } | undefined
-    return row && { status: row.status, response: row.response }
-  }
-
-  async commitIngest(batch: IngestCommit): Promise<void> {
+  override async commitIngest(batch: IngestCommit): Promise<void> {
     // IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing.
     this.#commit.immediate(batch)
   }
 
-  async listAnomalies(query: AnomalyQuery): Promise<Page<StoredAnomaly>> {
-    checkLimit(query.limit)
-    const after = query.cursor === undefined ? undefined : anomalyCursor.decode(query.cursor)
-    const { sql, params } = listAnomaliesSql(query, after, query.limit + 1)
-    return toPage(this.#all<AnomalyRow>(sql, params).map(toAnomaly), query.limit, anomalyCursor.encode)
-  }
-
-  async listDevices(query: PageQuery): Promise<Page<DeviceSummary>> {
-    checkLimit(query.limit)
-    const rows =
-      query.cursor === undefined
-        ? this.#all<DeviceRow>(SQL.listDevices, [query.limit + 1])
-        : this.#all<DeviceRow>(SQL.listDevicesAfter, [deviceCursor.decode(query.cursor), query.limit + 1])
-    return toPage(rows.map(toDevice), query.limit, (d) => deviceCursor.encode(d.deviceId))
-  }
-
-  async getDevice(deviceId: string): Promise<DeviceSummary | undefined> {
-    const row = this.#prepare(SQL.getDevice).get(deviceId) as DeviceRow | undefined
-    return row && toDevice(row)
-  }
-
-  async recentRecords(
-    deviceId: string,
-    metric: string,
-    limit: number,
-    since: number,
-  ): Promise<StoredRecord[]> {
-    checkLimit(limit)
-    checkTime(since, 'since')
-    const { sql, params } = recentRecordsSql(deviceId, metric, limit, since)
-    return this.#all<RecordRow>(sql, params).map(toRecord)
-  }
-
-  async recentWindows(
-    deviceId: string,
-    metric: string,
-    limit: number,
-    since: number,
-  ): Promise<WindowFeatureRow[]> {
-    checkLimit(limit)
-    checkTime(since, 'since')
-    return this.#all<WindowRow>(SQL.recentWindows, [deviceId, metric, since, limit]).map(toWindow)
-  }
-
-  /** Keyset pages: no read stays open between pages, so writes may interleave with iteration. */
-  async *exportRecords(query: ExportQuery): AsyncGenerator<StoredRecord> {
-    let after: { ts: number; id: number } | undefined
-    for (;;) {
-      const { sql, params } = exportRecordsSql(query, after, EXPORT_PAGE_SIZE)
-      const rows = this.#all<RecordRow>(sql, params)
-      for (const row of rows) yield toRecord(row)
-      const last = rows[rows.length - 1]
-      if (!last || rows.length < EXPORT_PAGE_SIZE) return
-      after = { ts: last.ts, id: last.id }
-    }
-  }
-
-  async listDeadLetters(query: PageQuery): Promise<Page<StoredDeadLetter>> {
-    checkLimit(query.limit)
-    const rows =
-      query.cursor === undefined
-        ? this.#all<DeadLetterRow>(SQL.listDeadLetters, [query.limit + 1])
-        : this.#all<DeadLetterRow>(SQL.listDeadLettersAfter, [
-            deadLetterCursor.decode(query.cursor),
-            query.limit + 1,
-          ])
-    return toPage(rows.map(toDeadLetter), query.limit, (d) => deadLetterCursor.encode(d.id))
-  }
-
-  async purge(ingestedBefore: number): Promise<PurgeResult> {
-    // NaN would bind as NULL, match no row to keep, and so delete everything.
-    if (Number.isNaN(ingestedBefore)) throw new RangeError('purge cutoff is NaN')
-    return this.#db
-      .transaction(() => {
-        const result = {} as PurgeResult
-        for (const table of Object.keys(PURGED_TABLES) as (keyof PurgeResult)[]) {
-          result[table] = this.#prepare(purgeSql(table)).run(ingestedBefore).changes
-        }
-        return result
-      })
-      .immediate()
-  }
-
-  async ping(): Promise<void> {
-    this.#prepare(SQL.ping).get()
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.#db.close()
   }
+}
 
-  #prepare(sql: string): Database.Statement {
-    let statement = this.#statements.get(sql)
+/** better-sqlite3 behind the D1-shaped API; prepared statements are cached by SQL text. */
+function sqliteAsD1(db: Database.Database): D1Database {
+  const prepared = new Map<string, Database.Statement>()
+  const prepare = (sql: string) => {
+    let statement = prepared.get(sql)
     if (!statement) {
-      statement = this.#db.prepare(sql)
-      this.#statements.set(sql, statement)
+      statement = db.prepare(sql)
+      prepared.set(sql, statement)
     }
     return statement
   }
-
-  #all<R>(sql: string, params: unknown[]): R[] {
-    return this.#prepare(sql).all(...params) as R[]
+  const bound = new WeakMap<D1Statement, { sql: string; params: unknown[] }>()
+  const statement = (sql: string, params: unknown[]): D1Statement => {
+    const s: D1Statement = {
+      bind: (...values) => statement(sql, values),
+      all: async <T>() => ({ results: prepare(sql).all(...params) as T[] }),
+      first: async <T>() => (prepare(sql).get(...params) as T | undefined) ?? null,
+      run: async () => ({ meta: { changes: prepare(sql).run(...params).changes } }),
+    }
+    bound.set(s, { sql, params })
+    return s
+  }
+  return {
+    prepare: (sql) => statement(sql, []),
+    batch: async (statements) =>
+      db
+        .transaction(() =>
+          statements.map((s) => {
+            const { sql, params } = bound.get(s)!
+            return { meta: { changes: prepare(sql).run(...params).changes } }
+          }),
+        )
+        .immediate(),
+    exec: async (sql) => db.exec(sql),
   }
 }
