@@ -1,7 +1,7 @@
 // The Kernel over the kernel component's `edgewatch:kernel/detect.run`: the same checks and the same
 // errors as the Wasm host of kernels/host/kernel.ts, then one call across the component boundary.
 // The component itself copies the lists into the kernel's fixed regions and runs it in chunks.
-import { type Kernel, KernelStateError, type SeriesResult, stateBytes } from '../../kernels/host/kernel.js'
+import { checkSnapshot, type Kernel, type SeriesResult } from '../../kernels/host/kernel.js'
 import * as L from '../../kernels/layout.js'
 
 /** `edgewatch:kernel/detect.run` as jco and componentize-js present it. */
@@ -12,7 +12,6 @@ export type DetectRun = (
   params: Float64Array,
 ) => [Uint8Array, Float64Array, Uint8Array, Float64Array]
 
-const MAX_STATE_BYTES = stateBytes(L.BUCKETS_MAX)
 const FRESH = new Uint8Array(0)
 
 export function componentKernel(run: DetectRun): Kernel {
@@ -20,19 +19,9 @@ export function componentKernel(run: DetectRun): Kernel {
     run(state, ts, values, params): SeriesResult {
       if (values.length !== ts.length) throw new RangeError('ts and values must have the same length')
       if (params.length !== L.PARAM_COUNT) throw new RangeError(`params must have ${L.PARAM_COUNT} slots`)
-      if (state) checkState(state)
+      if (state) checkSnapshot(state)
       const [next, scores, flags, windows] = run(state ?? FRESH, ts, values, params)
       return { scores, flags, windows, state: next }
     },
   }
-}
-
-function checkState(state: Uint8Array): void {
-  const entries = (state.byteLength / 8 - L.S_BUCKETS) / L.B_FIELDS
-  if (state.byteLength > MAX_STATE_BYTES || !Number.isInteger(entries) || entries < 1) {
-    throw new KernelStateError(`a state snapshot of ${state.byteLength} bytes is not one this kernel makes`)
-  }
-  const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
-  if (version !== L.STATE_VERSION)
-    throw new KernelStateError(`state snapshot version ${version} is not supported`)
 }

@@ -118,19 +118,27 @@ class WasmKernel implements Kernel {
   private restore(state: Uint8Array | undefined, k: number): void {
     this.wasm.reset()
     if (!state) return
-    const entries = (state.byteLength / 8 - L.S_BUCKETS) / L.B_FIELDS
-    if (state.byteLength > MAX_STATE_BYTES || !Number.isInteger(entries) || entries < 1) {
-      throw new KernelStateError(`a state snapshot of ${state.byteLength} bytes is not one this kernel makes`)
-    }
-    const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
-    if (version !== L.STATE_VERSION)
-      throw new KernelStateError(`state snapshot version ${version} is not supported`)
-    if (entries === k) {
+    if (checkSnapshot(state) === k) {
       this.bytes.set(state, L.STATE_PTR)
     } else {
       this.bytes.set(state.subarray(0, L.S_WIN_CURRENT * 8), L.STATE_PTR)
     }
   }
+}
+
+/**
+ * Checks that bytes are a snapshot this kernel made (size and version); returns how many window
+ * buckets it holds. Every host checks with this before handing a snapshot to the kernel.
+ */
+export function checkSnapshot(state: Uint8Array): number {
+  const entries = (state.byteLength / 8 - L.S_BUCKETS) / L.B_FIELDS
+  if (state.byteLength > MAX_STATE_BYTES || !Number.isInteger(entries) || entries < 1) {
+    throw new KernelStateError(`a state snapshot of ${state.byteLength} bytes is not one this kernel makes`)
+  }
+  const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
+  if (version !== L.STATE_VERSION)
+    throw new KernelStateError(`state snapshot version ${version} is not supported`)
+  return entries
 }
 
 function concat(parts: Float64Array[]): Float64Array {
