@@ -9,6 +9,7 @@ import { configFromEnv, type Env, type ServiceConfig } from '../config.js'
 import { openSqliteStore } from '../store/sqlite.js'
 import { withStateCache } from '../store/state-cache.js'
 import { type ResolvedTokens, resolveTokens } from './tokens.js'
+import { withWebApp } from './web-app.js'
 
 const PURGE_EVERY_MS = 60 * 60 * 1000
 
@@ -54,7 +55,9 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
   timer.unref()
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
+    const s = serve({ fetch: withWebApp(app).fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s),
+    )
     s.once('error', reject)
   })
   const { port } = server.address() as AddressInfo

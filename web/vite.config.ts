@@ -1,0 +1,39 @@
+// The replay tool's build: relative paths (it is served at /app/ by `npm start`, or opened from any
+// static host), module workers, and a service worker that precaches every file of the build.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { defineConfig, type Plugin } from 'vite'
+
+const root = fileURLToPath(new URL('.', import.meta.url))
+
+function serviceWorker(): Plugin {
+  return {
+    name: 'edgewatch-service-worker',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const files = ['./', ...Object.keys(bundle).map((f) => `./${f}`)]
+      const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 12)
+      const source = readFileSync(new URL('./sw-template.js', import.meta.url), 'utf8')
+        .replace('__VERSION__', version)
+        .replace('__FILES__', JSON.stringify(files, null, 2))
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source })
+    },
+  }
+}
+
+export default defineConfig({
+  root,
+  base: './',
+  logLevel: 'warn',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    assetsInlineLimit: 0,
+    chunkSizeWarningLimit: 1024,
+  },
+  worker: { format: 'es' },
+  server: { fs: { allow: ['..'] } },
+  plugins: [serviceWorker()],
+})
