@@ -8,6 +8,7 @@ export default defineConfig({
       'bench/**/*.test.ts',
       'deploy/**/*.test.ts',
       'test/**/*.test.ts',
+      'web/**/*.test.ts',
     ],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 60_000,

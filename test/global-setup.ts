@@ -1,4 +1,4 @@
-// Builds the kernels, the compiled CLI and the Spin components once before any test file runs, so
+// Builds the kernels, the compiled CLI, the web app and the Spin components once before any test file runs, so
 // that tests never race to build them and the integration tests run exactly what users run.
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -8,6 +8,8 @@ export default function setup(): void {
   buildKernels()
   const tsx = createRequire(import.meta.url).resolve('tsx/cli')
   execFileSync(process.execPath, [tsx, 'functions/cli/bundle.ts'], { cwd: projectRoot(), stdio: 'inherit' })
+  // The replay tool, served by `edgewatch serve` at /app/ in the browser tests.
+  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: projectRoot(), stdio: 'inherit' })
   // The Spin components, so the contract suite always runs the current code on every runtime.
   execFileSync('npm', ['run', '--silent', 'build:spin'], { cwd: projectRoot(), stdio: 'inherit' })
 }

@@ -22,7 +22,7 @@ function serviceWorker(): Plugin {
   }
 }
 
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   root,
   base: './',
   logLevel: 'warn',
@@ -36,4 +36,6 @@ export default defineConfig({
   worker: { format: 'es' },
   server: { fs: { allow: ['..'] } },
   plugins: [serviceWorker()],
-})
+  // Whether the page registers the service worker: in builds, not on the dev server.
+  define: { __SERVICE_WORKER__: JSON.stringify(command === 'build') },
+}))

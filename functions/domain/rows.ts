@@ -138,6 +138,6 @@ export function rowToRecord(
   } else {
     obj.deviceId = fallbackDevice
   }
-  const r = toRecord(obj, 0, '')
+  const r = toRecord(obj, 0)
   return r.ok ? { record: r.record, server } : r.reason
 }

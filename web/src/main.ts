@@ -12,6 +12,8 @@ import { importPanel } from './ui/import-panel.js'
 import { tuningPanel } from './ui/tuning-panel.js'
 import { windowsTable } from './ui/windows-table.js'
 
+declare const __SERVICE_WORKER__: boolean
+
 const app = new App()
 importPanel(app)
 datasetsPanel(app)
@@ -43,7 +45,7 @@ addEventListener('offline', showNet)
 showNet()
 app.set({})
 
-if ('serviceWorker' in navigator && import.meta.env.PROD) {
+if ('serviceWorker' in navigator && __SERVICE_WORKER__) {
   navigator.serviceWorker.register('./sw.js').then(
     (reg) => {
       document.body.dataset.sw = 'registered'

@@ -1,5 +1,6 @@
 // The replay worker: the Wasm kernel and a replay session over one dataset, off the main thread.
 import { expose, transfer } from 'comlink'
+import { prettifyError, ZodError } from 'zod'
 import type { AnalysisConfigInput } from '../../../functions/domain/analysis-config.js'
 import kernelUrl from '../../../kernels/build/edgewatch.wasm?url'
 import { type Kernel, loadKernel } from '../../../kernels/host/kernel.js'
@@ -58,7 +59,11 @@ const api = {
 
   /** New parameters (the same shape as the server's configuration); throws when invalid. */
   configure(next: AnalysisConfigInput) {
-    session?.configure(next)
+    try {
+      session?.configure(next)
+    } catch (e) {
+      throw e instanceof ZodError ? new Error(`invalid parameters: ${prettifyError(e)}`) : e
+    }
     config = next
     return session ? session.runAll() : undefined
   },

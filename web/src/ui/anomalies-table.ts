@@ -3,7 +3,7 @@ import type { App, AppState } from '../app.js'
 import { byId, fmtInt, fmtTime, h } from './dom.js'
 import { kindColour } from './kinds.js'
 
-const PAGE = 100
+const PAGE = 25
 
 export function anomaliesTable(app: App): void {
   const root = byId('anomalies')
