@@ -12,6 +12,8 @@ export interface AppState {
   series: { deviceId: string; metric: string }[]
   device: string | undefined
   summary: ReplaySummary | undefined
+  /** Time to load the open dataset's chunks from IndexedDB into the replay worker. */
+  loadMs: number | undefined
   /** Timeline position (epoch ms) and whether it is playing. */
   cursor: number
   playing: boolean
@@ -32,6 +34,7 @@ export class App {
     series: [],
     device: undefined,
     summary: undefined,
+    loadMs: undefined,
     cursor: 0,
     playing: false,
     speed: 100,
@@ -76,13 +79,14 @@ export class App {
   async openDataset(id: string): Promise<void> {
     await this.task('Loading the dataset…', async () => {
       this.set({ playing: false })
-      const { dataset, series } = await this.replay.open(id)
+      const { dataset, series, loadMs } = await this.replay.open(id)
       const summary = await this.replay.runAll()
       this.set({
         dataset,
         series,
         device: series[0]?.deviceId ?? dataset.devices[0],
         summary,
+        loadMs,
         cursor: dataset.last,
         view: undefined,
       })

@@ -115,6 +115,8 @@ export function controlsPanel(app: App): void {
     summary.dataset.anomalies = String(m?.anomalies ?? '')
     summary.dataset.anomalousRecords = String(m?.anomalousRecords ?? '')
     summary.dataset.done = String(m?.done ?? '')
+    summary.dataset.ms = String(m?.ms ?? '')
+    summary.dataset.loadMs = String(s.loadMs ?? '')
     kinds.replaceChildren(
       ...(m?.byKind ?? []).map((k) =>
         h(
