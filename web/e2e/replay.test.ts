@@ -89,7 +89,7 @@ describe.runIf(run)('replay tool in Chromium', () => {
     await waitForReplay(page, RECORDS - 1)
     await expect(page.textContent('#data')).resolves.toContain(`line ${MALFORMED_LINE}: invalid JSON`)
     local = await summary(page)
-    await page.screenshot({ path: join(shots, 'replay.png'), fullPage: true })
+    await page.screenshot({ path: join(shots, 'replay.png') })
 
     const detected = join(dir, 'detected.ndjson')
     execFileSync(
@@ -142,7 +142,7 @@ describe.runIf(run)('replay tool in Chromium', () => {
     await page.dispatchEvent('#p-outlier-z', 'change')
     await page.waitForSelector('#banner.error')
     await expect(page.textContent('#banner')).resolves.toContain('z')
-    await page.screenshot({ path: join(shots, 'tuned.png'), fullPage: true })
+    await page.screenshot({ path: join(shots, 'tuned.png') })
     await page.click('text=Reset to defaults')
     await page.waitForFunction(
       (n) => document.querySelector<HTMLElement>('#summary')?.dataset.anomalies === String(n),
@@ -189,7 +189,7 @@ describe.runIf(run)('replay tool in Chromium', () => {
         timeout: 30_000,
       },
     )
-    await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true })
+    await page.screenshot({ path: join(shots, 'compare.png') })
     await page.click('text=Reset to defaults')
   })
 
