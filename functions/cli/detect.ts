@@ -8,8 +8,7 @@ import { stringify } from 'csv-stringify'
 import type { Kernel } from '../../kernels/host/kernel.js'
 import { Analyser } from '../domain/analyse.js'
 import type { AnalysisConfig } from '../domain/analysis-config.js'
-import { toRecord } from '../domain/record.js'
-import { parseTimestamp } from '../domain/time.js'
+import { pickColumns, type RowColumns, rowToRecord } from '../domain/rows.js'
 import type { DeviceRecord, SeriesState } from '../domain/types.js'
 import { seriesKey } from '../store/port.js'
 import { formatFromName, type InputFormat, openInput, type Row, readRows } from './rows.js'
@@ -35,9 +34,6 @@ export interface DetectSummary {
   invalidCount: number
 }
 
-const TIME_COLUMNS = ['ts', 'timestamp', 'time', 'datetime', 'date']
-const DEVICE_COLUMNS = ['deviceId', 'device_id', 'device']
-
 export async function detect(
   kernel: Kernel,
   analysis: AnalysisConfig,
@@ -54,7 +50,7 @@ export async function detect(
   const out: Writable = opts.output && opts.output !== '-' ? createWriteStream(opts.output) : process.stdout
   const bar = progressBar(opts)
   const writer = outputFormat === 'csv' ? csvWriter(out) : ndjsonWriter(out)
-  let columns: { time?: string; device?: string } | undefined
+  let columns: RowColumns | undefined
   let chunk: Row[] = []
 
   const flush = async () => {
@@ -62,7 +58,7 @@ export async function detect(
       if (!row.fields || row.error) return undefined
       columns ??= pickColumns(row.fields, opts)
       const r = rowToRecord(row.fields, columns, opts.device ?? 'device')
-      if (typeof r !== 'string') return r
+      if (typeof r !== 'string') return r.record
       row.error = r
       return undefined
     })
@@ -101,52 +97,6 @@ export async function detect(
   await writer.end()
   bar?.stop()
   return summary
-}
-
-function pickColumns(
-  first: Record<string, unknown>,
-  opts: DetectOptions,
-): { time?: string; device?: string } {
-  const names = Object.keys(first)
-  const find = (given: string | undefined, candidates: string[], what: string) => {
-    if (given !== undefined) {
-      if (!names.includes(given))
-        throw new Error(`no ${what} column named ${given}; columns are: ${names.join(', ')}`)
-      return given
-    }
-    return (
-      candidates.find((c) => names.includes(c)) ?? names.find((n) => candidates.includes(n.toLowerCase()))
-    )
-  }
-  return {
-    time: find(opts.timeColumn, TIME_COLUMNS, 'time'),
-    device: find(opts.deviceColumn, DEVICE_COLUMNS, 'device'),
-  }
-}
-
-/** A row as the server would see it: deviceId and ts in place, every other numeric field a metric. */
-function rowToRecord(
-  fields: Record<string, unknown>,
-  columns: { time?: string; device?: string },
-  fallbackDevice: string,
-) {
-  const obj: Record<string, unknown> = { ...fields }
-  if (columns.time) {
-    const ts = parseTimestamp(fields[columns.time], true)
-    if (typeof ts === 'string') return ts
-    delete obj[columns.time]
-    obj.ts = ts
-  } else {
-    return 'no time column (name it ts, timestamp or time, or pass --time-column)'
-  }
-  if (columns.device) {
-    obj.deviceId = fields[columns.device] === undefined ? undefined : String(fields[columns.device])
-    if (columns.device !== 'deviceId') delete obj[columns.device]
-  } else {
-    obj.deviceId = fallbackDevice
-  }
-  const r = toRecord(obj, 0, '')
-  return r.ok ? r.record : r.reason
 }
 
 interface RowWriter {

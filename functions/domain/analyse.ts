@@ -1,10 +1,13 @@
 // The analyser: rules, then every numeric series through the Wasm kernel, for one batch of records.
+// It works on columns (columns.ts): the server passes validated records, the browser replay tool
+// passes stored columns straight through, and both get the same answers.
 import { type Kernel, windowFeatures } from '../../kernels/host/kernel.js'
 import { kindsOf } from '../../kernels/host/kinds.js'
 import { encodeParams } from '../../kernels/host/params.js'
 import { seriesKey } from '../store/port.js'
 import type { AnalysisConfig, DeviceAnalysis } from './analysis-config.js'
-import { applyRules } from './rules.js'
+import { columnsOf, levelOf, type RecordColumns } from './columns.js'
+import { levelAnomaly, ruleAnomaly } from './rules.js'
 import type { Anomaly, DeviceRecord, SeriesState, WindowFeatureRow } from './types.js'
 
 export interface Verdict {
@@ -24,15 +27,32 @@ export interface Analysis {
   states: SeriesState[]
 }
 
-interface SeriesBatch {
+/** An anomaly and the record (index in the batch) it is on. */
+export interface Found {
+  at: number
+  anomaly: Anomaly
+}
+
+export interface ColumnAnalysis {
+  /** Per record: the highest score of its series and rules, in [0, 1]. */
+  scores: Float64Array
+  /** Every anomaly, in record order; on one record: error, metric rules, then detectors by series. */
+  found: Found[]
+  /** Windows closed per series, packed (see windowFeatures in kernels/host/kernel.ts). */
+  windows: SeriesWindows[]
+  states: SeriesState[]
+}
+
+export interface SeriesWindows {
   deviceId: string
   metric: string
-  records: number[]
-  values: number[]
+  packed: Float64Array
 }
 
 /** The kinds of a record without anomalies (shared; replaced, never mutated). */
 const NONE: string[] = []
+/** Sort keys within one record: the level rule, metric rules in order, detectors after them. */
+const DETECTOR_ORDER = 1 << 20
 
 export class Analyser {
   private readonly encoded = new Map<DeviceAnalysis, Float64Array>()
@@ -55,85 +75,85 @@ export class Analyser {
   }
 
   analyse(records: DeviceRecord[], states: Map<string, SeriesState>): Analysis {
-    const verdicts: Verdict[] = records.map(() => ({ score: 0, kinds: NONE }))
-    const found: { at: number; anomaly: Anomaly }[] = []
-    // Series grouped by device, then metric: no key string built per sample.
-    const byDevice = new Map<string, Map<string, SeriesBatch>>()
-    for (let at = 0; at < records.length; at++) {
-      const r = records[at]!
-      const settings = this.settingsFor(r.deviceId)
-      if (r.level !== undefined || settings.rules.metrics.length > 0) {
-        for (const anomaly of applyRules(r, settings.rules)) found.push({ at, anomaly })
-      }
-      let metrics = byDevice.get(r.deviceId)
-      if (!metrics) {
-        metrics = new Map()
-        byDevice.set(r.deviceId, metrics)
-      }
-      for (const [metric, value] of r.metrics) {
-        let s = metrics.get(metric)
-        if (!s) {
-          s = { deviceId: r.deviceId, metric, records: [], values: [] }
-          metrics.set(metric, s)
-        }
-        s.records.push(at)
-        s.values.push(value)
-      }
-    }
-    const series: SeriesBatch[] = []
-    for (const metrics of byDevice.values()) for (const s of metrics.values()) series.push(s)
+    const {
+      scores,
+      found,
+      windows: packed,
+      states: newStates,
+    } = this.analyseColumns(columnsOf(records), states)
     const windows: WindowFeatureRow[] = []
-    const newStates: SeriesState[] = []
-    for (const s of series) {
-      const previous = states.get(seriesKey(s.deviceId, s.metric))
-      const ts = Float64Array.from(s.records, (at) => records[at]!.ts)
-      const result = this.kernel.run(
-        previous?.state,
-        ts,
-        Float64Array.from(s.values),
-        this.paramsFor(s.deviceId),
-      )
-      for (let i = 0; i < ts.length; i++) {
-        const at = s.records[i]!
-        const score = result.scores[i]!
-        if (score > verdicts[at]!.score) verdicts[at]!.score = score
-        const flags = result.flags[i]!
-        if (flags === 0) continue
-        for (const kind of kindsOf(flags)) {
-          found.push({
-            at,
-            anomaly: {
-              deviceId: s.deviceId,
-              ts: ts[i]!,
-              kind,
-              metric: s.metric,
-              value: s.values[i]!,
-              score,
-              detail: undefined,
-            },
-          })
-        }
-      }
-      for (const w of windowFeatures(result.windows))
-        windows.push({ deviceId: s.deviceId, metric: s.metric, ...w })
-      let lastTs = previous?.lastTs ?? 0
-      for (const t of ts) if (t > lastTs) lastTs = t
-      newStates.push({
-        deviceId: s.deviceId,
-        metric: s.metric,
-        state: result.state,
-        lastTs,
-        sampleCount: (previous?.sampleCount ?? 0) + ts.length,
-      })
-    }
-    found.sort((a, b) => a.at - b.at)
+    for (const { deviceId, metric, packed: p } of packed)
+      for (const w of windowFeatures(p)) windows.push({ deviceId, metric, ...w })
+    const verdicts: Verdict[] = Array.from(scores, (score) => ({ score, kinds: NONE }))
     for (const { at, anomaly } of found) {
       const v = verdicts[at]!
-      if (anomaly.score > v.score) v.score = anomaly.score
       if (v.kinds === NONE) v.kinds = [anomaly.kind]
       else if (!v.kinds.includes(anomaly.kind)) v.kinds.push(anomaly.kind)
     }
     return { verdicts, anomalies: found.map((f) => f.anomaly), windows, states: newStates }
+  }
+
+  analyseColumns(cols: RecordColumns, states: Map<string, SeriesState>): ColumnAnalysis {
+    const scores = new Float64Array(cols.n)
+    const found: (Found & { order: number })[] = []
+    for (let at = 0; at < cols.n; at++) {
+      const level = levelOf(cols.level[at]!)
+      if (!level) continue
+      const deviceId = cols.devices[cols.device[at]!]!
+      if (!this.settingsFor(deviceId).rules.errorLevels.includes(level)) continue
+      found.push({ at, order: 0, anomaly: levelAnomaly(deviceId, cols.ts[at]!, level, cols.msg[at]) })
+      scores[at] = 1
+    }
+    const windows: SeriesWindows[] = []
+    const newStates: SeriesState[] = []
+    cols.series.forEach((s, order) => {
+      const deviceId = cols.devices[s.device]!
+      const settings = this.settingsFor(deviceId)
+      const n = s.rows.length
+      const ts = new Float64Array(n)
+      for (let i = 0; i < n; i++) ts[i] = cols.ts[s.rows[i]!]!
+      settings.rules.metrics.forEach((rule, r) => {
+        if (rule.metric !== s.metric) return
+        for (let i = 0; i < n; i++) {
+          const anomaly = ruleAnomaly(rule, deviceId, ts[i]!, s.values[i]!)
+          if (anomaly) found.push({ at: s.rows[i]!, order: 1 + r, anomaly })
+        }
+      })
+      const previous = states.get(seriesKey(deviceId, s.metric))
+      const result = this.kernel.run(previous?.state, ts, s.values, this.paramsFor(settings))
+      for (let i = 0; i < n; i++) {
+        const at = s.rows[i]!
+        const score = result.scores[i]!
+        if (score > scores[at]!) scores[at] = score
+        const flags = result.flags[i]!
+        if (flags === 0) continue
+        for (const kind of kindsOf(flags)) {
+          const anomaly = {
+            deviceId,
+            ts: ts[i]!,
+            kind,
+            metric: s.metric,
+            value: s.values[i]!,
+            score,
+            detail: undefined,
+          }
+          found.push({ at, order: DETECTOR_ORDER + order, anomaly })
+        }
+      }
+      if (result.windows.length) windows.push({ deviceId, metric: s.metric, packed: result.windows })
+      let lastTs = previous?.lastTs ?? 0
+      for (let i = 0; i < n; i++) if (ts[i]! > lastTs) lastTs = ts[i]!
+      newStates.push({
+        deviceId,
+        metric: s.metric,
+        state: result.state,
+        lastTs,
+        sampleCount: (previous?.sampleCount ?? 0) + n,
+      })
+    })
+    found.sort((a, b) => a.at - b.at || a.order - b.order)
+    for (const f of found) if (f.anomaly.score > scores[f.at]!) scores[f.at] = f.anomaly.score
+    return { scores, found, windows, states: newStates }
   }
 
   private settingsFor(deviceId: string): DeviceAnalysis {
@@ -141,8 +161,7 @@ export class Analyser {
   }
 
   /** Encoded params per settings object, cached so the kernel skips rewriting unchanged params. */
-  private paramsFor(deviceId: string): Float64Array {
-    const settings = this.settingsFor(deviceId)
+  private paramsFor(settings: DeviceAnalysis): Float64Array {
     let p = this.encoded.get(settings)
     if (!p) {
       p = encodeParams(settings.detectors)

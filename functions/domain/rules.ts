@@ -1,5 +1,5 @@
 // Rules, the analyser's first pass: record levels and metric limits, configurable per fleet and device.
-import type { Anomaly, DeviceRecord, Level } from './types.js'
+import type { Anomaly, Level } from './types.js'
 
 export interface MetricRule {
   kind: string
@@ -22,36 +22,36 @@ export const DEFAULT_RULES: RulesConfig = {
   ],
 }
 
-/** The anomalies the rules find in one record (score 1: a rule is certain). */
-export function applyRules(record: DeviceRecord, rules: RulesConfig): Anomaly[] {
-  const found: Anomaly[] = []
-  if (record.level && rules.errorLevels.includes(record.level)) {
-    found.push({
-      deviceId: record.deviceId,
-      ts: record.ts,
-      kind: 'error',
-      metric: undefined,
-      value: null,
-      score: 1,
-      detail: `level ${record.level}${record.msg ? ': ' + record.msg.slice(0, 200) : ''}`,
-    })
+/** An `error` anomaly: the record's level is one of the configured error levels (score 1: a rule is certain). */
+export function levelAnomaly(deviceId: string, ts: number, level: Level, msg: string | undefined): Anomaly {
+  return {
+    deviceId,
+    ts,
+    kind: 'error',
+    metric: undefined,
+    value: null,
+    score: 1,
+    detail: `level ${level}${msg ? ': ' + msg.slice(0, 200) : ''}`,
   }
-  for (const rule of rules.metrics) {
-    const entry = record.metrics.find(([name]) => name === rule.metric)
-    if (!entry) continue
-    const value = entry[1]
-    const over = rule.above !== undefined && value > rule.above
-    const under = rule.below !== undefined && value < rule.below
-    if (!over && !under) continue
-    found.push({
-      deviceId: record.deviceId,
-      ts: record.ts,
-      kind: rule.kind,
-      metric: rule.metric,
-      value,
-      score: 1,
-      detail: over ? `${rule.metric} ${value} > ${rule.above}` : `${rule.metric} ${value} < ${rule.below}`,
-    })
+}
+
+/** The anomaly a metric rule finds in one value, if any. */
+export function ruleAnomaly(
+  rule: MetricRule,
+  deviceId: string,
+  ts: number,
+  value: number,
+): Anomaly | undefined {
+  const over = rule.above !== undefined && value > rule.above
+  const under = rule.below !== undefined && value < rule.below
+  if (!over && !under) return undefined
+  return {
+    deviceId,
+    ts,
+    kind: rule.kind,
+    metric: rule.metric,
+    value,
+    score: 1,
+    detail: over ? `${rule.metric} ${value} > ${rule.above}` : `${rule.metric} ${value} < ${rule.below}`,
   }
-  return found
 }
