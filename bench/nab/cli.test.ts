@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { projectRoot } from '../../kernels/node.js'
@@ -27,10 +29,20 @@ describe('bench/nab/cli.ts', () => {
     expect(Object.keys(last.thresholds)).toEqual(['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'])
   })
 
-  it('without --score-results says it is not implemented yet and exits 2', () => {
-    const r = cli()
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/not implemented yet: use --score-results DIR/)
+  it('without --score-results runs edgewatch, writes NAB-layout outputs that score the same, and a 2-fold', () => {
+    const out = mkdtempSync(join(tmpdir(), 'nab-out-'))
+    try {
+      const r = cli('--out', out)
+      expect(r.code).toBe(0)
+      const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+      expect(last).toMatchObject({ detector: 'edgewatch', files: 58, windows: 116 })
+      expect(last.standard).toBeGreaterThan(50)
+      expect(Object.keys(last.twoFold.mean)).toEqual(['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'])
+      const again = cli('--score-results', join(out, 'edgewatch'))
+      expect(JSON.parse(again.stdout.trim().split('\n').at(-1)!).standard).toBeCloseTo(last.standard, 6)
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
   })
 
   it('reports bad input in one line, without a stack trace', () => {
