@@ -30,6 +30,7 @@ const only = (name: keyof DetectorParams['enabled']): DetectorParams => ({
     spike: false,
     drift: false,
     stuck: false,
+    novelty: false,
     window: false,
     [name]: true,
   },
@@ -43,7 +44,7 @@ const rate = (params: DetectorParams) => {
 }
 
 const detectors: Record<string, number> = {}
-for (const name of ['threshold', 'outlier', 'spike', 'drift', 'stuck', 'window'] as const) {
+for (const name of ['threshold', 'outlier', 'spike', 'drift', 'stuck', 'novelty', 'window'] as const) {
   detectors[name] = Math.round(rate(only(name)))
   console.log(`${name.padEnd(10)} ${(detectors[name]! / 1e6).toFixed(1)} M samples/s`)
 }

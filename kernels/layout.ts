@@ -22,6 +22,9 @@ export const P_SLIDE_MS = 16
 export const P_ENABLED = 17
 /** Buckets per window (window.ms / window.slideMs), computed by the host. */
 export const P_WINDOW_BUCKETS = 18
+export const P_NOVELTY_TOL = 19
+export const P_NOVELTY_WARMUP = 20
+export const P_NOVELTY_DECAY = 21
 export const PARAM_COUNT = 32
 
 /** Verdict bits, one per detector kind. WINDOW only enables window features. */
@@ -31,6 +34,7 @@ export const BIT_SPIKE = 4
 export const BIT_DRIFT = 8
 export const BIT_STUCK = 16
 export const BIT_WINDOW = 32
+export const BIT_NOVELTY = 64
 
 /** State slots (f64). The whole block is the series' snapshot. */
 export const S_VERSION = 0
@@ -48,9 +52,14 @@ export const S_DRIFT_COUNT = 11
 export const S_STUCK_RUN = 12
 export const S_STUCK_RATE = 13
 export const S_STUCK_RATE_AT_START = 14
-export const S_WIN_CURRENT = 15
-export const S_WIN_SLOT = 16
-export const S_BUCKETS = 20
+export const S_NOV_LO = 15
+export const S_NOV_HI = 16
+export const S_NOV_ENV_LO = 17
+export const S_NOV_ENV_HI = 18
+/** Window fields come last before the buckets: a snapshot restored with another window size keeps [0, S_WIN_CURRENT). */
+export const S_WIN_CURRENT = 19
+export const S_WIN_SLOT = 20
+export const S_BUCKETS = 21
 /**
  * Fields of one window bucket: its index (floor(ts / slide)), count, shift (its first value),
  * sum and sum of squares of (value - shift), min, max.
@@ -64,8 +73,8 @@ export const B_MIN = 5
 export const B_MAX = 6
 export const B_FIELDS = 7
 export const BUCKETS_MAX = 16
-export const STATE_COUNT = 20 + 16 * 7
-export const STATE_VERSION = 1
+export const STATE_COUNT = 21 + 16 * 7
+export const STATE_VERSION = 2
 
 /** Window feature record (f64 fields) in the window output block. */
 export const W_START = 0

@@ -3,6 +3,7 @@
 // process(n), and reads scores, verdict flags, closed windows and the new state back.
 import {
   BIT_DRIFT,
+  BIT_NOVELTY,
   BIT_OUTLIER,
   BIT_SPIKE,
   BIT_STUCK,
@@ -28,6 +29,7 @@ import {
 } from '../layout'
 import { driftStep } from './drift'
 import { get, set } from './memory'
+import { noveltyStep } from './novelty'
 import { outlierStep } from './outlier'
 import { spikeStep } from './spike'
 import { stuckStep } from './stuck'
@@ -36,7 +38,7 @@ import { windowStep } from './window'
 
 let windowsOut: i32 = 0
 
-/** Squashes a detector strength into [0, 1): 0.5 exactly at the firing threshold (strength 1). */
+/** Squashes a detector strength into [0, 1): 0.5 at the firing threshold (strength 1). */
 @inline
 function squash(strength: f64): f64 {
   const s2 = strength * strength
@@ -92,9 +94,18 @@ export function process(from: i32, n: i32): i32 {
       if (s > 1) flags |= BIT_STUCK
       best = max<f64>(best, s)
     }
+    let score: f64
+    if (enabled & BIT_NOVELTY) {
+      // Ranked by novelty: 0.5 for any verdict, plus half the squashed novelty strength.
+      const s = noveltyStep(x, seen)
+      if (s > 1) flags |= BIT_NOVELTY
+      score = 0.5 * (<f64>(flags != 0) + squash(s))
+    } else {
+      score = squash(best)
+    }
     set(S_PREV, x)
     set(S_COUNT, seen + 1)
-    store<f64>(SCORE_PTR + (i << 3), squash(best))
+    store<f64>(SCORE_PTR + (i << 3), score)
     store<u8>(FLAGS_PTR + i, <u8>flags)
   }
   return n

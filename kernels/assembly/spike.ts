@@ -1,5 +1,7 @@
 // Spike: a jump between consecutive samples that is large against the recent spread of jumps.
 // The spread is an EWMA of |jump|, each jump clipped at k * spread so spikes do not inflate it.
+// A repeated value (jump 0) leaves the spread alone: a sensor that held still for a while must not
+// make its next ordinary step look like a spike.
 import { P_SPIKE_ALPHA, P_SPIKE_K, P_SPIKE_WARMUP, S_PREV, S_SPIKE_COUNT, S_SPIKE_SPREAD } from '../layout'
 import { get, param, ratio, set, warmupWeight } from './memory'
 
@@ -16,6 +18,7 @@ export function spikeStep(x: f64): f64 {
     strength = ratio(jump, limit)
     clipped = min<f64>(jump, limit)
   }
+  if (jump == 0) return strength
   const a = warmupWeight(n, param(P_SPIKE_ALPHA))
   set(S_SPIKE_SPREAD, spread + a * (clipped - spread))
   set(S_SPIKE_COUNT, n + 1)

@@ -69,6 +69,7 @@ describe('Wasm kernel against the TypeScript reference', () => {
   for (const [name, params] of [
     ['defaults', DEFAULT_PARAMS],
     ['tuned', TUNED],
+    ['novelty off', mergeParams(TUNED, { enabled: { novelty: false } })],
   ] as const) {
     it(`agrees on random series (${name})`, () => {
       fc.assert(
@@ -188,12 +189,29 @@ describe('detector behaviour', () => {
 
   it('scores stay in [0, 1) and reach 0.5 exactly when a detector fires', () => {
     const { ts, values } = makeSeries(99, 5000)
-    const r = runWhole(TUNED, ts, values)
-    for (let i = 0; i < ts.length; i++) {
-      expect(r.scores[i]).toBeGreaterThanOrEqual(0)
-      expect(r.scores[i]).toBeLessThan(1)
-      expect(r.scores[i]! > 0.5).toBe(r.flags[i] !== 0)
+    for (const params of [TUNED, mergeParams(TUNED, { enabled: { novelty: false } })]) {
+      const r = runWhole(params, ts, values)
+      for (let i = 0; i < ts.length; i++) {
+        expect(r.scores[i]).toBeGreaterThanOrEqual(0)
+        expect(r.scores[i]).toBeLessThan(1)
+        expect(r.scores[i]! >= 0.5).toBe(r.flags[i] !== 0)
+      }
     }
+  })
+
+  it('flags a value past the whole range seen so far as novelty, and ranks by how far past', () => {
+    const { ts, values } = base(400, (i) => (i === 300 ? 21.2 : i === 350 ? 24 : noise(i)))
+    const r = runWhole(DEFAULT_PARAMS, ts, values)
+    expect(kindsOf(r.flags[300]!)).toContain('novelty')
+    expect(r.scores[350]!).toBeGreaterThan(r.scores[300]!)
+    expect(r.flags.slice(DEFAULT_PARAMS.novelty.warmup, 300).every((f) => f === 0)).toBe(true)
+    expect(r.scores[299]!).toBeLessThan(0.5)
+  })
+
+  it('does not take the first steps after a stuck stretch for spikes', () => {
+    const { ts, values } = base(400, (i) => (i >= 200 && i < 260 ? 21.25 : noise(i)))
+    const r = runWhole(DEFAULT_PARAMS, ts, values)
+    expect(r.flags.slice(260, 280).every((f) => !kindsOf(f).includes('spike'))).toBe(true)
   })
 
   it('flags a spike and an outlier on a single jump', () => {

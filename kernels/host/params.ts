@@ -12,6 +12,7 @@ export const detectorParamsSchema = z
     spike: z.object({ alpha: fraction, k: positive, warmup: count }).strict(),
     drift: z.object({ alpha: fraction, k: z.number().min(0), h: positive, warmup: count }).strict(),
     stuck: z.object({ n: z.number().int().min(2).max(1e9), minRate: fraction, alpha: fraction }).strict(),
+    novelty: z.object({ tol: positive, warmup: count, decay: z.number().min(0).lte(1) }).strict(),
     threshold: z.object({ lo: z.number().nullable(), hi: z.number().nullable() }).strict(),
     window: z.object({ ms: positive, slideMs: positive }).strict(),
     enabled: z
@@ -21,6 +22,7 @@ export const detectorParamsSchema = z
         spike: z.boolean(),
         drift: z.boolean(),
         stuck: z.boolean(),
+        novelty: z.boolean(),
         window: z.boolean(),
       })
       .strict(),
@@ -47,9 +49,18 @@ export const DEFAULT_PARAMS: DetectorParams = Object.freeze({
   spike: { alpha: 0.1, k: 8, warmup: 20 },
   drift: { alpha: 0.01, k: 0.5, h: 12, warmup: 50 },
   stuck: { n: 20, minRate: 0.6, alpha: 0.05 },
+  novelty: { tol: 0.02, warmup: 100, decay: 0.003 },
   threshold: { lo: null, hi: null },
   window: { ms: 60_000, slideMs: 10_000 },
-  enabled: { threshold: true, outlier: true, spike: true, drift: true, stuck: true, window: true },
+  enabled: {
+    threshold: true,
+    outlier: true,
+    spike: true,
+    drift: true,
+    stuck: true,
+    novelty: true,
+    window: true,
+  },
 })
 
 /** Applies a patch over base params and validates the result (throws a ZodError when invalid). */
@@ -78,6 +89,9 @@ export function encodeParams(p: DetectorParams): Float64Array {
   out[L.P_STUCK_N] = p.stuck.n
   out[L.P_STUCK_MIN_RATE] = p.stuck.minRate
   out[L.P_STUCK_ALPHA] = p.stuck.alpha
+  out[L.P_NOVELTY_TOL] = p.novelty.tol
+  out[L.P_NOVELTY_WARMUP] = p.novelty.warmup
+  out[L.P_NOVELTY_DECAY] = p.novelty.decay
   out[L.P_THRESHOLD_LO] = p.threshold.lo ?? Number.NEGATIVE_INFINITY
   out[L.P_THRESHOLD_HI] = p.threshold.hi ?? Number.POSITIVE_INFINITY
   out[L.P_WINDOW_MS] = p.window.ms
@@ -90,6 +104,7 @@ export function encodeParams(p: DetectorParams): Float64Array {
     (e.spike ? L.BIT_SPIKE : 0) |
     (e.drift ? L.BIT_DRIFT : 0) |
     (e.stuck ? L.BIT_STUCK : 0) |
+    (e.novelty ? L.BIT_NOVELTY : 0) |
     (e.window ? L.BIT_WINDOW : 0)
   return out
 }

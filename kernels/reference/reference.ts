@@ -36,6 +36,10 @@ export class ReferenceSeries {
   private run = 0
   private rate = 0
   private rateAtStart = 0
+  private lo = 0
+  private hi = 0
+  private envLo = 0
+  private envHi = 0
   private current: number | undefined
   private buckets = new Map<
     number,
@@ -56,11 +60,17 @@ export class ReferenceSeries {
     if (e.spike && this.count > 0) strengths.push(['spike', this.spikeStep(x)])
     if (e.drift) strengths.push(['drift', this.driftStep(x)])
     if (e.stuck) strengths.push(['stuck', this.stuckStep(x)])
+    const novelty = e.novelty ? this.noveltyStep(x) : 0
+    if (e.novelty) strengths.push(['novelty', novelty])
     this.prev = x
     this.count += 1
-    const best = strengths.reduce((m, [, s]) => Math.max(m, s), 0)
-    const score = (best * best) / (1 + best * best)
-    return { score, kinds: strengths.filter(([, s]) => s > 1).map(([k]) => k), windows }
+    const kinds = strengths.filter(([, s]) => s > 1).map(([k]) => k)
+    const squash = (s: number) => (s * s) / (1 + s * s)
+    // With novelty on, the score ranks by novelty: 0.5 for any verdict plus half its squashed strength.
+    const score = e.novelty
+      ? 0.5 * ((kinds.length > 0 ? 1 : 0) + squash(novelty))
+      : squash(strengths.reduce((m, [, s]) => Math.max(m, s), 0))
+    return { score, kinds, windows }
   }
 
   private threshold(x: number): number {
@@ -86,6 +96,7 @@ export class ReferenceSeries {
     const warm = this.spikeCount >= warmup
     const s = warm ? ratio(jump, limit) : 0
     const clipped = warm ? Math.min(jump, limit) : jump
+    if (jump === 0) return s
     const a = weight(this.spikeCount, alpha)
     this.spread = this.spread + a * (clipped - this.spread)
     this.spikeCount += 1
@@ -127,6 +138,26 @@ export class ReferenceSeries {
     }
     if (this.count > 0) this.rate = this.rate + alpha * (changed - this.rate)
     return this.run === n && this.rateAtStart >= minRate ? 1 + this.rateAtStart : 0
+  }
+
+  private noveltyStep(x: number): number {
+    const { tol, warmup, decay } = this.p.novelty
+    if (this.count === 0) {
+      this.lo = this.hi = this.envLo = this.envHi = x
+      return 0
+    }
+    let s = 0
+    if (this.count >= warmup) {
+      const excess = Math.max(x - this.hi, this.lo - x)
+      const outside = Math.max(x - this.envHi, this.envLo - x)
+      if (excess > 0) s = 0.5 + 0.5 * ratio(excess, tol * (this.hi - this.lo))
+      else if (outside > 0) s = Math.min(0.1 * ratio(outside, this.envHi - this.envLo), 0.5)
+    }
+    this.lo = Math.min(this.lo, x)
+    this.hi = Math.max(this.hi, x)
+    this.envLo = Math.min(x, this.envLo + decay * (x - this.envLo))
+    this.envHi = Math.max(x, this.envHi - decay * (this.envHi - x))
+    return s
   }
 
   private windowStep(ts: number, x: number): WindowFeature[] {
