@@ -43,6 +43,53 @@ const ndjson = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n')
 const errorOf = async (res: Response) =>
   ((await res.json()) as { error: { code: string; message: string; details: unknown } }).error
 
+describe('CORS for the replay tool on another origin', () => {
+  const withCors = (origins: string[]) =>
+    createApp({
+      store: createMemoryStore(),
+      kernel,
+      analysis: resolveAnalysisConfig({}),
+      tokens,
+      bodyLimitBytes: LIMIT,
+      corsOrigins: origins,
+    })
+
+  it('answers preflights from allowed origins only, before auth', async () => {
+    const app = withCors(['http://127.0.0.1:5173'])
+    const preflight = (origin: string) =>
+      app.request('/v1/export', {
+        method: 'OPTIONS',
+        headers: {
+          Origin: origin,
+          'Access-Control-Request-Method': 'GET',
+          'Access-Control-Request-Headers': 'authorization',
+        },
+      })
+    const ok = await preflight('http://127.0.0.1:5173')
+    expect(ok.status).toBe(204)
+    expect(ok.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173')
+    expect(ok.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization')
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull()
+    const res = await app.request('/v1/devices', { headers: { ...admin, Origin: 'http://127.0.0.1:5173' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173')
+    const denied = await app.request('/v1/devices', { headers: { Origin: 'http://127.0.0.1:5173' } })
+    expect(denied.status).toBe(401)
+  })
+
+  it('sends no CORS headers by default', async () => {
+    const res = await get('/v1/devices')
+    expect(res.headers.get('access-control-allow-origin')).toBeNull()
+  })
+
+  it('refuses a malformed origin list at start-up', async () => {
+    const { parseOrigins } = await import('./config.js')
+    expect(parseOrigins(' http://a.example:8080 , * ')).toEqual(['http://a.example:8080', '*'])
+    expect(() => parseOrigins('a.example')).toThrow(/not an origin/)
+    expect(() => parseOrigins('https://a.example/path')).toThrow(/not an origin/)
+  })
+})
+
 describe('auth', () => {
   it('needs a bearer token on every /v1 route, with the error shape', async () => {
     for (const path of [

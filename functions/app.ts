@@ -1,6 +1,7 @@
 // The app factory: the whole HTTP surface, from dependencies only. It imports no runtime;
 // each entry (node/, later worker and spin) wires real dependencies in.
 import { OpenAPIHono } from '@hono/zod-openapi'
+import { cors } from 'hono/cors'
 import type { Kernel } from '../kernels/host/kernel.js'
 import type { AppContext } from './app-context.js'
 import { Analyser } from './domain/analyse.js'
@@ -30,6 +31,8 @@ export interface AppDeps {
   /** Where the one-line-per-request JSON log goes. */
   log?: (line: string) => void
   metrics?: Metrics
+  /** Origins allowed to call /v1 from a browser (the replay tool served from elsewhere); none by default. */
+  corsOrigins?: string[]
 }
 
 export function createApp(deps: AppDeps) {
@@ -55,6 +58,7 @@ export function createApp(deps: AppDeps) {
   })
   const log = deps.log ?? (() => {})
   app.use('*', requestLog(metrics, log))
+  if (deps.corsOrigins?.length) app.use('/v1/*', corsFor(deps.corsOrigins))
   app.use('/v1/*', bearerAuth(deps.tokens))
   ingestRoutes(app, ctx)
   queryRoutes(app, ctx)
@@ -78,3 +82,13 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+/** CORS for the API: preflights answered before auth, so a browser on an allowed origin can send its token. */
+function corsFor(origins: string[]) {
+  return cors({
+    origin: origins.includes('*') ? '*' : origins,
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding', 'Idempotency-Key'],
+    maxAge: 600,
+  })
+}

@@ -12,6 +12,8 @@ export interface ServiceConfig {
   /** SQLite synchronous mode on Node: full makes every acknowledged batch survive a power cut. */
   sync: 'full' | 'normal'
   analysis: AnalysisConfig
+  /** EDGEWATCH_CORS_ORIGINS: origins allowed to call /v1 from a browser, comma separated, or *. */
+  corsOrigins: string[]
 }
 
 export type Env = Record<string, string | undefined>
@@ -87,5 +89,26 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     bodyLimitBytes: parseBytes(env.EDGEWATCH_BODY_LIMIT ?? '8MiB', 'EDGEWATCH_BODY_LIMIT'),
     sync,
     analysis,
+    corsOrigins: parseOrigins(env.EDGEWATCH_CORS_ORIGINS ?? ''),
   }
+}
+
+/** "https://a.example, http://127.0.0.1:5173" or "*": each must be a bare origin. */
+export function parseOrigins(text: string): string[] {
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const origin of list) {
+    if (origin === '*') continue
+    let url: URL | undefined
+    try {
+      url = new URL(origin)
+    } catch {}
+    if (!url || url.origin !== origin)
+      throw new ConfigError(
+        `EDGEWATCH_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://host:port`,
+      )
+  }
+  return list
 }

@@ -35,6 +35,7 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
     analysis: config.analysis,
     tokens,
     bodyLimitBytes: config.bodyLimitBytes,
+    corsOrigins: config.corsOrigins,
     version: env.npm_package_version ?? '0.1.0',
     log: (line) => process.stdout.write(line + '\n'),
   })

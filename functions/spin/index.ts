@@ -40,6 +40,7 @@ async function start(): Promise<{ app: App; purge: () => Promise<unknown> }> {
     analysis: config.analysis,
     tokens: { ingest, admin },
     bodyLimitBytes: config.bodyLimitBytes,
+    corsOrigins: config.corsOrigins,
     version: '0.1.0',
     log: (line) => console.log(line),
   })

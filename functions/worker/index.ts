@@ -62,6 +62,7 @@ export class Edgewatch extends DurableObject<Env> {
       analysis: config.analysis,
       tokens: { ingest: env.EDGEWATCH_INGEST_TOKEN, admin: env.EDGEWATCH_ADMIN_TOKEN },
       bodyLimitBytes: config.bodyLimitBytes,
+      corsOrigins: config.corsOrigins,
       version: '0.1.0',
       log: (line) => console.log(line),
     })

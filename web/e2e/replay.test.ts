@@ -189,6 +189,7 @@ describe.runIf(run)('replay tool in Chromium', () => {
         timeout: 30_000,
       },
     )
+    await page.locator('#compare').scrollIntoViewIfNeeded()
     await page.screenshot({ path: join(shots, 'compare.png') })
     await page.click('text=Reset to defaults')
   })

@@ -5,6 +5,7 @@ const COLOURS: Record<string, string> = {
   spike: '#7a1fa2',
   drift: '#00668a',
   stuck: '#5c5c00',
+  novelty: '#3b3b98',
   error: '#a00000',
   high_temp: '#c43e00',
   slow_response: '#2d5f2d',
