@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Row } from '../../../functions/domain/rows.js'
-import { readRows } from './read.js'
+import { MAX_LINE_CHARS, readRows } from './read.js'
 
 /** A stream of the bytes, cut into pieces of the given sizes (to split lines and characters). */
 function streamOf(bytes: Uint8Array, cuts: number[] = []): ReadableStream<Uint8Array> {
@@ -90,6 +90,19 @@ describe('reading rows in the browser', () => {
       ),
       { numRuns: 60 },
     )
+  })
+
+  it('refuses an over-long line by its number and goes on with the next', async () => {
+    const long = `{"a":"${'x'.repeat(MAX_LINE_CHARS + 10)}"}`
+    const cuts = Array.from({ length: 40 }, (_, i) => (i + 1) * 65_536)
+    const got = await rows(`{"a":1}\n${long}\n{"a":2}\n`, 'x.ndjson', cuts)
+    expect(got).toEqual([
+      { line: 1, fields: { a: 1 } },
+      { line: 2, error: expect.stringMatching(/longer than/) },
+      { line: 3, fields: { a: 2 } },
+    ])
+    const csv = await rows(`a,b\n1,"${'y'.repeat(MAX_LINE_CHARS + 10)}"\n`, 'x.csv')
+    expect(csv.at(-1)?.error).toMatch(/^CSV: /)
   })
 
   it('never throws on hostile text, whatever the format', async () => {

@@ -13,6 +13,10 @@ import {
 } from '../../../functions/domain/rows.js'
 
 const GZIP_MAGIC = [0x1f, 0x8b]
+/** A line (or CSV record) longer than this is refused: records are at most 64 KiB anyway. */
+export const MAX_LINE_CHARS = 1 << 20
+/** A JSON document is read whole; past this size, NDJSON or CSV is the way. */
+export const MAX_JSON_CHARS = 256 << 20
 
 /** The stream of raw bytes, with a callback per chunk read (for progress). */
 function counted(stream: ReadableStream<Uint8Array>, onBytes: (n: number) => void) {
@@ -82,24 +86,48 @@ export async function* readRows(
   else if (format === 'csv') yield* csvRows(all())
   else {
     let whole = ''
-    for await (const t of all()) whole += t
+    for await (const t of all()) {
+      whole += t
+      if (whole.length > MAX_JSON_CHARS) {
+        yield {
+          line: 1,
+          error: `a JSON document over ${MAX_JSON_CHARS >> 20} MiB: use NDJSON or CSV for files this large`,
+        }
+        return format
+      }
+    }
     yield* jsonRows(whole)
   }
   return format
 }
 
+const tooLong = (line: number): Row => ({ line, error: `line longer than ${MAX_LINE_CHARS} characters` })
+
 async function* ndjsonLines(texts: AsyncIterable<string>): AsyncGenerator<Row> {
   let line = 0
   let carry = ''
+  /** Inside an over-long line: its text is dropped until the next newline. */
+  let skipping = false
   for await (const text of texts) {
     const parts = (carry + text).split('\n')
     carry = parts.pop() ?? ''
     for (const part of parts) {
       line++
+      if (skipping) {
+        skipping = false
+        continue
+      }
       const trimmed = part.endsWith('\r') ? part.slice(0, -1) : part
-      if (trimmed.trim() !== '') yield ndjsonRow(line, trimmed)
+      if (trimmed.length > MAX_LINE_CHARS) yield tooLong(line)
+      else if (trimmed.trim() !== '') yield ndjsonRow(line, trimmed)
+    }
+    if (carry.length > MAX_LINE_CHARS) {
+      if (!skipping) yield tooLong(line + 1)
+      skipping = true
+      carry = ''
     }
   }
+  if (skipping) return
   line++
   if (carry.trim() !== '') yield ndjsonRow(line, carry)
 }
@@ -116,6 +144,7 @@ async function* csvRows(texts: AsyncIterable<string>): AsyncGenerator<Row> {
     trim: true,
     info: true,
     relax_column_count: true,
+    max_record_size: MAX_LINE_CHARS,
   })
   const ready: CsvRecord[] = []
   let failure: Error | undefined
