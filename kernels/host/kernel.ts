@@ -99,7 +99,7 @@ class WasmKernel implements Kernel {
     return {
       scores,
       flags,
-      windows: concat(windows),
+      windows: concat(windows, (n) => new Float64Array(n)),
       state: this.bytes.slice(L.STATE_PTR, L.STATE_PTR + stateBytes(k)),
     }
   }
@@ -141,9 +141,10 @@ export function checkSnapshot(state: Uint8Array): number {
   return entries
 }
 
-function concat(parts: Float64Array[]): Float64Array {
+/** Joins typed arrays of one kind into one (the part itself when there is one). */
+export function concat<T extends Float64Array | Uint32Array>(parts: T[], make: (n: number) => T): T {
   if (parts.length === 1) return parts[0]!
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0))
+  const out = make(parts.reduce((n, p) => n + p.length, 0))
   let at = 0
   for (const p of parts) {
     out.set(p, at)

@@ -1,18 +1,7 @@
 // A deterministic device log for the end-to-end tests and the replay benchmark: a few devices,
 // smooth temperatures and latencies with injected spikes and a stuck stretch, some error lines,
 // and (optionally) one malformed line.
-
-/** A seeded PRNG (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { prng } from '../../bench/faults/streams.js'
 
 export interface FixtureOptions {
   records: number
@@ -26,7 +15,7 @@ export interface FixtureOptions {
 /** NDJSON lines (each ending in \n), records in time order across devices. */
 export function* fixtureLines(opts: FixtureOptions): Generator<string> {
   const devices = opts.devices ?? 3
-  const next = random(opts.seed ?? 7)
+  const next = prng(opts.seed ?? 7)
   const start = opts.start ?? Date.UTC(2026, 10, 1)
   for (let i = 0; i < opts.records; i++) {
     if (opts.malformedLine === i + 1) {

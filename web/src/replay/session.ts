@@ -6,7 +6,7 @@ import { type AnalysisConfigInput, resolveAnalysisConfig } from '../../../functi
 import type { RecordColumns, SeriesColumns } from '../../../functions/domain/columns.js'
 import type { SeriesState } from '../../../functions/domain/types.js'
 import { seriesKey } from '../../../functions/store/port.js'
-import type { Kernel } from '../../../kernels/host/kernel.js'
+import { concat, type Kernel } from '../../../kernels/host/kernel.js'
 import type { Chunk } from '../store/chunk.js'
 
 /** The whole dataset in columns (records in file order). */
@@ -89,8 +89,8 @@ export function join(chunks: Chunk[]): Loaded {
     .map((p) => ({
       device: p.device,
       metric: p.metric,
-      rows: concatU32(p.rows),
-      values: concatF64(p.values),
+      rows: concat(p.rows, u32),
+      values: concat(p.values, f64),
     }))
   const tsSoFar = new Float64Array(n)
   let max = Number.NEGATIVE_INFINITY
@@ -250,7 +250,7 @@ export class ReplaySession {
 
   /** Closed windows of one series, packed (see windowFeatures). */
   windowsOf(deviceId: string, metric: string): Float64Array {
-    return concatF64(this.windows.get(seriesKey(deviceId, metric)) ?? [])
+    return concat(this.windows.get(seriesKey(deviceId, metric)) ?? [], f64)
   }
 
   /** Per record: the local score and kinds (comma separated), for export and comparison. */
@@ -299,24 +299,5 @@ function lowerBound(a: Uint32Array, x: number): number {
   return lo
 }
 
-function concatU32(parts: Uint32Array[]): Uint32Array {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
-function concatF64(parts: Float64Array[]): Float64Array {
-  if (parts.length === 1) return parts[0]!
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+const f64 = (n: number) => new Float64Array(n)
+const u32 = (n: number) => new Uint32Array(n)
