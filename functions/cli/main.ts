@@ -59,6 +59,7 @@ async function serveCommand(): Promise<number> {
       ? 'tokens: from EDGEWATCH_INGEST_TOKEN and EDGEWATCH_ADMIN_TOKEN'
       : `tokens (${tokens.source}, kept in ${tokens.file}):\n  ingest: ${tokens.ingest}\n  admin:  ${tokens.admin}`,
     `try: curl -H "Authorization: Bearer <admin token>" ${server.url}/v1/anomalies`,
+    `replay tool: ${server.url}/app/`,
   ]
   process.stderr.write(lines.join('\n') + '\n')
   await new Promise<void>((resolve) => {

@@ -129,6 +129,41 @@ describe.runIf(run)('replay tool in Chromium', () => {
     expect(await summary(page)).toEqual({ ...local, done: RECORDS - 1 })
   })
 
+  it('zooms and pans from the keyboard, and jumps to an anomaly from the table', async () => {
+    const range = () =>
+      page.$eval('#charts', (el) => ({
+        from: Number((el as HTMLElement).dataset.from),
+        to: Number((el as HTMLElement).dataset.to),
+      }))
+    const all = await range()
+    await page.focus('figure.chart')
+    await page.keyboard.press('+')
+    await page.waitForFunction((w) => {
+      const el = document.querySelector<HTMLElement>('#charts')!
+      return Math.abs(Number(el.dataset.to) - Number(el.dataset.from) - w / 2) < 2
+    }, all.to - all.from)
+    const zoomed = await range()
+    await page.focus('figure.chart')
+    await page.keyboard.press('ArrowRight')
+    await page.waitForFunction(
+      (f) => Number(document.querySelector<HTMLElement>('#charts')!.dataset.from) > f,
+      zoomed.from,
+    )
+    const row = page.locator('#anomaly-table tbody tr').nth(3)
+    const when = Date.parse((await row.locator('td').first().textContent())!)
+    await row.focus()
+    await page.keyboard.press('Enter')
+    await page.waitForFunction((t) => {
+      const el = document.querySelector<HTMLElement>('#charts')!
+      return (
+        Number(el.dataset.from) < t &&
+        t < Number(el.dataset.to) &&
+        Number(el.dataset.to) - Number(el.dataset.from) < 10 * 60_000
+      )
+    }, when)
+    await page.click('text=Show all')
+  })
+
   it('re-runs on a parameter change and the count changes', async () => {
     const before = await summary(page)
     await page.fill('#p-outlier-z', '2')

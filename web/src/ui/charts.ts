@@ -1,5 +1,5 @@
 // One uPlot chart per metric of the selected device, anomaly markers coloured by kind; drag to
-// zoom, double-click to reset, the arrow buttons (or ←/→ on a chart) pan. Data is decimated for
+// zoom, double-click to reset, the buttons (or ←/→ and +/− on a focused chart) pan and zoom. Data is decimated for
 // display in the worker: detection always ran on every sample.
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
@@ -16,6 +16,15 @@ export function chartsPanel(app: App): void {
   let drawn = ''
   let pending = false
 
+  /** Zooms the shown range around its middle: factor < 1 in, > 1 out. */
+  const zoomBy = (factor: number) => {
+    const d = app.state.dataset
+    if (!d) return
+    const v = app.state.view ?? { from: d.first, to: d.last }
+    const mid = (v.from + v.to) / 2
+    const half = Math.max(1000, ((v.to - v.from) / 2) * factor)
+    app.set({ view: { from: mid - half, to: mid + half } })
+  }
   const pan = (dir: number) => {
     const d = app.state.dataset
     if (!d) return
@@ -28,8 +37,10 @@ export function chartsPanel(app: App): void {
     { class: 'row' },
     h('button', { class: 'small', 'aria-label': 'pan left', onclick: () => pan(-1) }, '←'),
     h('button', { class: 'small', 'aria-label': 'pan right', onclick: () => pan(1) }, '→'),
+    h('button', { class: 'small', 'aria-label': 'zoom in', onclick: () => zoomBy(0.5) }, '+'),
+    h('button', { class: 'small', 'aria-label': 'zoom out', onclick: () => zoomBy(2) }, '−'),
     h('button', { class: 'small', onclick: () => app.set({ view: undefined }) }, 'Show all'),
-    h('span', { class: 'hint' }, 'Drag on a chart to zoom.'),
+    h('span', { class: 'hint' }, 'Drag on a chart to zoom; on a focused chart ←/→ pan and +/− zoom.'),
   )
   const list = h('div', { class: 'chart-list' })
   root.append(toolbar, list)
@@ -45,8 +56,10 @@ export function chartsPanel(app: App): void {
     const from = s.view?.from ?? d.first
     const to = s.view?.to ?? d.last
     const traces = await app.replay.traces(s.device, from, to, MAX_POINTS)
+    root.dataset.from = String(from)
+    root.dataset.to = String(to)
     for (const p of plots) p.destroy()
-    plots = traces.map((t) => plot(t, from, to, (range) => app.set({ view: range }), pan))
+    plots = traces.map((t) => plot(t, from, to, (range) => app.set({ view: range }), pan, zoomBy))
     list.replaceChildren(...plots.map((p) => p.root.parentElement ?? p.root))
   }
 
@@ -90,15 +103,18 @@ function plot(
   to: number,
   zoom: (r: { from: number; to: number } | undefined) => void,
   pan: (dir: number) => void,
+  zoomBy: (factor: number) => void,
 ): uPlot {
   const box = h(
     'figure',
-    { class: 'chart', tabindex: 0, 'aria-label': `${t.metric} chart; arrow keys pan` },
+    { class: 'chart', tabindex: 0, 'aria-label': `${t.metric} chart; arrow keys pan, plus and minus zoom` },
     h('figcaption', {}, t.metric),
   )
   box.addEventListener('keydown', (e) => {
     if (e.key === 'ArrowLeft') pan(-1)
     if (e.key === 'ArrowRight') pan(1)
+    if (e.key === '+' || e.key === '=') zoomBy(0.5)
+    if (e.key === '-') zoomBy(2)
   })
   const markers: uPlot.Plugin = {
     hooks: {
