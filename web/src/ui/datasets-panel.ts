@@ -1,6 +1,6 @@
 // The datasets kept in this browser: open, rename, delete; storage use; a dataset's skipped rows.
 import type { App, AppState } from '../app.js'
-import { DatasetStore, storageUse } from '../store/datasets.js'
+import { type Dataset, DatasetStore, storageUse } from '../store/datasets.js'
 import { byId, fmtBytes, fmtInt, fmtTime, h } from './dom.js'
 
 export function datasetsPanel(app: App): void {
@@ -96,6 +96,12 @@ export function datasetsPanel(app: App): void {
         ),
       )
   }
-  app.onChange(render)
+  // Re-render only when the list or the open dataset changes, so focus survives a playing timeline.
+  let shown: [Dataset[], Dataset | undefined] | undefined
+  app.onChange((state) => {
+    if (shown && shown[0] === state.datasets && shown[1] === state.dataset) return
+    shown = [state.datasets, state.dataset]
+    render(state)
+  })
   void refresh()
 }
