@@ -1,5 +1,6 @@
-// Kernel benchmark: samples/s per detector and for the whole stack on a 1M-sample series,
-// the Wasm kernel through its host API against the TypeScript reference. Median of several runs.
+// Kernel benchmark: samples/s per detector and for the whole stack (defaults, and with the context
+// detector on) on a 1M-sample series, the Wasm kernel through its host API against the TypeScript
+// reference. Median of several runs.
 
 import { DEFAULT_PARAMS, type DetectorParams, encodeParams } from '../kernels/host/params.js'
 import { loadNodeKernel } from '../kernels/node.js'
@@ -31,6 +32,7 @@ const only = (name: keyof DetectorParams['enabled']): DetectorParams => ({
     drift: false,
     stuck: false,
     novelty: false,
+    context: false,
     window: false,
     [name]: true,
   },
@@ -44,7 +46,16 @@ const rate = (params: DetectorParams) => {
 }
 
 const detectors: Record<string, number> = {}
-for (const name of ['threshold', 'outlier', 'spike', 'drift', 'stuck', 'novelty', 'window'] as const) {
+for (const name of [
+  'threshold',
+  'outlier',
+  'spike',
+  'drift',
+  'stuck',
+  'novelty',
+  'context',
+  'window',
+] as const) {
   detectors[name] = Math.round(rate(only(name)))
   console.log(`${name.padEnd(10)} ${(detectors[name]! / 1e6).toFixed(1)} M samples/s`)
 }
@@ -65,6 +76,9 @@ const referenceStack =
 console.log(
   `stack      ${(stack / 1e6).toFixed(1)} M samples/s (reference ${(referenceStack / 1e6).toFixed(1)})`,
 )
+// The context detector is off by default; the stack with it on is what bench:nab runs.
+const contextStack = rate({ ...stackParams, enabled: { ...stackParams.enabled, context: true } })
+console.log(`stack + context ${(contextStack / 1e6).toFixed(1)} M samples/s`)
 
 report({
   benchmark: 'kernel',
@@ -72,6 +86,7 @@ report({
   runs: RUNS,
   ewma_samples_per_s: detectors.outlier,
   stack_samples_per_s: Math.round(stack),
+  stack_with_context_samples_per_s: Math.round(contextStack),
   reference_stack_samples_per_s: Math.round(referenceStack),
   wasm_over_reference: Number((stack / referenceStack).toFixed(2)),
   per_detector_samples_per_s: detectors,

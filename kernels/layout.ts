@@ -25,6 +25,11 @@ export const P_WINDOW_BUCKETS = 18
 export const P_NOVELTY_TOL = 19
 export const P_NOVELTY_WARMUP = 20
 export const P_NOVELTY_DECAY = 21
+export const P_CONTEXT_LEVELS = 22
+export const P_CONTEXT_LAGS = 23
+export const P_CONTEXT_HOURS = 24
+export const P_CONTEXT_WEIGHT = 25
+export const P_CONTEXT_WARMUP = 26
 export const PARAM_COUNT = 32
 
 /** Verdict bits, one per detector kind. WINDOW only enables window features. */
@@ -35,6 +40,7 @@ export const BIT_DRIFT = 8
 export const BIT_STUCK = 16
 export const BIT_WINDOW = 32
 export const BIT_NOVELTY = 64
+export const BIT_CONTEXT = 128
 
 /** State slots (f64). The whole block is the series' snapshot. */
 export const S_VERSION = 0
@@ -56,10 +62,21 @@ export const S_NOV_LO = 15
 export const S_NOV_HI = 16
 export const S_NOV_ENV_LO = 17
 export const S_NOV_ENV_HI = 18
+/**
+ * Context: running min and max; the last CONTEXT_LAGS_MAX levels, one byte each, most recent in the
+ * low byte (raw bytes of one slot); the seen-context bitmap, CONTEXT_BITS bits as raw bytes.
+ */
+export const S_CTX_LO = 19
+export const S_CTX_HI = 20
+export const S_CTX_RECENT = 21
+export const CONTEXT_LAGS_MAX = 4
+export const S_CTX_BITS = 22
+export const CONTEXT_SLOTS = 18
+export const CONTEXT_BITS = 18 * 64
 /** Window fields come last before the buckets: a snapshot restored with another window size keeps [0, S_WIN_CURRENT). */
-export const S_WIN_CURRENT = 19
-export const S_WIN_SLOT = 20
-export const S_BUCKETS = 21
+export const S_WIN_CURRENT = 40
+export const S_WIN_SLOT = 41
+export const S_BUCKETS = 42
 /**
  * Fields of one window bucket: its index (floor(ts / slide)), count, shift (its first value),
  * sum and sum of squares of (value - shift), min, max.
@@ -73,8 +90,8 @@ export const B_MIN = 5
 export const B_MAX = 6
 export const B_FIELDS = 7
 export const BUCKETS_MAX = 16
-export const STATE_COUNT = 21 + 16 * 7
-export const STATE_VERSION = 2
+export const STATE_COUNT = 42 + 16 * 7
+export const STATE_VERSION = 3
 
 /** Window feature record (f64 fields) in the window output block. */
 export const W_START = 0

@@ -1,7 +1,7 @@
 // NAB benchmark entry.
 //   tsx bench/nab/cli.ts [--out DIR] [--nab NAB_ROOT]
-// runs edgewatch's detectors (the Wasm kernel with its default parameters, through the Analyser, as
-// `edgewatch detect` does) over the corpus, writes their outputs in NAB's results layout, scores them
+// runs edgewatch's detectors (the Wasm kernel with its default parameters plus the context detector,
+// NAB_CONFIG in own.ts, through the Analyser, as `edgewatch detect` does) over the corpus, writes their outputs in NAB's results layout, scores them
 // (and a 2-fold figure), prints a table, then one JSON line.
 //   tsx bench/nab/cli.ts --score-results DIR [--detector NAME] [--nab NAB_ROOT]
 // scores published detector outputs (DIR laid out as results/<detector>/<category>/<detector>_<file>.csv).
@@ -13,7 +13,7 @@ import { dataFilePaths, readDetectorResults } from './corpus.js'
 import { NabInputError } from './errors.js'
 import { type DetectorScore, prepareOutputs, scoreDetector } from './evaluate.js'
 import { type TwoFold, twoFold } from './folds.js'
-import { runEdgewatch } from './own.js'
+import { NAB_CONFIG, runEdgewatch } from './own.js'
 import { nabPaths } from './paths.js'
 import { loadProfiles } from './profiles.js'
 import { loadWindows } from './windows.js'
@@ -21,7 +21,7 @@ import { writeResults } from './write-results.js'
 
 const USAGE = `usage: tsx bench/nab/cli.ts [--out DIR] [--nab NAB_ROOT]
        tsx bench/nab/cli.ts --score-results DIR [--detector NAME] [--nab NAB_ROOT]
-  (no flags)           run edgewatch's detectors (default parameters) over the corpus and score them
+  (no flags)           run edgewatch's detectors (defaults + context) over the corpus and score them
   --out DIR            where edgewatch's outputs go (default: bench/results/nab), as DIR/edgewatch/...
   --score-results DIR  score a detector's published outputs: DIR/<category>/<detector>_<file>.csv
   --detector NAME      detector name, the file-name prefix (default: the folder name of DIR)
@@ -76,18 +76,18 @@ async function runOwnDetectors(options: Options): Promise<number> {
   const windows = loadWindows(paths.windows)
   const profiles = loadProfiles(paths.profiles)
   const kernel = await loadNodeKernel()
-  const outputs = runEdgewatch(kernel, undefined, dataFilePaths(paths.data, windows))
+  const outputs = runEdgewatch(kernel, NAB_CONFIG, dataFilePaths(paths.data, windows))
   const dir = join(options.out ?? join(projectRoot(), 'bench', 'results', 'nab'), 'edgewatch')
   writeResults(dir, 'edgewatch', outputs)
   const files = prepareOutputs(outputs, windows)
   const result = scoreDetector('edgewatch', files, profiles)
   const folds = twoFold(files, profiles)
   console.log(`outputs in ${dir}`)
-  printReport(result, performance.now() - started, folds)
+  printReport(result, performance.now() - started, folds, NAB_CONFIG)
   return 0
 }
 
-function printReport(result: DetectorScore, elapsedMs: number, folds?: TwoFold): void {
+function printReport(result: DetectorScore, elapsedMs: number, folds?: TwoFold, config?: unknown): void {
   console.log(`NAB scores of ${result.detector} (${result.files} files, ${result.windows} windows)`)
   console.log('profile             threshold      raw score   normalised   TP rows  FP rows  windows hit')
   for (const p of result.profiles) {
@@ -105,6 +105,7 @@ function printReport(result: DetectorScore, elapsedMs: number, folds?: TwoFold):
     )
   }
   const summary: Record<string, unknown> = { detector: result.detector }
+  if (config !== undefined) summary.config = config
   for (const p of result.profiles) summary[p.profile] = p.normalised
   // A threshold of null means "never fire": no threshold did better than detecting nothing.
   summary.thresholds = Object.fromEntries(
@@ -120,7 +121,7 @@ function printReport(result: DetectorScore, elapsedMs: number, folds?: TwoFold):
     )
     summary.twoFold = {
       split:
-        'files sorted by name, alternate files; default parameters; threshold per profile chosen on one half',
+        'files sorted by name, alternate files; the one configuration above for every file; threshold per profile chosen on one half',
       folds: folds.folds,
       mean: folds.mean,
     }

@@ -2,6 +2,7 @@
 // The host writes params, state and inputs into the fixed regions of kernels/layout.ts, calls
 // process(n), and reads scores, verdict flags, closed windows and the new state back.
 import {
+  BIT_CONTEXT,
   BIT_DRIFT,
   BIT_NOVELTY,
   BIT_OUTLIER,
@@ -12,6 +13,8 @@ import {
   BUCKETS_MAX,
   CAPACITY,
   FLAGS_PTR,
+  P_CONTEXT_WARMUP,
+  P_CONTEXT_WEIGHT,
   P_ENABLED,
   PARAMS_PTR,
   S_COUNT,
@@ -27,8 +30,9 @@ import {
   WINDOW_CAPACITY,
   WINDOW_PTR,
 } from '../layout'
+import { contextStep } from './context'
 import { driftStep } from './drift'
-import { get, set } from './memory'
+import { get, param, set } from './memory'
 import { noveltyStep } from './novelty'
 import { outlierStep } from './outlier'
 import { spikeStep } from './spike'
@@ -95,11 +99,23 @@ export function process(from: i32, n: i32): i32 {
       best = max<f64>(best, s)
     }
     let score: f64
-    if (enabled & BIT_NOVELTY) {
-      // Ranked by novelty: 0.5 for any verdict, plus half the squashed novelty strength.
-      const s = noveltyStep(x, seen)
-      if (s > 1) flags |= BIT_NOVELTY
-      score = 0.5 * (<f64>(flags != 0) + squash(s))
+    if (enabled & (BIT_NOVELTY | BIT_CONTEXT)) {
+      // Ranked by novelty and context: 0.5 for any verdict, plus half of a rank in [0, 1): the
+      // squashed novelty strength, blended with the share of new contexts at weight w as
+      // (squash + w * share) / (1 + w).
+      let rank: f64 = 0
+      if (enabled & BIT_NOVELTY) {
+        const s = noveltyStep(x, seen)
+        if (s > 1) flags |= BIT_NOVELTY
+        rank = squash(s)
+      }
+      if (enabled & BIT_CONTEXT) {
+        const c = contextStep(ts, x, seen)
+        if (c >= 1 && seen >= param(P_CONTEXT_WARMUP)) flags |= BIT_CONTEXT
+        const w = param(P_CONTEXT_WEIGHT)
+        rank = (rank + w * c) / (1 + w)
+      }
+      score = 0.5 * (<f64>(flags != 0) + rank)
     } else {
       score = squash(best)
     }

@@ -56,6 +56,8 @@ const TUNED: DetectorParams = mergeParams(DEFAULT_PARAMS, {
   window: { ms: 30_000, slideMs: 5_000 },
 })
 
+const CONTEXT: DetectorParams = mergeParams(TUNED, { enabled: { context: true } })
+
 function runWhole(params: DetectorParams, ts: Float64Array, values: Float64Array): SeriesResult {
   return kernel.run(undefined, ts, values, encodeParams(params))
 }
@@ -70,6 +72,10 @@ describe('Wasm kernel against the TypeScript reference', () => {
     ['defaults', DEFAULT_PARAMS],
     ['tuned', TUNED],
     ['novelty off', mergeParams(TUNED, { enabled: { novelty: false } })],
+    ['context on', CONTEXT],
+    ['context without novelty', mergeParams(CONTEXT, { enabled: { novelty: false } })],
+    ['context, 1 lag, no hours', mergeParams(CONTEXT, { context: { lags: 1, hours: 0, levels: 5 } })],
+    ['context, 4 lags, 48 hours', mergeParams(CONTEXT, { context: { lags: 4, hours: 48, levels: 12 } })],
   ] as const) {
     it(`agrees on random series (${name})`, () => {
       fc.assert(
@@ -101,41 +107,45 @@ describe('Wasm kernel against the TypeScript reference', () => {
 })
 
 describe('state snapshots', () => {
-  it('processing in random pieces with snapshot and restore gives identical output', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 2 ** 31 }),
-        fc.integer({ min: 2, max: 4000 }),
-        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
-        (seed, n, cutsAt) => {
-          const { ts, values } = makeSeries(seed, n)
-          const params = encodeParams(TUNED)
-          const whole = kernel.run(undefined, ts, values, params)
-          const cuts = [...new Set(cutsAt.map((c) => Math.floor(c * n)))].sort((a, b) => a - b)
-          let state: Uint8Array | undefined
-          let from = 0
-          const scores: number[] = []
-          const flags: number[] = []
-          const windows: number[] = []
-          for (const to of [...cuts, n]) {
-            const part = kernel.run(state, ts.subarray(from, to), values.subarray(from, to), params)
-            // Another series in between must not leak into this one.
-            kernel.run(undefined, ts.subarray(0, 5), values.subarray(0, 5), params)
-            state = Uint8Array.from(part.state)
-            scores.push(...part.scores)
-            flags.push(...part.flags)
-            windows.push(...part.windows)
-            from = to
-          }
-          expect(Float64Array.from(scores)).toEqual(whole.scores)
-          expect(Uint8Array.from(flags)).toEqual(whole.flags)
-          expect(Float64Array.from(windows)).toEqual(whole.windows)
-          expect(state).toEqual(whole.state)
-        },
-      ),
-      { numRuns: 60 },
-    )
-  })
+  for (const [name, tuned] of [
+    ['tuned', TUNED],
+    ['context on', CONTEXT],
+  ] as const)
+    it(`processing in random pieces with snapshot and restore gives identical output (${name})`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 2 ** 31 }),
+          fc.integer({ min: 2, max: 4000 }),
+          fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
+          (seed, n, cutsAt) => {
+            const { ts, values } = makeSeries(seed, n)
+            const params = encodeParams(tuned)
+            const whole = kernel.run(undefined, ts, values, params)
+            const cuts = [...new Set(cutsAt.map((c) => Math.floor(c * n)))].sort((a, b) => a - b)
+            let state: Uint8Array | undefined
+            let from = 0
+            const scores: number[] = []
+            const flags: number[] = []
+            const windows: number[] = []
+            for (const to of [...cuts, n]) {
+              const part = kernel.run(state, ts.subarray(from, to), values.subarray(from, to), params)
+              // Another series in between must not leak into this one.
+              kernel.run(undefined, ts.subarray(0, 5), values.subarray(0, 5), params)
+              state = Uint8Array.from(part.state)
+              scores.push(...part.scores)
+              flags.push(...part.flags)
+              windows.push(...part.windows)
+              from = to
+            }
+            expect(Float64Array.from(scores)).toEqual(whole.scores)
+            expect(Uint8Array.from(flags)).toEqual(whole.flags)
+            expect(Float64Array.from(windows)).toEqual(whole.windows)
+            expect(state).toEqual(whole.state)
+          },
+        ),
+        { numRuns: 60 },
+      )
+    })
 
   it('rejects a snapshot of the wrong size or version', () => {
     const params = encodeParams(DEFAULT_PARAMS)
@@ -148,8 +158,8 @@ describe('state snapshots', () => {
 
   it('crosses the kernel capacity in one call', () => {
     const { ts, values } = makeSeries(7, 150_000)
-    const whole = runWhole(TUNED, ts, values)
-    const ref = new ReferenceSeries(TUNED)
+    const whole = runWhole(CONTEXT, ts, values)
+    const ref = new ReferenceSeries(CONTEXT)
     let mismatches = 0
     for (let i = 0; i < ts.length; i++)
       if (!relClose(whole.scores[i]!, ref.step(ts[i]!, values[i]!).score)) mismatches++
@@ -189,7 +199,12 @@ describe('detector behaviour', () => {
 
   it('scores stay in [0, 1) and reach 0.5 exactly when a detector fires', () => {
     const { ts, values } = makeSeries(99, 5000)
-    for (const params of [TUNED, mergeParams(TUNED, { enabled: { novelty: false } })]) {
+    for (const params of [
+      TUNED,
+      mergeParams(TUNED, { enabled: { novelty: false } }),
+      CONTEXT,
+      mergeParams(CONTEXT, { enabled: { novelty: false } }),
+    ]) {
       const r = runWhole(params, ts, values)
       for (let i = 0; i < ts.length; i++) {
         expect(r.scores[i]).toBeGreaterThanOrEqual(0)
@@ -206,6 +221,21 @@ describe('detector behaviour', () => {
     expect(r.scores[350]!).toBeGreaterThan(r.scores[300]!)
     expect(r.flags.slice(DEFAULT_PARAMS.novelty.warmup, 300).every((f) => f === 0)).toBe(true)
     expect(r.scores[299]!).toBeLessThan(0.5)
+  })
+
+  it('flags a step whose every context is new as context, even inside the range seen so far', () => {
+    // A square wave between 10 and 20, then one value in the middle: no new extreme, a new pattern.
+    const { ts, values } = base(1600, (i) => (i === 1500 ? 15 : i % 20 < 10 ? 10 : 20))
+    const params = mergeParams(DEFAULT_PARAMS, { enabled: { context: true } })
+    const r = runWhole(params, ts, values)
+    expect(kindsOf(r.flags[1500]!)).toContain('context')
+    expect(kindsOf(r.flags[1500]!)).not.toContain('novelty')
+    for (let i = params.context.warmup; i < 1500; i++) {
+      expect(kindsOf(r.flags[i]!)).not.toContain('context')
+      expect(r.scores[i]!).toBeLessThan(r.scores[1500]!)
+    }
+    const off = runWhole(DEFAULT_PARAMS, ts, values)
+    expect(kindsOf(off.flags[1500]!)).not.toContain('context')
   })
 
   it('does not take the first steps after a stuck stretch for spikes', () => {
@@ -269,5 +299,7 @@ describe('params', () => {
   it('rejects invalid parameters with a clear message', () => {
     expect(() => mergeParams(DEFAULT_PARAMS, { outlier: { alpha: 2 } })).toThrow(/alpha/)
     expect(() => mergeParams(DEFAULT_PARAMS, { window: { ms: 65_000 } })).toThrow(/window/)
+    expect(() => mergeParams(DEFAULT_PARAMS, { context: { levels: 32 } })).toThrow(/context/)
+    expect(() => mergeParams(DEFAULT_PARAMS, { context: { lags: 5 } })).toThrow(/lags/)
   })
 })

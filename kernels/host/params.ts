@@ -13,6 +13,15 @@ export const detectorParamsSchema = z
     drift: z.object({ alpha: fraction, k: z.number().min(0), h: positive, warmup: count }).strict(),
     stuck: z.object({ n: z.number().int().min(2).max(1e9), minRate: fraction, alpha: fraction }).strict(),
     novelty: z.object({ tol: positive, warmup: count, decay: z.number().min(0).lte(1) }).strict(),
+    context: z
+      .object({
+        levels: z.number().int().min(2).max(64),
+        lags: z.number().int().min(1).max(L.CONTEXT_LAGS_MAX),
+        hours: z.number().int().min(0).max(96),
+        weight: z.number().min(0).max(100),
+        warmup: count,
+      })
+      .strict(),
     threshold: z.object({ lo: z.number().nullable(), hi: z.number().nullable() }).strict(),
     window: z.object({ ms: positive, slideMs: positive }).strict(),
     enabled: z
@@ -23,6 +32,7 @@ export const detectorParamsSchema = z
         drift: z.boolean(),
         stuck: z.boolean(),
         novelty: z.boolean(),
+        context: z.boolean(),
         window: z.boolean(),
       })
       .strict(),
@@ -35,6 +45,14 @@ export const detectorParamsSchema = z
         code: 'custom',
         path: ['window'],
         message: `window.ms must be 1 to ${L.BUCKETS_MAX} times window.slideMs`,
+      })
+    }
+    const c = p.context
+    if (c.levels * c.levels * c.lags + c.hours * c.levels > L.CONTEXT_BITS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['context'],
+        message: `context.levels² × context.lags + context.hours × context.levels must be at most ${L.CONTEXT_BITS}`,
       })
     }
   })
@@ -50,6 +68,7 @@ export const DEFAULT_PARAMS: DetectorParams = Object.freeze({
   drift: { alpha: 0.01, k: 0.5, h: 12, warmup: 50 },
   stuck: { n: 20, minRate: 0.6, alpha: 0.05 },
   novelty: { tol: 0.02, warmup: 100, decay: 0.003 },
+  context: { levels: 16, lags: 3, hours: 24, weight: 0.3, warmup: 100 },
   threshold: { lo: null, hi: null },
   window: { ms: 60_000, slideMs: 10_000 },
   enabled: {
@@ -59,6 +78,8 @@ export const DEFAULT_PARAMS: DetectorParams = Object.freeze({
     drift: true,
     stuck: true,
     novelty: true,
+    // Off by default: it costs about a third of the stack's throughput (see README, Benchmarks).
+    context: false,
     window: true,
   },
 })
@@ -92,6 +113,11 @@ export function encodeParams(p: DetectorParams): Float64Array {
   out[L.P_NOVELTY_TOL] = p.novelty.tol
   out[L.P_NOVELTY_WARMUP] = p.novelty.warmup
   out[L.P_NOVELTY_DECAY] = p.novelty.decay
+  out[L.P_CONTEXT_LEVELS] = p.context.levels
+  out[L.P_CONTEXT_LAGS] = p.context.lags
+  out[L.P_CONTEXT_HOURS] = p.context.hours
+  out[L.P_CONTEXT_WEIGHT] = p.context.weight
+  out[L.P_CONTEXT_WARMUP] = p.context.warmup
   out[L.P_THRESHOLD_LO] = p.threshold.lo ?? Number.NEGATIVE_INFINITY
   out[L.P_THRESHOLD_HI] = p.threshold.hi ?? Number.POSITIVE_INFINITY
   out[L.P_WINDOW_MS] = p.window.ms
@@ -105,6 +131,7 @@ export function encodeParams(p: DetectorParams): Float64Array {
     (e.drift ? L.BIT_DRIFT : 0) |
     (e.stuck ? L.BIT_STUCK : 0) |
     (e.novelty ? L.BIT_NOVELTY : 0) |
+    (e.context ? L.BIT_CONTEXT : 0) |
     (e.window ? L.BIT_WINDOW : 0)
   return out
 }

@@ -40,6 +40,12 @@ export class ReferenceSeries {
   private hi = 0
   private envLo = 0
   private envHi = 0
+  private ctxLo = 0
+  private ctxHi = 0
+  /** Levels of the last steps, most recent first. */
+  private recent: number[] = []
+  /** Contexts seen so far, by their bit index. */
+  private contexts = new Set<number>()
   private current: number | undefined
   private buckets = new Map<
     number,
@@ -62,14 +68,22 @@ export class ReferenceSeries {
     if (e.stuck) strengths.push(['stuck', this.stuckStep(x)])
     const novelty = e.novelty ? this.noveltyStep(x) : 0
     if (e.novelty) strengths.push(['novelty', novelty])
+    const context = e.context ? this.contextStep(ts, x) : 0
+    const kinds = strengths.filter(([, s]) => s > 1).map(([k]) => k)
+    if (e.context && context >= 1 && this.count >= this.p.context.warmup) kinds.push('context')
     this.prev = x
     this.count += 1
-    const kinds = strengths.filter(([, s]) => s > 1).map(([k]) => k)
     const squash = (s: number) => (s * s) / (1 + s * s)
-    // With novelty on, the score ranks by novelty: 0.5 for any verdict plus half its squashed strength.
-    const score = e.novelty
-      ? 0.5 * ((kinds.length > 0 ? 1 : 0) + squash(novelty))
-      : squash(strengths.reduce((m, [, s]) => Math.max(m, s), 0))
+    // With novelty or context on, the score ranks by them: 0.5 for any verdict plus half a rank in
+    // [0, 1): the squashed novelty strength blended with the share of new contexts.
+    let score: number
+    if (e.novelty || e.context) {
+      let rank = e.novelty ? squash(novelty) : 0
+      if (e.context) rank = (rank + this.p.context.weight * context) / (1 + this.p.context.weight)
+      score = 0.5 * ((kinds.length > 0 ? 1 : 0) + rank)
+    } else {
+      score = squash(strengths.reduce((m, [, s]) => Math.max(m, s), 0))
+    }
     return { score, kinds, windows }
   }
 
@@ -158,6 +172,32 @@ export class ReferenceSeries {
     this.envLo = Math.min(x, this.envLo + decay * (x - this.envLo))
     this.envHi = Math.max(x, this.envHi - decay * (this.envHi - x))
     return s
+  }
+
+  /** The share of this step's contexts never seen before (see kernels/assembly/context.ts). */
+  private contextStep(ts: number, x: number): number {
+    const { levels, lags, hours } = this.p.context
+    if (this.count === 0) this.ctxLo = this.ctxHi = x
+    this.ctxLo = Math.min(this.ctxLo, x)
+    this.ctxHi = Math.max(this.ctxHi, x)
+    const r = this.ctxHi > this.ctxLo ? ((x - this.ctxLo) / (this.ctxHi - this.ctxLo)) * levels : 0
+    const q = r >= levels ? levels - 1 : r > 0 ? Math.trunc(r) : 0
+    const keys: number[] = []
+    for (let d = 1; d <= Math.min(this.count, lags); d++)
+      keys.push(((d - 1) * levels + this.recent[d - 1]!) * levels + q)
+    if (hours > 0) {
+      const day = 86_400_000
+      const f = ((ts - Math.floor(ts / day) * day) / day) * hours
+      keys.push(lags * levels * levels + (f >= hours ? hours - 1 : f > 0 ? Math.trunc(f) : 0) * levels + q)
+    }
+    let novel = 0
+    for (const k of keys) {
+      if (!this.contexts.has(k)) novel++
+      this.contexts.add(k)
+    }
+    this.recent.unshift(q)
+    this.recent.length = Math.min(this.recent.length, lags)
+    return keys.length > 0 ? novel / keys.length : 0
   }
 
   private windowStep(ts: number, x: number): WindowFeature[] {

@@ -6,6 +6,7 @@ const COLOURS: Record<string, string> = {
   drift: '#00668a',
   stuck: '#5c5c00',
   novelty: '#3b3b98',
+  context: '#1f6f4a',
   error: '#a00000',
   high_temp: '#c43e00',
   slow_response: '#2d5f2d',
