@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Kernel } from '../../kernels/host/kernel.js'
+import { type Kernel, KernelStateError } from '../../kernels/host/kernel.js'
 import { loadNodeKernel } from '../../kernels/node.js'
 import { seriesKey } from '../store/port.js'
 import { Analyser } from './analyse.js'
@@ -78,6 +78,25 @@ describe('analyser', () => {
     expect(pieces.flatMap((p) => p.anomalies)).toEqual(expect.arrayContaining(whole.anomalies))
     expect(pieces.flatMap((p) => p.anomalies)).toHaveLength(whole.anomalies.length)
     expect(states.get(seriesKey('d1', 'temp'))?.sampleCount).toBe(300)
+  })
+
+  it('restarts a series whose snapshot an earlier kernel version made, and refuses garbage', () => {
+    const a = new Analyser(kernel, resolveAnalysisConfig({}))
+    const fresh = a.analyse(series(50), new Map())
+    const old = new Uint8Array(504)
+    new DataView(old.buffer).setFloat64(0, 2, true)
+    const stale = new Map<string, SeriesState>([
+      [seriesKey('d1', 'temp'), { deviceId: 'd1', metric: 'temp', state: old, lastTs: 1, sampleCount: 7 }],
+    ])
+    const upgraded = a.analyse(series(50), stale)
+    expect(upgraded.verdicts).toEqual(fresh.verdicts)
+    expect(upgraded.states.find((s) => s.metric === 'temp')?.sampleCount).toBe(57)
+    const garbage = new Map(stale)
+    garbage.set(seriesKey('d1', 'temp'), {
+      ...stale.get(seriesKey('d1', 'temp'))!,
+      state: new Uint8Array(504).fill(7),
+    })
+    expect(() => a.analyse(series(5), garbage)).toThrow(KernelStateError)
   })
 
   it('rejects invalid configuration with the path of the problem', () => {

@@ -1,7 +1,7 @@
 // The analyser: rules, then every numeric series through the Wasm kernel, for one batch of records.
 // It works on columns (columns.ts): the server passes validated records, the browser replay tool
 // passes stored columns straight through, and both get the same answers.
-import { type Kernel, windowFeatures } from '../../kernels/host/kernel.js'
+import { isOlderSnapshot, type Kernel, windowFeatures } from '../../kernels/host/kernel.js'
 import { kindsOf } from '../../kernels/host/kinds.js'
 import { encodeParams } from '../../kernels/host/params.js'
 import { seriesKey } from '../store/port.js'
@@ -120,7 +120,9 @@ export class Analyser {
         }
       })
       const previous = states.get(seriesKey(deviceId, s.metric))
-      const result = this.kernel.run(previous?.state, ts, s.values, this.paramsFor(settings))
+      // A snapshot from an earlier kernel version restarts the series' detectors (after an upgrade).
+      const state = previous && !isOlderSnapshot(previous.state) ? previous.state : undefined
+      const result = this.kernel.run(state, ts, s.values, this.paramsFor(settings))
       for (let i = 0; i < n; i++) {
         const at = s.rows[i]!
         const score = result.scores[i]!

@@ -141,6 +141,17 @@ export function checkSnapshot(state: Uint8Array): number {
   return entries
 }
 
+/**
+ * Whether bytes are a snapshot from an earlier kernel version (its detectors' layout differs): such a
+ * series starts afresh after an upgrade instead of failing every batch. Anything else that is not a
+ * current snapshot stays an error (see checkSnapshot).
+ */
+export function isOlderSnapshot(state: Uint8Array): boolean {
+  if (state.byteLength < 8) return false
+  const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
+  return Number.isInteger(version) && version >= 1 && version < L.STATE_VERSION
+}
+
 /** Joins typed arrays of one kind into one (the part itself when there is one). */
 export function concat<T extends Float64Array | Uint32Array>(parts: T[], make: (n: number) => T): T {
   if (parts.length === 1) return parts[0]!
