@@ -62,27 +62,7 @@ export type DetectorParams = z.infer<typeof detectorParamsSchema>
 /** Deep partial of the params, as a fleet or device configuration gives them. */
 export type DetectorParamsPatch = { [K in keyof DetectorParams]?: Partial<DetectorParams[K]> }
 
-export const DEFAULT_PARAMS: DetectorParams = Object.freeze({
-  outlier: { alpha: 0.05, z: 4, warmup: 30 },
-  spike: { alpha: 0.1, k: 8, warmup: 20 },
-  drift: { alpha: 0.01, k: 0.5, h: 12, warmup: 50 },
-  stuck: { n: 20, minRate: 0.6, alpha: 0.05 },
-  novelty: { tol: 0.02, warmup: 100, decay: 0.003 },
-  context: { levels: 16, lags: 3, hours: 24, weight: 0.3, warmup: 100 },
-  threshold: { lo: null, hi: null },
-  window: { ms: 60_000, slideMs: 10_000 },
-  enabled: {
-    threshold: true,
-    outlier: true,
-    spike: true,
-    drift: true,
-    stuck: true,
-    novelty: true,
-    // Off by default: it costs about a third of the stack's throughput (see README, Benchmarks).
-    context: false,
-    window: true,
-  },
-})
+export { DEFAULT_PARAMS } from './defaults.js'
 
 /** Applies a patch over base params and validates the result (throws a ZodError when invalid). */
 export function mergeParams(base: DetectorParams, patch: DetectorParamsPatch | undefined): DetectorParams {

@@ -3,7 +3,7 @@
 import type { AnalysisConfigInput } from '../../../functions/domain/analysis-config.js'
 import { DEFAULT_RULES, type MetricRule } from '../../../functions/domain/rules.js'
 import { LEVELS } from '../../../functions/domain/types.js'
-import { DEFAULT_PARAMS } from '../../../kernels/host/params.js'
+import { DEFAULT_PARAMS } from '../../../kernels/host/defaults.js'
 import type { App } from '../app.js'
 import { byId, h } from './dom.js'
 
