@@ -1,17 +1,19 @@
 import 'fake-indexeddb/auto'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { configFromEnv } from '../../../functions/config.js'
 import { Analyser } from '../../../functions/domain/analyse.js'
 import { resolveAnalysisConfig } from '../../../functions/domain/analysis-config.js'
 import { toRecord } from '../../../functions/domain/record.js'
 import type { DeviceRecord } from '../../../functions/domain/types.js'
+import { DEFAULT_PARAMS } from '../../../kernels/host/defaults.js'
 import type { Kernel } from '../../../kernels/host/kernel.js'
 import { loadNodeKernel } from '../../../kernels/node.js'
 import { fixtureLines } from '../../e2e/fixture.js'
 import { type Chunk, ChunkBuilder } from '../store/chunk.js'
 import { compareKinds } from './compare.js'
 import { decimate } from './decimate.js'
-import { resultsCsv, resultsNdjson } from './results.js'
+import { paramsJson, resultsCsv, resultsNdjson } from './results.js'
 import { join, ReplaySession } from './session.js'
 
 let kernel: Kernel
@@ -109,6 +111,25 @@ describe('replay session', () => {
         'd,1970-01-01T00:00:00.000Z,1,"a ""quoted"", text",,0.1,\n' +
         'd,1970-01-01T00:00:01.000Z,,,2,0.9,"spike,outlier"\n',
     )
+  })
+})
+
+describe('parameters file', () => {
+  it('is what the server loads: the same analysis configuration comes back', () => {
+    const tuned = {
+      detectors: { ...structuredClone(DEFAULT_PARAMS), outlier: { alpha: 0.05, z: 2.5, warmup: 30 } },
+      rules: {
+        errorLevels: ['fatal' as const],
+        metrics: [{ kind: 'high_temp', metric: 'temp', above: 70, below: undefined }],
+      },
+    }
+    const server = configFromEnv({ EDGEWATCH_CONFIG: paramsJson(tuned) })
+    expect(server.analysis).toEqual(resolveAnalysisConfig(tuned))
+    expect(server.analysis.fleet.detectors.outlier.z).toBe(2.5)
+    expect(server.analysis.fleet.rules.metrics).toEqual([
+      { kind: 'high_temp', metric: 'temp', above: 70 },
+      { kind: 'slow_response', metric: 'latencyMs', above: 1000 },
+    ])
   })
 })
 
