@@ -114,4 +114,10 @@ export const SCORE_PTR = 131072 + 65536 * 16
 export const FLAGS_PTR = 131072 + 65536 * 24
 export const WINDOW_PTR = 131072 + 65536 * 25
 export const WINDOW_CAPACITY = 4096
+/**
+ * Kernel-private scratch, in no snapshot: each ring entry's mean and M2 (8 bytes each) once its
+ * bucket is complete, and a byte per entry saying whether they are valid (see window.ts).
+ */
+export const BUCKET_STATS_PTR = 65536 + 4096
+export const BUCKET_VALID_PTR = 65536 + 4096 + 16 * 16
 export const MEMORY_END = 131072 + 65536 * 25 + 4096 * 8 * 8

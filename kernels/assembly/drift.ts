@@ -11,11 +11,14 @@ import {
   S_DRIFT_POS,
   S_DRIFT_VAR,
 } from '../layout'
-import { get, param, ratio, set, warmupWeight } from './memory'
+import { get, param, quotientAbove1, ratio, set, verdict, warmupWeight } from './memory'
 
-/** Strength = max(S+, S-) / h, 0 during warm-up. */
+/**
+ * Strength = max(S+, S-) / h, 0 during warm-up. With `verdictOnly`, a value > 1 exactly when the
+ * strength is (see verdict in memory.ts).
+ */
 @inline
-export function driftStep(x: f64): f64 {
+export function driftStep(x: f64, verdictOnly: bool): f64 {
   const n = get(S_DRIFT_COUNT)
   const mean = get(S_DRIFT_MEAN)
   const variance = get(S_DRIFT_VAR)
@@ -26,7 +29,9 @@ export function driftStep(x: f64): f64 {
     const k = param(P_DRIFT_K)
     const pos = max<f64>(0, get(S_DRIFT_POS) + z - k)
     const neg = max<f64>(0, get(S_DRIFT_NEG) - z - k)
-    strength = max<f64>(pos, neg) / param(P_DRIFT_H)
+    const top = max<f64>(pos, neg)
+    const h = param(P_DRIFT_H)
+    strength = verdictOnly ? verdict(quotientAbove1(top, h)) : top / h
     if (strength > 1) {
       set(S_DRIFT_POS, 0)
       set(S_DRIFT_NEG, 0)

@@ -38,7 +38,7 @@ import { outlierStep } from './outlier'
 import { spikeStep } from './spike'
 import { stuckStep } from './stuck'
 import { thresholdStep } from './threshold'
-import { windowStep } from './window'
+import { forgetBucketStats, windowStep } from './window'
 
 let windowsOut: i32 = 0
 
@@ -62,7 +62,11 @@ export function reset(): void {
  */
 export function process(from: i32, n: i32): i32 {
   const enabled = <i32>load<f64>(PARAMS_PTR + (P_ENABLED << 3))
+  // With novelty or context on, the score ranks by them: the other detectors' strengths only decide
+  // their verdicts, and best is not used.
+  const ranked = (enabled & (BIT_NOVELTY | BIT_CONTEXT)) != 0
   windowsOut = 0
+  if (enabled & BIT_WINDOW) forgetBucketStats()
   for (let i = from; i < n; i++) {
     const ts = load<f64>(TS_PTR + (i << 3))
     const x = load<f64>(VALUE_PTR + (i << 3))
@@ -78,18 +82,18 @@ export function process(from: i32, n: i32): i32 {
       best = max<f64>(best, s)
     }
     if (enabled & BIT_OUTLIER) {
-      const s = outlierStep(x)
+      const s = outlierStep(x, ranked)
       if (s > 1) flags |= BIT_OUTLIER
       best = max<f64>(best, s)
     }
     const seen = get(S_COUNT)
     if (enabled & BIT_SPIKE && seen > 0) {
-      const s = spikeStep(x)
+      const s = spikeStep(x, ranked)
       if (s > 1) flags |= BIT_SPIKE
       best = max<f64>(best, s)
     }
     if (enabled & BIT_DRIFT) {
-      const s = driftStep(x)
+      const s = driftStep(x, ranked)
       if (s > 1) flags |= BIT_DRIFT
       best = max<f64>(best, s)
     }

@@ -3,11 +3,14 @@
 // A repeated value (jump 0) leaves the spread alone: a sensor that held still for a while must not
 // make its next ordinary step look like a spike.
 import { P_SPIKE_ALPHA, P_SPIKE_K, P_SPIKE_WARMUP, S_PREV, S_SPIKE_COUNT, S_SPIKE_SPREAD } from '../layout'
-import { get, param, ratio, set, warmupWeight } from './memory'
+import { get, param, ratio, ratioAbove1, set, verdict, warmupWeight } from './memory'
 
-/** Strength = |jump| / (k * spread), 0 during warm-up. Call only when a previous sample exists. */
+/**
+ * Strength = |jump| / (k * spread), 0 during warm-up. Call only when a previous sample exists. With
+ * `verdictOnly`, a value > 1 exactly when the strength is (see verdict in memory.ts).
+ */
 @inline
-export function spikeStep(x: f64): f64 {
+export function spikeStep(x: f64, verdictOnly: bool): f64 {
   const jump = abs<f64>(x - get(S_PREV))
   const n = get(S_SPIKE_COUNT)
   const spread = get(S_SPIKE_SPREAD)
@@ -15,7 +18,7 @@ export function spikeStep(x: f64): f64 {
   let strength: f64 = 0
   let clipped = jump
   if (n >= param(P_SPIKE_WARMUP)) {
-    strength = ratio(jump, limit)
+    strength = verdictOnly ? verdict(ratioAbove1(jump, limit)) : ratio(jump, limit)
     clipped = min<f64>(jump, limit)
   }
   if (jump == 0) return strength

@@ -11,6 +11,9 @@ import {
   B_SHIFT,
   B_SUM,
   B_SUMSQ,
+  BUCKET_STATS_PTR,
+  BUCKET_VALID_PTR,
+  BUCKETS_MAX,
   P_SLIDE_MS,
   P_WINDOW_BUCKETS,
   S_BUCKETS,
@@ -35,7 +38,20 @@ function entry(j: i32): i32 {
   return S_BUCKETS + j * B_FIELDS
 }
 
-/** Writes the window that ends at the start of bucket `end` as output record `at`. */
+/** Forgets every ring entry's cached mean and M2 (at the start of a batch: the host may have restored a snapshot). */
+@inline
+export function forgetBucketStats(): void {
+  memory.fill(BUCKET_VALID_PTR, 0, BUCKETS_MAX)
+}
+
+/**
+ * Writes the window that ends at the start of bucket `end` as output record `at`.
+ *
+ * A bucket is merged into k windows: its own mean and M2 (two divisions) are computed the first
+ * time, once it is complete, and cached in scratch memory (the same operations on the same values,
+ * so the same bits). Only complete buckets are merged (the current one is complete when a window
+ * closes), opening a bucket forgets its entry's cache, and every batch starts by forgetting all.
+ */
 function emitWindow(end: f64, k: i32, at: i32): void {
   let n: f64 = 0
   let mean: f64 = 0
@@ -44,14 +60,33 @@ function emitWindow(end: f64, k: i32, at: i32): void {
   let hi: f64 = -Infinity
   // Oldest ring entry first: the one after the current.
   const current = <i32>get(S_WIN_SLOT)
+  const inRing = current >= 0 && current < k
+  let j = current
   for (let i = 1; i <= k; i++) {
-    const s = entry((current + i) % k)
+    // (current + i) % k, without a remainder when current is a ring entry (always, unless the
+    // snapshot was forged).
+    j = inRing ? (j + 1 == k ? 0 : j + 1) : (current + i) % k
+    const s = entry(j)
     const index = get(s + B_INDEX)
     if (!(index >= end - <f64>k && index < end)) continue
     const nb = get(s + B_COUNT)
-    const sum = get(s + B_SUM)
-    const mb = get(s + B_SHIFT) + sum / nb
-    const m2b = max<f64>(0, get(s + B_SUMSQ) - (sum * sum) / nb)
+    let mb: f64
+    let m2b: f64
+    const cachable = <u32>j < <u32>BUCKETS_MAX
+    const cached = BUCKET_STATS_PTR + (<usize>j << 4)
+    if (cachable && load<u8>(BUCKET_VALID_PTR + <usize>j) != 0) {
+      mb = load<f64>(cached)
+      m2b = load<f64>(cached, 8)
+    } else {
+      const sum = get(s + B_SUM)
+      mb = get(s + B_SHIFT) + sum / nb
+      m2b = max<f64>(0, get(s + B_SUMSQ) - (sum * sum) / nb)
+      if (cachable) {
+        store<f64>(cached, mb)
+        store<f64>(cached, m2b, 8)
+        store<u8>(BUCKET_VALID_PTR + <usize>j, 1)
+      }
+    }
     const total = n + nb
     const delta = mb - mean
     mean += (delta * nb) / total
@@ -74,6 +109,7 @@ function emitWindow(end: f64, k: i32, at: i32): void {
 
 /** Starts bucket `bucket` with the sample x in ring entry j, evicting the oldest bucket. */
 function openBucket(bucket: f64, j: i32, x: f64): void {
+  if (<u32>j < <u32>BUCKETS_MAX) store<u8>(BUCKET_VALID_PTR + <usize>j, 0)
   const s = entry(j)
   set(s + B_INDEX, bucket)
   set(s + B_COUNT, 0)
