@@ -185,6 +185,27 @@ describe.runIf(run)('replay tool in Chromium', () => {
     )
   })
 
+  it('exports the tuned parameters, every bound of a rule kept, as the server config', async () => {
+    const bounds: [string, string][] = [
+      ['#rule-0-above', '70'],
+      ['#rule-0-below', '-10'],
+    ]
+    for (const [id, value] of bounds) {
+      await page.fill(id, value)
+      await page.dispatchEvent(id, 'change')
+    }
+    // The re-run is debounced: export until the worker has the new parameters.
+    const exported = async () => {
+      const download = page.waitForEvent('download')
+      await page.click('#export-params')
+      return JSON.parse(readFileSync((await (await download).path())!, 'utf8')).rules?.metrics?.[0]
+    }
+    await expect
+      .poll(exported, { timeout: 10_000 })
+      .toEqual({ kind: 'high_temp', metric: 'temp', above: 70, below: -10 })
+    await page.click('text=Reset to defaults')
+  })
+
   it('keeps the dataset across a reload', async () => {
     await page.reload()
     await expect(page.locator('ul.datasets li').first().textContent()).resolves.toContain('sensors.ndjson')

@@ -81,28 +81,20 @@ export function tuningPanel(app: App): void {
       'fieldset',
       {},
       h('legend', {}, 'metric rules'),
-      ...rules.flatMap((rule, i) => [
-        h(
-          'label',
-          { for: `rule-${i}-above` },
-          `${rule.kind}: ${rule.metric} above`,
-          input(
-            `rule-${i}-above`,
-            rule.above ?? null,
-            (v) => (rules[i] = { ...rule, above: v === null ? undefined : (v as number) }),
-          ),
-        ),
-        h(
-          'label',
-          { for: `rule-${i}-below` },
-          `${rule.kind}: ${rule.metric} below`,
-          input(
-            `rule-${i}-below`,
-            rule.below ?? null,
-            (v) => (rules[i] = { ...rule, below: v === null ? undefined : (v as number) }),
-          ),
-        ),
-      ]),
+      ...rules.flatMap((rule, i) =>
+        (['above', 'below'] as const).map((bound) => {
+          const id = `rule-${i}-${bound}`
+          const set = (v: number | boolean | null) => {
+            rules[i] = { ...rules[i]!, [bound]: v === null ? undefined : (v as number) }
+          }
+          return h(
+            'label',
+            { for: id },
+            `${rule.kind}: ${rule.metric} ${bound}`,
+            input(id, rule[bound] ?? null, set),
+          )
+        }),
+      ),
     )
     form.replaceChildren(...groups, levels, metricRules)
   }
