@@ -2,6 +2,7 @@
 // detector on) on a 1M-sample series, the Wasm kernel through its host API against the TypeScript
 // reference. Median of several runs.
 
+import { DETECTOR_KINDS } from '../kernels/host/kinds.js'
 import { DEFAULT_PARAMS, type DetectorParams, encodeParams } from '../kernels/host/params.js'
 import { loadNodeKernel } from '../kernels/node.js'
 import { ReferenceSeries } from '../kernels/reference/reference.js'
@@ -46,16 +47,7 @@ const rate = (params: DetectorParams) => {
 }
 
 const detectors: Record<string, number> = {}
-for (const name of [
-  'threshold',
-  'outlier',
-  'spike',
-  'drift',
-  'stuck',
-  'novelty',
-  'context',
-  'window',
-] as const) {
+for (const name of [...DETECTOR_KINDS, 'window'] as const) {
   detectors[name] = Math.round(rate(only(name)))
   console.log(`${name.padEnd(10)} ${(detectors[name]! / 1e6).toFixed(1)} M samples/s`)
 }

@@ -135,7 +135,7 @@ export function checkSnapshot(state: Uint8Array): number {
   if (state.byteLength > MAX_STATE_BYTES || !Number.isInteger(entries) || entries < 1) {
     throw new KernelStateError(`a state snapshot of ${state.byteLength} bytes is not one this kernel makes`)
   }
-  const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
+  const version = snapshotVersion(state)
   if (version !== L.STATE_VERSION)
     throw new KernelStateError(`state snapshot version ${version} is not supported`)
   return entries
@@ -148,8 +148,13 @@ export function checkSnapshot(state: Uint8Array): number {
  */
 export function isOlderSnapshot(state: Uint8Array): boolean {
   if (state.byteLength < 8) return false
-  const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
+  const version = snapshotVersion(state)
   return Number.isInteger(version) && version >= 1 && version < L.STATE_VERSION
+}
+
+/** The version a snapshot says it has (its first slot). */
+function snapshotVersion(state: Uint8Array): number {
+  return new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
 }
 
 /** Joins typed arrays of one kind into one (the part itself when there is one). */

@@ -4,7 +4,7 @@
 import { Analyser, type Found } from '../../../functions/domain/analyse.js'
 import { type AnalysisConfigInput, resolveAnalysisConfig } from '../../../functions/domain/analysis-config.js'
 import type { RecordColumns, SeriesColumns } from '../../../functions/domain/columns.js'
-import type { SeriesState } from '../../../functions/domain/types.js'
+import type { Anomaly, SeriesState } from '../../../functions/domain/types.js'
 import { seriesKey } from '../../../functions/store/port.js'
 import { concat, type Kernel } from '../../../kernels/host/kernel.js'
 import type { Chunk } from '../store/chunk.js'
@@ -113,18 +113,8 @@ export interface ReplaySummary {
   ms: number
 }
 
-/** One anomaly for display, with its record's position. */
-export interface AnomalyRow {
-  at: number
-  line: number
-  deviceId: string
-  ts: number
-  kind: string
-  metric: string | undefined
-  value: number | null
-  score: number
-  detail: string | undefined
-}
+/** One anomaly for display, with its record's position (index and file line). */
+export type AnomalyRow = Anomaly & { at: number; line: number }
 
 export class ReplaySession {
   private analyser: Analyser
@@ -288,7 +278,8 @@ export function slice(data: Loaded, from: number, to: number): RecordColumns {
   }
 }
 
-function lowerBound(a: Uint32Array, x: number): number {
+/** The first index of sorted `a` whose value is at least `x`. */
+export function lowerBound(a: Uint32Array, x: number): number {
   let lo = 0
   let hi = a.length
   while (lo < hi) {

@@ -8,7 +8,7 @@ import { DatasetStore } from '../store/datasets.js'
 import { compareKinds } from './compare.js'
 import { decimate } from './decimate.js'
 import { paramsJson, resultsCsv, resultsNdjson } from './results.js'
-import { join, ReplaySession } from './session.js'
+import { join, lowerBound, ReplaySession } from './session.js'
 
 export interface MetricTrace {
   metric: string
@@ -95,8 +95,7 @@ const api = {
     const out: MetricTrace[] = []
     for (const series of s.data.series) {
       if (series.device !== d) continue
-      let n = 0
-      while (n < series.rows.length && series.rows[n]! < s.position) n++
+      const n = lowerBound(series.rows, s.position)
       const ts = new Float64Array(n)
       for (let i = 0; i < n; i++) ts[i] = s.data.ts[series.rows[i]!]!
       const shown = decimate(ts, series.values.subarray(0, n), from, to, maxPoints)

@@ -63,15 +63,11 @@ export function chartsPanel(app: App): void {
     list.replaceChildren(...plots.map((p) => p.root.parentElement ?? p.root))
   }
 
+  /** What the charts show: they redraw when it changes (once at a time, catching up after). */
+  const keyOf = (s: AppState) =>
+    JSON.stringify([s.dataset?.id, s.device, s.view, s.summary?.done, s.summary?.anomalies, s.config])
   app.onChange((s) => {
-    const key = JSON.stringify([
-      s.dataset?.id,
-      s.device,
-      s.view,
-      s.summary?.done,
-      s.summary?.anomalies,
-      s.config,
-    ])
+    const key = keyOf(s)
     if (key === drawn || pending) return
     drawn = key
     pending = true
@@ -79,17 +75,7 @@ export function chartsPanel(app: App): void {
       .catch((e: Error) => app.set({ error: e.message }))
       .finally(() => {
         pending = false
-        if (
-          drawn !==
-          JSON.stringify([
-            app.state.dataset?.id,
-            app.state.device,
-            app.state.view,
-            app.state.summary?.done,
-            app.state.summary?.anomalies,
-            app.state.config,
-          ])
-        ) {
+        if (drawn !== keyOf(app.state)) {
           drawn = ''
           app.set({})
         }
