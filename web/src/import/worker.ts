@@ -2,16 +2,7 @@
 import { expose, type ProxyOrClone } from 'comlink'
 import { type Dataset, DatasetStore } from '../store/datasets.js'
 import { type ImportProgress, type ImportSource, importRows } from './import.js'
-
-export interface ServerPull {
-  /** The server's base URL, e.g. http://127.0.0.1:3000 (empty: this page's origin). */
-  server: string
-  token: string
-  deviceId?: string
-  /** ISO-8601 or epoch ms; empty for no bound. */
-  from?: string
-  to?: string
-}
+import { exportUrl, type ServerPull } from './server-export.js'
 
 type OnProgress = ProxyOrClone<(p: ImportProgress) => void>
 
@@ -46,16 +37,7 @@ const api = {
   },
 
   async importFromServer(pull: ServerPull, onProgress: OnProgress): Promise<Dataset> {
-    const base = pull.server.trim() || self.location.origin
-    let url: URL
-    try {
-      url = new URL('/v1/export', base)
-    } catch {
-      throw new Error(`not a server URL: ${base}`)
-    }
-    if (pull.deviceId) url.searchParams.set('deviceId', pull.deviceId)
-    if (pull.from) url.searchParams.set('from', pull.from)
-    if (pull.to) url.searchParams.set('to', pull.to)
+    const url = exportUrl(pull, self.location.origin)
     let res: Response
     try {
       res = await fetch(url, { headers: { authorization: `Bearer ${pull.token}` } })

@@ -67,8 +67,8 @@ export function importPanel(app: App): void {
     field('Server', 'server', { placeholder: 'this page’s server', type: 'url' }),
     field('Token', 'token', { type: 'password', required: 'true', autocomplete: 'off' }),
     field('Device', 'deviceId', { placeholder: 'all devices' }),
-    field('From', 'from', { placeholder: '2026-11-01T00:00:00Z' }),
-    field('To', 'to', { placeholder: 'now' }),
+    field('From', 'since', { placeholder: '2026-11-01T00:00:00Z' }),
+    field('To', 'until', { placeholder: 'now' }),
     h('button', { type: 'submit' }, 'Pull export'),
   )
   form.addEventListener('submit', (e) => {
@@ -81,8 +81,8 @@ export function importPanel(app: App): void {
         server: get('server'),
         token: get('token'),
         deviceId: get('deviceId'),
-        from: get('from'),
-        to: get('to'),
+        since: get('since'),
+        until: get('until'),
       }
       await done(
         await app.task('Pulling the export…', () => app.importer.importFromServer(pull, proxy(report))),
