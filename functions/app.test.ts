@@ -5,11 +5,12 @@ import type { Kernel } from '../kernels/host/kernel.js'
 import { loadNodeKernel } from '../kernels/node.js'
 import { type App, createApp } from './app.js'
 import { resolveAnalysisConfig } from './domain/analysis-config.js'
-import { createMemoryStore } from './store/memory.js'
+import { openSqliteStore } from './store/sqlite.js'
+import { wrapStore } from './store/wrap.js'
 
-const tokens = { ingest: 'ingest-token-123', admin: 'admin-token-456' }
-const admin = { Authorization: `Bearer ${tokens.admin}` }
-const ingestAuth = { Authorization: `Bearer ${tokens.ingest}` }
+const tokens = { ingest: ['ingest-token-123'], admin: ['admin-token-4567'] }
+const admin = { Authorization: `Bearer ${tokens.admin[0]}` }
+const ingestAuth = { Authorization: `Bearer ${tokens.ingest[0]}` }
 const LIMIT = 64 * 1024
 
 let kernel: Kernel
@@ -20,7 +21,7 @@ beforeAll(async () => {
 })
 const freshApp = () =>
   createApp({
-    store: createMemoryStore(),
+    store: openSqliteStore(':memory:'),
     kernel,
     analysis: resolveAnalysisConfig({}),
     tokens,
@@ -46,7 +47,7 @@ const errorOf = async (res: Response) =>
 describe('CORS for the replay tool on another origin', () => {
   const withCors = (origins: string[]) =>
     createApp({
-      store: createMemoryStore(),
+      store: openSqliteStore(':memory:'),
       kernel,
       analysis: resolveAnalysisConfig({}),
       tokens,
@@ -106,9 +107,9 @@ describe('auth', () => {
     expect((await app.request('/v1/anomalies', { headers: { Authorization: 'Bearer wrong' } })).status).toBe(
       401,
     )
-    expect((await app.request('/v1/anomalies', { headers: { Authorization: tokens.admin } })).status).toBe(
-      401,
-    )
+    expect(
+      (await app.request('/v1/anomalies', { headers: { Authorization: tokens.admin[0]! } })).status,
+    ).toBe(401)
     expect((await post('{"deviceId":"a"}', { Authorization: 'Bearer nope' })).status).toBe(401)
   })
 
@@ -369,9 +370,62 @@ describe('queries', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { ts: string; score: number; anomalies: string })
+    expect(lines.pop()).toEqual({ export: { complete: true, records: 150 } })
     expect(lines).toHaveLength(150)
     expect(lines.some((l) => l.anomalies.includes('high_temp'))).toBe(true)
     expect(lines.every((l) => l.score >= 0 && l.score <= 1)).toBe(true)
+  })
+
+  it('ends an export that fails part way with an error line, so it never looks complete', async () => {
+    const store = openSqliteStore(':memory:')
+    const failing = createApp({
+      store: wrapStore(store, (op, method) =>
+        op === 'exportRecords'
+          ? (async function* () {
+              yield* store.exportRecords({})
+              throw new Error('disk I/O error')
+            } as unknown as typeof method)
+          : method,
+      ),
+      kernel,
+      analysis: resolveAnalysisConfig({}),
+      tokens,
+      bodyLimitBytes: LIMIT,
+    })
+    const body = ndjson(Array.from({ length: 3 }, (_, i) => ({ deviceId: 'x', ts: i, v: i })))
+    await failing.request('/v1/ingest', {
+      method: 'POST',
+      body,
+      headers: { ...ingestAuth, 'Content-Type': 'application/x-ndjson' },
+    })
+    const res = await failing.request('/v1/export', { headers: admin })
+    expect(res.status).toBe(200)
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines).toHaveLength(4)
+    expect(lines[3]).toEqual({
+      error: {
+        code: 'export_failed',
+        message: 'the export failed after 3 records: disk I/O error',
+        details: { records: 3 },
+      },
+    })
+  })
+
+  it('exports in arrival order on request', async () => {
+    for (const ts of [3000, 1000, 2000])
+      await post(JSON.stringify({ deviceId: 'o', ts, v: 1 }), { 'Content-Type': 'application/json' })
+    const order = async (q: string) =>
+      (await (await get(`/v1/export?deviceId=o${q}`)).text())
+        .trim()
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => Date.parse((JSON.parse(l) as { ts: string }).ts))
+    expect(await order('')).toEqual([1000, 2000, 3000])
+    expect(await order('&order=arrival')).toEqual([3000, 1000, 2000])
+    expect((await get('/v1/export?order=random')).status).toBe(400)
   })
 
   it('answers unknown routes with 404 in the error shape', async () => {

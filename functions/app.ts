@@ -7,9 +7,10 @@ import type { AppContext } from './app-context.js'
 import { Analyser } from './domain/analyse.js'
 import type { AnalysisConfig } from './domain/analysis-config.js'
 import { Ingestor } from './domain/ingest.js'
-import { bearerAuth, type Tokens } from './http/auth.js'
+import { bearerAuth, checkTokens, type Tokens } from './http/auth.js'
 import type { AppEnv } from './http/env.js'
 import { ApiError, errorBody, sendError } from './http/errors.js'
+import { InFlight } from './http/in-flight.js'
 import { requestLog } from './http/request-log.js'
 import { instrumentStore } from './observability/instrument-store.js'
 import { Metrics } from './observability/metrics.js'
@@ -23,9 +24,15 @@ export interface AppDeps {
   store: Store
   kernel: Kernel
   analysis: AnalysisConfig
+  /** Several per role allow rotation; each at least MIN_TOKEN_LENGTH characters (checked here). */
   tokens: Tokens
   /** Largest accepted request body, after decompression (bytes). */
   bodyLimitBytes: number
+  /** Bounds on work in flight (defaults: 64 MiB of bodies, 100,000 queued records). */
+  maxInFlightBytes?: number
+  maxQueuedRecords?: number
+  /** How long an Idempotency-Key's answer is kept (default 24 h). */
+  idempotencyTtlMs?: number
   version?: string
   now?: () => number
   /** Where the one-line-per-request JSON log goes. */
@@ -36,12 +43,21 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps) {
+  checkTokens(deps.tokens)
   const metrics = deps.metrics ?? new Metrics()
   const now = deps.now ?? Date.now
   const store = instrumentStore(deps.store, metrics)
+  const log = deps.log ?? (() => {})
+  const warn = (msg: string, fields: Record<string, unknown>) =>
+    log(JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg, ...fields }))
   const ctx: AppContext = {
     store,
-    ingestor: new Ingestor(store, new Analyser(deps.kernel, deps.analysis), metrics, now),
+    ingestor: new Ingestor(store, new Analyser(deps.kernel, deps.analysis), metrics, now, {
+      maxQueuedRecords: deps.maxQueuedRecords ?? 100_000,
+      idempotencyTtlMs: deps.idempotencyTtlMs ?? 24 * 3_600_000,
+      warn,
+    }),
+    bodies: new InFlight(deps.maxInFlightBytes ?? 64 << 20),
     metrics,
     bodyLimitBytes: deps.bodyLimitBytes,
     tokens: deps.tokens,
@@ -56,7 +72,6 @@ export function createApp(deps: AppDeps) {
       return c.json(errorBody('invalid_request', message, { issues }), 400)
     },
   })
-  const log = deps.log ?? (() => {})
   app.use('*', requestLog(metrics, log))
   if (deps.corsOrigins?.length) app.use('/v1/*', corsFor(deps.corsOrigins))
   app.use('/v1/*', bearerAuth(deps.tokens))

@@ -9,6 +9,12 @@ export interface ServiceConfig {
   /** Records (and what came with them) are deleted this long after they were ingested. */
   retentionMs: number
   bodyLimitBytes: number
+  /** Bytes of request bodies read and parsed at once; past it, 503 overloaded. */
+  maxInFlightBytes: number
+  /** Records parsed and waiting for their commit; past it, 503 overloaded. */
+  maxQueuedRecords: number
+  /** How long an Idempotency-Key's answer is kept. */
+  idempotencyTtlMs: number
   /** SQLite synchronous mode on Node: full makes every acknowledged batch survive a power cut. */
   sync: 'full' | 'normal'
   analysis: AnalysisConfig
@@ -56,6 +62,13 @@ export function parseBytes(text: string, name: string): number {
   return bytes
 }
 
+function parseCount(text: string, name: string): number {
+  const n = Number(text)
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+    throw new ConfigError(`${name} must be a positive whole number; got ${JSON.stringify(text)}`)
+  return n
+}
+
 function parsePort(text: string): number {
   const port = Number(text)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -81,12 +94,21 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
         : (e as Error).message
     throw new ConfigError(`invalid analysis configuration: ${detail}`)
   }
+  const bodyLimitBytes = parseBytes(env.EDGEWATCH_BODY_LIMIT ?? '8MiB', 'EDGEWATCH_BODY_LIMIT')
   return {
     port: parsePort(env.PORT ?? '3000'),
     host: env.HOST ?? '127.0.0.1',
     dataDir: env.EDGEWATCH_DATA_DIR ?? './data',
     retentionMs: parseDuration(env.EDGEWATCH_RETENTION ?? '7d', 'EDGEWATCH_RETENTION'),
-    bodyLimitBytes: parseBytes(env.EDGEWATCH_BODY_LIMIT ?? '8MiB', 'EDGEWATCH_BODY_LIMIT'),
+    bodyLimitBytes,
+    maxInFlightBytes: env.EDGEWATCH_MAX_INFLIGHT_BYTES
+      ? parseBytes(env.EDGEWATCH_MAX_INFLIGHT_BYTES, 'EDGEWATCH_MAX_INFLIGHT_BYTES')
+      : Math.max(64 << 20, bodyLimitBytes),
+    maxQueuedRecords: parseCount(
+      env.EDGEWATCH_MAX_QUEUED_RECORDS ?? '100000',
+      'EDGEWATCH_MAX_QUEUED_RECORDS',
+    ),
+    idempotencyTtlMs: parseDuration(env.EDGEWATCH_IDEMPOTENCY_TTL ?? '24h', 'EDGEWATCH_IDEMPOTENCY_TTL'),
     sync,
     analysis,
     corsOrigins: parseOrigins(env.EDGEWATCH_CORS_ORIGINS ?? ''),

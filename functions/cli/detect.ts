@@ -8,7 +8,7 @@ import { stringify } from 'csv-stringify'
 import type { Kernel } from '../../kernels/host/kernel.js'
 import { Analyser } from '../domain/analyse.js'
 import type { AnalysisConfig } from '../domain/analysis-config.js'
-import { pickColumns, type RowColumns, rowToRecord } from '../domain/rows.js'
+import { ExportCheck, type ExportState, pickColumns, type RowColumns, rowToRecord } from '../domain/rows.js'
 import type { DeviceRecord, SeriesState } from '../domain/types.js'
 import { seriesKey } from '../store/port.js'
 import { formatFromName, type InputFormat, openInput, type Row, readRows } from './rows.js'
@@ -32,6 +32,11 @@ export interface DetectSummary {
   anomalousRows: number
   invalid: { line: number; reason: string }[]
   invalidCount: number
+  /**
+   * Whether the input was a server export whose footer counted every record (`complete`), export
+   * lines with no footer (`unterminated`), or another file (`plain`). An incomplete export throws.
+   */
+  export: Exclude<ExportState, { incomplete: string }>
 }
 
 export async function detect(
@@ -41,15 +46,24 @@ export async function detect(
 ): Promise<DetectSummary> {
   const format = opts.format ?? formatFromName(opts.input)
   if (!format) throw new Error(`cannot tell the format of ${opts.input}: pass --format csv|ndjson|json`)
+  // The output's name decides (x.csv, x.ndjson), else the input's format (CSV stays CSV).
+  const named = opts.output ? formatFromName(opts.output) : undefined
   const outputFormat =
-    opts.outputFormat ??
-    (opts.output && formatFromName(opts.output) === 'csv' ? 'csv' : format === 'csv' ? 'csv' : 'ndjson')
+    opts.outputFormat ?? (named === 'csv' || named === 'ndjson' ? named : format === 'csv' ? 'csv' : 'ndjson')
   const analyser = new Analyser(kernel, analysis)
   const states = new Map<string, SeriesState>()
-  const summary: DetectSummary = { rows: 0, scored: 0, anomalousRows: 0, invalid: [], invalidCount: 0 }
+  const summary: DetectSummary = {
+    rows: 0,
+    scored: 0,
+    anomalousRows: 0,
+    invalid: [],
+    invalidCount: 0,
+    export: 'plain',
+  }
   const out: Writable = opts.output && opts.output !== '-' ? createWriteStream(opts.output) : process.stdout
   const bar = progressBar(opts)
   const writer = outputFormat === 'csv' ? csvWriter(out) : ndjsonWriter(out)
+  const exportCheck = new ExportCheck()
   let columns: RowColumns | undefined
   let chunk: Row[] = []
 
@@ -57,7 +71,7 @@ export async function detect(
     const records: (DeviceRecord | undefined)[] = chunk.map((row) => {
       if (!row.fields || row.error) return undefined
       columns ??= pickColumns(row.fields, opts)
-      const r = rowToRecord(row.fields, columns, opts.device ?? 'device')
+      const r = rowToRecord(row.fields, columns, opts.device ?? 'device', row.text)
       if (typeof r !== 'string') return r.record
       row.error = r
       return undefined
@@ -66,21 +80,21 @@ export async function detect(
     const result = analyser.analyse(valid, states)
     for (const s of result.states) states.set(seriesKey(s.deviceId, s.metric), s)
     let v = 0
-    for (let i = 0; i < chunk.length; i++) {
-      const row = chunk[i]!
+    const rows = chunk.map((row, i): OutRow => {
       summary.rows++
+      const fields = written(row, columns?.device)
       if (!records[i]) {
+        const reason = row.error ?? 'unreadable row'
         summary.invalidCount++
-        if (summary.invalid.length < 20)
-          summary.invalid.push({ line: row.line, reason: row.error ?? 'unreadable row' })
-        await writer.write(row.fields ?? { _error: row.error }, undefined, [])
-        continue
+        if (summary.invalid.length < 20) summary.invalid.push({ line: row.line, reason })
+        return { fields, error: reason }
       }
       const verdict = result.verdicts[v++]!
       summary.scored++
       if (verdict.kinds.length) summary.anomalousRows++
-      await writer.write(row.fields!, verdict.score, verdict.kinds)
-    }
+      return { fields, score: verdict.score, kinds: verdict.kinds }
+    })
+    await writer.write(rows)
     chunk = []
   }
 
@@ -90,17 +104,39 @@ export async function detect(
     bar?.update(bytes)
   })
   for await (const row of readRows(input, format)) {
+    if (exportCheck.isEnd(row)) continue
     chunk.push(row)
     if (chunk.length >= (opts.chunkRows ?? 8192)) await flush()
   }
   await flush()
   await writer.end()
   bar?.stop()
+  const state = exportCheck.finish()
+  if (typeof state === 'object')
+    throw new Error(
+      `the export is incomplete: ${state.incomplete} (the ${summary.rows} rows read were scored and written)`,
+    )
+  summary.export = state
   return summary
 }
 
+/** The fields written back: a CSV device id as read (`007`), not the number it looks like. */
+function written(row: Row, device: string | undefined): Record<string, unknown> | undefined {
+  if (!row.fields || !row.text || device === undefined || !(device in row.text)) return row.fields
+  return { ...row.fields, [device]: row.text[device] }
+}
+
+/** A row as written back: its fields (none when unreadable), and its verdict or why it has none. */
+interface OutRow {
+  fields: Record<string, unknown> | undefined
+  score?: number
+  kinds?: string[]
+  error?: string
+}
+
 interface RowWriter {
-  write(fields: Record<string, unknown>, score: number | undefined, kinds: string[]): Promise<void>
+  /** A chunk of rows, in order. */
+  write(rows: OutRow[]): Promise<void>
   end(): Promise<void>
 }
 
@@ -114,26 +150,37 @@ async function finish(out: Writable): Promise<void> {
   await once(out, 'finish')
 }
 
+/** One object per row; an unreadable line becomes `{"_error": reason, "score": null, ...}`. */
 function ndjsonWriter(out: Writable): RowWriter {
+  const line = ({ fields, score, kinds = [], error }: OutRow) =>
+    JSON.stringify({ ...(fields ?? { _error: error }), score: score ?? null, anomalies: kinds.join(',') }) +
+    '\n'
   return {
-    write: (fields, score, kinds) =>
-      write(out, JSON.stringify({ ...fields, score: score ?? null, anomalies: kinds.join(',') }) + '\n'),
+    write: (rows) => write(out, rows.map(line).join('')),
     end: () => finish(out),
   }
 }
 
+/**
+ * The header is every field name of the first chunk's rows (first seen first), then `score`,
+ * `anomalies` and `error` (the reason a row was not scored). It is written before later chunks are
+ * read, so a field that first appears after the first chunk is not in the output.
+ */
 function csvWriter(out: Writable): RowWriter {
-  let header: string[] | undefined
+  let names: string[] | undefined
   const csv = stringify()
   csv.pipe(out, { end: false })
+  const put = async (cells: unknown[]) => {
+    if (!csv.write(cells)) await once(csv, 'drain')
+  }
   return {
-    async write(fields, score, kinds) {
-      if (!header) {
-        header = [...Object.keys(fields), 'score', 'anomalies']
-        if (!csv.write(header)) await once(csv, 'drain')
+    async write(rows) {
+      if (!names) {
+        names = fieldNames(rows)
+        await put([...names, 'score', 'anomalies', reasonColumn(names)])
       }
-      const row = header.slice(0, -2).map((k) => fields[k] ?? '')
-      if (!csv.write([...row, score ?? '', kinds.join(',')])) await once(csv, 'drain')
+      for (const { fields = {}, score, kinds = [], error } of rows)
+        await put([...names.map((k) => fields[k] ?? ''), score ?? '', kinds.join(','), error ?? ''])
     },
     async end() {
       csv.end()
@@ -141,6 +188,21 @@ function csvWriter(out: Writable): RowWriter {
       await finish(out)
     },
   }
+}
+
+/** The rows' field names, first seen first; `score` and `anomalies` are the new verdict's columns. */
+function fieldNames(rows: OutRow[]): string[] {
+  const names = new Set<string>()
+  for (const { fields } of rows)
+    for (const k of Object.keys(fields ?? {})) if (k !== 'score' && k !== 'anomalies') names.add(k)
+  return [...names]
+}
+
+/** `error`, or `_error` (and so on) when the rows have an `error` field of their own. */
+function reasonColumn(names: string[]): string {
+  let name = 'error'
+  while (names.includes(name)) name = `_${name}`
+  return name
 }
 
 function progressBar(opts: DetectOptions): SingleBar | undefined {

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadNodeKernel, projectRoot } from '../../kernels/node.js'
 import { ConfigError, configFromEnv } from '../config.js'
+import { TokenError } from '../http/auth.js'
 import { startNodeServer } from '../node/server.js'
 import { detect } from './detect.js'
 
@@ -12,8 +13,10 @@ const HELP = `edgewatch: watch IoT fleets; ingest device logs and telemetry, fin
 Usage:
   edgewatch serve
       Runs the HTTP server. Environment: PORT (3000), HOST (127.0.0.1), EDGEWATCH_DATA_DIR (./data),
-      EDGEWATCH_INGEST_TOKEN, EDGEWATCH_ADMIN_TOKEN (generated and kept in the data dir when unset),
-      EDGEWATCH_RETENTION (7d), EDGEWATCH_BODY_LIMIT (8MiB), EDGEWATCH_SYNC (full|normal),
+      EDGEWATCH_INGEST_TOKEN, EDGEWATCH_ADMIN_TOKEN (comma-separated lists, 16+ characters each;
+      a role left unset gets a token generated once and kept in the data dir), EDGEWATCH_RETENTION (7d),
+      EDGEWATCH_BODY_LIMIT (8MiB), EDGEWATCH_SYNC (full|normal), EDGEWATCH_IDEMPOTENCY_TTL (24h),
+      EDGEWATCH_MAX_INFLIGHT_BYTES (64MiB), EDGEWATCH_MAX_QUEUED_RECORDS (100000),
       EDGEWATCH_CONFIG (JSON) or EDGEWATCH_CONFIG_FILE (path): rules and detector parameters.
 
   edgewatch detect --input FILE [--format csv|ndjson|json] [--time-column NAME]
@@ -21,6 +24,12 @@ Usage:
       Scores every row of FILE (or - for stdin; .gz is gunzipped) exactly as the server would and
       writes it back with two added columns: score (0..1) and anomalies (kinds, comma separated).
       Every numeric column is a metric. Times: ISO-8601, YYYY-MM-DD hh:mm:ss (UTC), epoch s or ms.
+      A CSV device id is kept as written (007 stays 007). Unreadable rows are written back unscored:
+      in CSV output with the reason in a last column, error; in NDJSON as {"_error": reason, ...}.
+      CSV output's columns are the fields of the first 8192 rows: a field that first appears later
+      is not written (use NDJSON output for such files).
+      A server export (/v1/export) is checked against its last line: detect fails when the server
+      reported an error there or the footer's record count differs from the records read.
 
   edgewatch --help | --version
 `
@@ -42,7 +51,10 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'serve') return await serveCommand()
     if (command === 'detect') return await detectCommand(rest)
   } catch (e) {
-    const usage = e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    const usage =
+      e instanceof ConfigError ||
+      e instanceof TokenError ||
+      (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     process.stderr.write(`edgewatch ${command}: ${(e as Error).message}\n`)
     return usage ? 2 : 1
   }
@@ -53,11 +65,12 @@ export async function main(argv: string[]): Promise<number> {
 async function serveCommand(): Promise<number> {
   const server = await startNodeServer(process.env)
   const { tokens } = server
+  // A token is printed once, when it is generated; later starts only say where it is kept.
+  const generated = Object.entries(tokens.generated).map(([role, token]) => `  ${role}: ${token}`)
   const lines = [
     `edgewatch listening on ${server.url} (data in ${server.config.dataDir})`,
-    tokens.source === 'environment'
-      ? 'tokens: from EDGEWATCH_INGEST_TOKEN and EDGEWATCH_ADMIN_TOKEN'
-      : `tokens (${tokens.source}, kept in ${tokens.file}):\n  ingest: ${tokens.ingest}\n  admin:  ${tokens.admin}`,
+    ...(generated.length ? [`new tokens, kept in ${tokens.file} (shown this once):`, ...generated] : []),
+    `tokens: ingest from ${tokens.ingestSource}, admin from ${tokens.adminSource}`,
     `try: curl -H "Authorization: Bearer <admin token>" ${server.url}/v1/anomalies`,
     `replay tool: ${server.url}/app/`,
   ]
@@ -119,6 +132,10 @@ async function detectCommand(args: string[]): Promise<number> {
   ]
   if (summary.invalidCount > summary.invalid.length)
     lines.push(`  … and ${summary.invalidCount - summary.invalid.length} more`)
+  if (summary.export === 'unterminated')
+    lines.push(
+      '  note: export lines (score, anomalies) with no footer: if they came from a server that writes footers, the export was cut short',
+    )
   process.stderr.write(lines.join('\n') + '\n')
   return 0
 }

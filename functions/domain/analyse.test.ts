@@ -86,11 +86,18 @@ describe('analyser', () => {
     const old = new Uint8Array(504)
     new DataView(old.buffer).setFloat64(0, 2, true)
     const stale = new Map<string, SeriesState>([
-      [seriesKey('d1', 'temp'), { deviceId: 'd1', metric: 'temp', state: old, lastTs: 1, sampleCount: 7 }],
+      [
+        seriesKey('d1', 'temp'),
+        { deviceId: 'd1', metric: 'temp', state: old, lastTs: 1, sampleCount: 7, version: 3 },
+      ],
     ])
     const upgraded = a.analyse(series(50), stale)
     expect(upgraded.verdicts).toEqual(fresh.verdicts)
-    expect(upgraded.states.find((s) => s.metric === 'temp')?.sampleCount).toBe(57)
+    expect(upgraded.states.find((s) => s.metric === 'temp')).toMatchObject({ sampleCount: 57, version: 3 })
+    // An empty snapshot (the ingest path's way to restart an unreadable one) starts afresh too.
+    const emptied = new Map(stale)
+    emptied.set(seriesKey('d1', 'temp'), { ...stale.get(seriesKey('d1', 'temp'))!, state: new Uint8Array(0) })
+    expect(a.analyse(series(50), emptied).verdicts).toEqual(fresh.verdicts)
     const garbage = new Map(stale)
     garbage.set(seriesKey('d1', 'temp'), {
       ...stale.get(seriesKey('d1', 'temp'))!,

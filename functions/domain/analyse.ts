@@ -120,8 +120,12 @@ export class Analyser {
         }
       })
       const previous = states.get(seriesKey(deviceId, s.metric))
-      // A snapshot from an earlier kernel version restarts the series' detectors (after an upgrade).
-      const state = previous && !isOlderSnapshot(previous.state) ? previous.state : undefined
+      // A snapshot from an earlier kernel version restarts the series' detectors (after an upgrade),
+      // and so does an empty one (the host's way to restart a series whose snapshot was unreadable).
+      const state =
+        previous && previous.state.byteLength > 0 && !isOlderSnapshot(previous.state)
+          ? previous.state
+          : undefined
       const result = this.kernel.run(state, ts, s.values, this.paramsFor(settings))
       for (let i = 0; i < n; i++) {
         const at = s.rows[i]!
@@ -151,6 +155,7 @@ export class Analyser {
         state: result.state,
         lastTs,
         sampleCount: (previous?.sampleCount ?? 0) + n,
+        version: previous?.version ?? 0,
       })
     })
     found.sort((a, b) => a.at - b.at || a.order - b.order)

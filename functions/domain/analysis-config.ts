@@ -4,6 +4,7 @@ import {
   DEFAULT_PARAMS,
   type DetectorParams,
   type DetectorParamsPatch,
+  detectorParamsSchema,
   mergeParams,
 } from '../../kernels/host/params.js'
 import { DEFAULT_RULES, type MetricRule, type RulesConfig } from './rules.js'
@@ -21,7 +22,17 @@ const metricRule = z
 const rulesPatch = z
   .object({ errorLevels: z.array(z.enum(LEVELS)).optional(), metrics: z.array(metricRule).optional() })
   .strict()
-const detectorsPatch = z.record(z.string(), z.record(z.string(), z.unknown()))
+/**
+ * Detector parameters, any subset: the detectors' own schemas made partial, strict at both levels,
+ * so a misspelt detector (`outliar`) or parameter fails naming it instead of being ignored.
+ */
+const detectorsPatch = z
+  .object(
+    Object.fromEntries(
+      Object.entries(detectorParamsSchema.shape).map(([name, schema]) => [name, schema.partial().optional()]),
+    ) as z.ZodRawShape,
+  )
+  .strict()
 
 /** The configuration file / variable: every part optional. */
 export const analysisConfigSchema = z

@@ -1,28 +1,44 @@
 // The ingest path: body → records and rejections → analysis → atomic commit → the answer.
 // Requests that arrive while a commit is in flight are analysed in arrival order and committed
 // together in one transaction (group commit): one fsync and one write of each series' state for
-// the whole group, and every answer waits for that commit. HTTP-free: every runtime shares it.
+// the whole group, and every answer waits for that commit. When a group's commit fails, its requests
+// run again one by one, so a failure is the failing request's own; a conflict with another writer
+// (another process or instance on the same database) reloads the series and analyses again.
+// HTTP-free apart from ApiError: every runtime shares it.
+import { checkSnapshot, isOlderSnapshot, KernelStateError } from '../../kernels/host/kernel.js'
 import { ApiError } from '../http/errors.js'
 import type { Metrics } from '../observability/metrics.js'
-import { type IngestCommit, type Store, seriesKey } from '../store/port.js'
+import {
+  CommitConflictError,
+  type IdempotentAnswer,
+  type IngestCommit,
+  type Store,
+  seriesKey,
+} from '../store/port.js'
 import { Analyser } from './analyse.js'
-import { BodyError, type BodyFormat, parseBody, type Rejection } from './ingest-body.js'
+import { sha256Hex } from './dead-letters.js'
+import { type IngestInput, type Prepared, prepare } from './ingest-prepare.js'
+import { pause } from './pause.js'
 import { presentAnomaly } from './present.js'
-import type { DeadLetter, DeviceRecord, SeriesState } from './types.js'
+import type { SeriesState } from './types.js'
 
-/** Rejections listed in one answer; all of them go to the dead letters. */
-export const REJECTIONS_LISTED = 100
+export type { IngestInput } from './ingest-prepare.js'
+
+/** Anomalies listed in one answer (and in the stored idempotent answer); `anomalyCount` counts all. */
+export const ANOMALIES_LISTED = 1000
 /** A group closes at this many records (bounds latency and memory). */
 const GROUP_RECORDS = 20_000
+/** Attempts of one request whose commit conflicts with another writer before it gets a 503. */
+const CONFLICT_ATTEMPTS = 8
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
 
-export interface IngestInput {
-  text: string | undefined
-  /** The raw bytes, kept in the dead letters (base64) when they are not UTF-8. */
-  bytes: Uint8Array
-  format: BodyFormat
-  contentType: string
-  idempotencyKey: string | undefined
+export interface IngestOptions {
+  /** Records parsed and waiting for their commit, across requests; beyond it, 503 overloaded. */
+  maxQueuedRecords: number
+  /** How long an Idempotency-Key's answer is kept (ms). */
+  idempotencyTtlMs: number
+  /** Structured warnings (a series restarted, a commit retried). */
+  warn: (msg: string, fields: Record<string, unknown>) => void
 }
 
 export interface IngestAnswer {
@@ -35,31 +51,19 @@ export interface IngestAnswer {
   rejected: number
 }
 
-export interface IngestResult {
-  accepted: number
-  rejectedCount: number
-  rejected: Omit<Rejection, 'raw'>[]
-  anomalies: ReturnType<typeof presentAnomaly>[]
-}
-
-type Letter = Omit<DeadLetter, 'receivedAt'>
-
-/** A request after parsing: its records, or the refusal it gets; what it sends to the dead letters. */
-interface Prepared {
-  key: string | undefined
-  records: DeviceRecord[]
-  rejected: Rejection[]
-  letters: Letter[]
-  refusal?: { code: string; message: string; details: unknown }
-}
-
 interface Pending extends Prepared {
+  key: string | undefined
+  bodyHash: string | undefined
   resolve: (answer: IngestAnswer) => void
   reject: (error: unknown) => void
 }
 
+/** One request's outcome within an attempt: its answer, or its own error. */
+type Outcome = IngestAnswer | ApiError
+
 export class Ingestor {
   private queue: Pending[] = []
+  private queuedRecords = 0
   private draining = false
 
   constructor(
@@ -67,6 +71,7 @@ export class Ingestor {
     private readonly analyser: Analyser,
     private readonly metrics: Metrics,
     private readonly now: () => number,
+    private readonly options: IngestOptions,
   ) {}
 
   async ingest(input: IngestInput): Promise<IngestAnswer> {
@@ -78,11 +83,22 @@ export class Ingestor {
         'Idempotency-Key must be 1-200 visible ASCII characters',
       )
     }
-    const prepared = prepare(input, this.now())
-    return new Promise<IngestAnswer>((resolve, reject) => {
-      this.queue.push({ ...prepared, resolve, reject })
-      if (!this.draining) void this.drain()
-    })
+    const bodyHash = key === undefined ? undefined : await sha256Hex(input.bytes)
+    const prepared = await prepare(input, this.now(), pause)
+    const n = prepared.records.length
+    if (this.queuedRecords > 0 && this.queuedRecords + n > this.options.maxQueuedRecords) {
+      this.metrics.overloaded.inc({ bound: 'queued_records' })
+      throw overloaded(`${this.queuedRecords} records are already waiting to be committed`)
+    }
+    this.queuedRecords += n
+    try {
+      return await new Promise<IngestAnswer>((resolve, reject) => {
+        this.queue.push({ ...prepared, key, bodyHash, resolve, reject })
+        if (!this.draining) void this.drain()
+      })
+    } finally {
+      this.queuedRecords -= n
+    }
   }
 
   /** Runs queued requests group by group until the queue is empty. */
@@ -98,20 +114,67 @@ export class Ingestor {
         records += this.queue[take]!.records.length
         take++
       }
-      const group = this.queue.splice(0, take)
-      try {
-        const answers = await this.runGroup(group)
-        for (let i = 0; i < group.length; i++) group[i]!.resolve(answers[i]!)
-      } catch (e) {
-        for (const p of group) p.reject(e)
-      }
+      await this.runGroup(this.queue.splice(0, take))
     }
     this.draining = false
   }
 
-  private async runGroup(group: Pending[]): Promise<IngestAnswer[]> {
+  private async runGroup(group: Pending[]): Promise<void> {
+    if (group.length > 1) {
+      try {
+        const outcomes = await this.attempt(group)
+        for (const [i, p] of group.entries()) settle(p, outcomes[i]!)
+        return
+      } catch (e) {
+        this.options.warn('group commit failed; its requests run one by one', {
+          requests: group.length,
+          error: String(e),
+        })
+      }
+    }
+    for (const p of group) await this.runAlone(p)
+  }
+
+  /** One request on its own: retried while another writer keeps changing what it read. */
+  private async runAlone(p: Pending): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        settle(p, (await this.attempt([p]))[0]!)
+        return
+      } catch (e) {
+        if (!(e instanceof CommitConflictError)) {
+          this.options.warn('commit failed', { error: String((e as Error)?.stack ?? e) })
+          p.reject(
+            new ApiError(500, 'commit_failed', 'the records could not be stored; nothing was kept: retry'),
+          )
+          return
+        }
+        this.metrics.commitConflicts.inc()
+        if (attempt >= CONFLICT_ATTEMPTS) {
+          p.reject(
+            new ApiError(
+              503,
+              'conflict',
+              `other writers changed the same series ${attempt} times while this request was analysed: retry`,
+              null,
+              { 'Retry-After': '1' },
+            ),
+          )
+          return
+        }
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt))
+      }
+    }
+  }
+
+  /**
+   * Analyses the requests in order against the newest series states and commits them all in one
+   * transaction. A request that fails analysis gets its own error and is left out of the commit.
+   * Throws when the commit fails (CommitConflictError when another writer got there first).
+   */
+  private async attempt(group: Pending[]): Promise<Outcome[]> {
     const receivedAt = this.now()
-    const keys: NonNullable<IngestCommit['idempotency']> = []
+    const notBefore = receivedAt - this.options.idempotencyTtlMs
     const commit: IngestCommit = {
       receivedAt,
       records: [],
@@ -119,145 +182,139 @@ export class Ingestor {
       windows: [],
       states: [],
       deadLetters: [],
-      idempotency: keys,
+      idempotency: [],
+      idempotencyNotBefore: notBefore,
     }
     const states = new Map<string, SeriesState>()
-    const answered = new Map<string, { status: number; response: string }>()
-    const answers: IngestAnswer[] = []
+    const touched = new Set<string>()
+    const answered = new Map<string, IdempotentAnswer>()
+    const outcomes: Outcome[] = []
     for (const p of group) {
       if (p.key !== undefined) {
-        const earlier = answered.get(p.key) ?? (await this.store.findIdempotent(p.key))
+        const earlier = answered.get(p.key) ?? (await this.store.findIdempotent(p.key, notBefore))
         if (earlier) {
-          answers.push({
-            status: earlier.status as 200 | 400,
-            body: earlier.response,
-            replayed: true,
-            accepted: 0,
-            rejected: 0,
-          })
+          outcomes.push(replay(earlier, p.bodyHash))
           continue
         }
       }
-      const answer = p.refusal ? refuse(p) : await this.analyse(p, states, commit)
-      commit.deadLetters.push(...p.letters.map((l) => ({ ...l, receivedAt })))
+      let answer: IngestAnswer
+      try {
+        answer = p.refusal ? refuse(p) : await this.analyse(p, states, touched, commit)
+      } catch (e) {
+        this.options.warn('analysis failed', { error: String((e as Error)?.stack ?? e) })
+        outcomes.push(
+          new ApiError(500, 'analysis_failed', 'the records could not be analysed; nothing was kept'),
+        )
+        continue
+      }
+      for (const l of p.letters) commit.deadLetters.push({ ...l, receivedAt })
       if (p.key !== undefined) {
-        const stored = { status: answer.status, response: answer.body }
-        keys.push({ key: p.key, ...stored })
+        const stored = { key: p.key, status: answer.status, response: answer.body, bodyHash: p.bodyHash! }
+        commit.idempotency.push(stored)
         answered.set(p.key, stored)
       }
-      answers.push(answer)
+      outcomes.push(answer)
     }
-    commit.states = [...states.values()]
-    if (commit.records.length + commit.deadLetters.length + keys.length > 0)
+    for (const key of touched) commit.states.push(states.get(key)!)
+    if (commit.records.length + commit.deadLetters.length + commit.idempotency.length > 0)
       await this.store.commitIngest(commit)
-    this.count(answers, commit)
-    return answers
+    this.count(outcomes, commit)
+    return outcomes
   }
 
-  /** Analyses one request against the group's newest series states and adds it to the commit. */
+  /** Analyses one request against the attempt's newest series states and adds it to the commit. */
   private async analyse(
     p: Prepared,
     states: Map<string, SeriesState>,
+    touched: Set<string>,
     commit: IngestCommit,
   ): Promise<IngestAnswer> {
     const missing = Analyser.seriesOf(p.records).filter((s) => !states.has(seriesKey(s.deviceId, s.metric)))
     if (missing.length > 0)
-      for (const [key, state] of await this.store.loadStates(missing)) states.set(key, state)
+      for (const [key, state] of await this.store.loadStates(missing)) states.set(key, this.readable(state))
     const analysis = this.analyser.analyse(p.records, states)
-    for (const s of analysis.states) states.set(seriesKey(s.deviceId, s.metric), s)
+    // Nothing below throws: the request joins the commit whole or not at all.
+    for (const s of analysis.states) {
+      const key = seriesKey(s.deviceId, s.metric)
+      states.set(key, s)
+      touched.add(key)
+    }
     p.records.forEach((record, i) => {
       const verdict = analysis.verdicts[i]!
       commit.records.push({ record, score: verdict.score, kinds: verdict.kinds })
     })
-    commit.anomalies.push(...analysis.anomalies)
-    commit.windows.push(...analysis.windows)
-    const result: IngestResult = {
+    for (const a of analysis.anomalies) commit.anomalies.push(a)
+    for (const w of analysis.windows) commit.windows.push(w)
+    const body = JSON.stringify({
       accepted: p.records.length,
-      rejectedCount: p.rejected.length,
-      rejected: listed(p.rejected),
-      anomalies: analysis.anomalies.map(presentAnomaly),
-    }
-    return {
-      status: 200,
-      body: JSON.stringify(result),
-      replayed: false,
-      accepted: p.records.length,
-      rejected: p.rejected.length,
+      rejectedCount: p.rejectedCount,
+      rejected: p.rejected,
+      anomalyCount: analysis.anomalies.length,
+      anomalies: analysis.anomalies.slice(0, ANOMALIES_LISTED).map(presentAnomaly),
+    })
+    return { status: 200, body, replayed: false, accepted: p.records.length, rejected: p.rejectedCount }
+  }
+
+  /**
+   * A stored snapshot the kernel cannot read would fail every batch of its series for good: the
+   * series restarts instead (empty snapshot, same version), with a warning and a counter.
+   */
+  private readable(s: SeriesState): SeriesState {
+    if (isOlderSnapshot(s.state)) return s
+    try {
+      checkSnapshot(s.state)
+      return s
+    } catch (e) {
+      if (!(e instanceof KernelStateError)) throw e
+      this.metrics.seriesRestarted.inc()
+      this.options.warn('unreadable series state: the series restarts', {
+        deviceId: s.deviceId,
+        metric: s.metric,
+        reason: e.message,
+      })
+      return { ...s, state: new Uint8Array(0), lastTs: 0, sampleCount: 0 }
     }
   }
 
-  private count(answers: IngestAnswer[], commit: IngestCommit): void {
-    const rejected = answers.reduce((n, a) => n + a.rejected, 0)
+  private count(outcomes: Outcome[], commit: IngestCommit): void {
+    let rejected = 0
+    for (const o of outcomes) if (!(o instanceof ApiError)) rejected += o.rejected
     this.metrics.recordsIngested.inc({}, commit.records.length)
     if (rejected) this.metrics.recordsRejected.inc({}, rejected)
     for (const a of commit.anomalies) this.metrics.anomalies.inc({ kind: a.kind })
   }
 }
 
-/** Parses a request's body into records, rejections and dead letters, or a refusal (400). */
-function prepare(input: IngestInput, now: number): Prepared {
-  const key = input.idempotencyKey
-  const letter = (position: string, reason: string, raw: string): Letter => ({
-    position,
-    reason,
-    contentType: input.contentType,
-    raw,
-  })
-  const refusal = (
-    code: string,
-    message: string,
-    letters: Letter[],
-    details: unknown = null,
-    rejected: Rejection[] = [],
-  ): Prepared => ({
-    key,
-    records: [],
-    rejected,
-    letters,
-    refusal: { code, message, details },
-  })
-  if (input.text === undefined) {
-    const reason = 'body is not valid UTF-8'
-    return refusal(
-      'invalid_encoding',
-      reason,
-      [letter('body', reason, 'base64:' + toBase64(input.bytes))],
-      null,
-      [{ reason, raw: '' }],
+function settle(p: Pending, outcome: Outcome): void {
+  if (outcome instanceof ApiError) p.reject(outcome)
+  else p.resolve(outcome)
+}
+
+/** The stored answer for a key, or 422 when the key came with another body. */
+function replay(earlier: IdempotentAnswer, bodyHash: string | undefined): Outcome {
+  if (earlier.bodyHash !== null && earlier.bodyHash !== bodyHash) {
+    return new ApiError(
+      422,
+      'idempotency_key_reused',
+      'this Idempotency-Key was used with a different body; use a new key for new records',
     )
   }
-  if (input.text.trim() === '') return refusal('empty_body', 'the body holds no records', [])
-  let parsed: ReturnType<typeof parseBody>
-  try {
-    parsed = parseBody(input.text, input.format, now)
-  } catch (e) {
-    if (!(e instanceof BodyError)) throw e
-    return refusal('invalid_body', e.message, [letter('body', e.message, input.text)], null, [
-      { reason: e.message, raw: '' },
-    ])
+  return {
+    status: earlier.status as 200 | 400,
+    body: earlier.response,
+    replayed: true,
+    accepted: 0,
+    rejected: 0,
   }
-  const { records, rejected } = parsed
-  const letters = rejected.map((r) =>
-    letter(r.line !== undefined ? `line ${r.line}` : `index ${r.index}`, r.reason, r.raw),
-  )
-  if (records.length === 0) {
-    const details = { rejectedCount: rejected.length, rejected: listed(rejected) }
-    return refusal('no_valid_records', 'no record in the body could be accepted', letters, details, rejected)
-  }
-  return { key, records, rejected, letters }
 }
 
 function refuse(p: Prepared): IngestAnswer {
   const body = JSON.stringify({ error: p.refusal })
-  return { status: 400, body, replayed: false, accepted: 0, rejected: p.rejected.length }
+  return { status: 400, body, replayed: false, accepted: 0, rejected: p.rejectedCount }
 }
 
-function listed(rejected: Rejection[]): Omit<Rejection, 'raw'>[] {
-  return rejected.slice(0, REJECTIONS_LISTED).map(({ raw: _, ...where }) => where)
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = ''
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
-  return btoa(s)
+export function overloaded(why: string): ApiError {
+  return new ApiError(503, 'overloaded', `the server is at its ingest bound (${why}): retry shortly`, null, {
+    'Retry-After': '1',
+  })
 }

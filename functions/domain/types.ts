@@ -59,6 +59,8 @@ export interface DeadLetter {
   reason: string
   contentType: string
   raw: string
+  /** Set when `raw` was cut short: the whole input's UTF-8 size in bytes and its sha256 (hex). */
+  truncated?: { bytes: number; sha256: string } | undefined
 }
 
 export interface StoredDeadLetter extends DeadLetter {
@@ -81,6 +83,12 @@ export interface SeriesState {
   state: Uint8Array
   lastTs: number
   sampleCount: number
+  /**
+   * The stored version this state was read at, or derived from (0: not stored yet). A commit stores
+   * version + 1 and fails if the stored row is no longer at `version`: two writers never both
+   * advance a series from the same snapshot.
+   */
+  version: number
 }
 
 export interface Page<T> {

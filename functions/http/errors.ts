@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: unknown = null,
+    /** Extra response headers, e.g. Retry-After on a 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message)
   }
@@ -22,5 +24,5 @@ export function errorBody(code: string, message: string, details: unknown = null
 }
 
 export function sendError(c: Context, e: ApiError): Response {
-  return c.json(errorBody(e.code, e.message, e.details), e.status)
+  return c.json(errorBody(e.code, e.message, e.details), e.status, e.headers)
 }

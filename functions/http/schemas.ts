@@ -56,6 +56,10 @@ export const ExportQuerySchema = z.object({
   deviceId: deviceIdParam.optional(),
   since: timeParam('since', 'only records at or after this time'),
   until: timeParam('until', 'only records before this time'),
+  order: z.enum(['time', 'arrival']).default('time').openapi({
+    description:
+      '`time`: by ts, then storage order. `arrival`: the order records were stored in, which is the order the detectors saw them',
+  }),
 })
 
 export const PageQuerySchema = z.object({ limit: limitParam(1000, 100), cursor: cursorParam })

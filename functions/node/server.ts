@@ -1,17 +1,16 @@
-// The Node entry: wires SQLite, the Wasm kernel and the clock into the app and serves it.
+// The Node entry: finds SQLite, the Wasm kernel, the tokens and the environment, hands them to the
+// shared bootstrap, applies retention hourly, and serves the app (and the web app) over HTTP.
 import { mkdirSync, readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { loadNodeKernel } from '../../kernels/node.js'
-import { createApp } from '../app.js'
+import { bootstrap, PURGE_EVERY_MS } from '../bootstrap.js'
 import { configFromEnv, type Env, type ServiceConfig } from '../config.js'
 import { openSqliteStore } from '../store/sqlite.js'
 import { withStateCache } from '../store/state-cache.js'
 import { type ResolvedTokens, resolveTokens } from './tokens.js'
 import { withWebApp } from './web-app.js'
-
-const PURGE_EVERY_MS = 60 * 60 * 1000
 
 export interface RunningServer {
   url: string
@@ -22,35 +21,27 @@ export interface RunningServer {
 
 export async function startNodeServer(env: Env = process.env): Promise<RunningServer> {
   const configFile = env.EDGEWATCH_CONFIG_FILE
-  const config = configFromEnv(env, configFile ? readFileSync(configFile, 'utf8') : undefined)
-  mkdirSync(config.dataDir, { recursive: true })
-  const tokens = resolveTokens(env, config.dataDir)
-  const store = withStateCache(
-    openSqliteStore(join(config.dataDir, 'edgewatch.db'), { synchronous: config.sync }),
-  )
-  const kernel = await loadNodeKernel()
-  const app = createApp({
-    store,
-    kernel,
-    analysis: config.analysis,
-    tokens,
-    bodyLimitBytes: config.bodyLimitBytes,
-    corsOrigins: config.corsOrigins,
-    version: env.npm_package_version ?? '0.1.0',
-    log: (line) => process.stdout.write(line + '\n'),
-  })
-
-  const purge = () =>
-    store.purge(Date.now() - config.retentionMs).catch((e: Error) => {
-      process.stderr.write(
-        JSON.stringify({
-          time: new Date().toISOString(),
-          level: 'error',
-          msg: 'purge failed',
-          error: e.message,
-        }) + '\n',
-      )
+  const configText = configFile ? readFileSync(configFile, 'utf8') : undefined
+  // Read once before touching the disk, so a bad setting fails before a data directory is made.
+  const { dataDir, sync } = configFromEnv(env, configText)
+  mkdirSync(dataDir, { recursive: true })
+  const tokens = resolveTokens(env, dataDir)
+  const store = withStateCache(openSqliteStore(join(dataDir, 'edgewatch.db'), { synchronous: sync }))
+  let started: ReturnType<typeof bootstrap>
+  try {
+    started = bootstrap({
+      env,
+      configText,
+      tokens,
+      store,
+      kernel: await loadNodeKernel(),
+      log: (line) => process.stdout.write(line + '\n'),
     })
+  } catch (e) {
+    await store.close()
+    throw e
+  }
+  const { app, config, purge } = started
   await purge()
   const timer = setInterval(purge, PURGE_EVERY_MS)
   timer.unref()

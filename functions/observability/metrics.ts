@@ -83,6 +83,18 @@ export class Metrics {
     'Records rejected and sent to the dead letters.',
   )
   readonly anomalies = new Counter('edgewatch_anomalies_total', 'Anomalies found, by kind.')
+  readonly overloaded = new Counter(
+    'edgewatch_overloaded_total',
+    'Ingest requests refused with 503 overloaded, by the bound they met.',
+  )
+  readonly commitConflicts = new Counter(
+    'edgewatch_commit_conflicts_total',
+    'Ingest commits retried because another writer changed a series or stored a key first.',
+  )
+  readonly seriesRestarted = new Counter(
+    'edgewatch_series_restarted_total',
+    'Series whose stored detector state could not be read, restarted from scratch.',
+  )
   readonly requests = new Counter(
     'edgewatch_http_requests_total',
     'HTTP requests, by method, route and status.',
@@ -104,6 +116,9 @@ export class Metrics {
         this.recordsIngested,
         this.recordsRejected,
         this.anomalies,
+        this.overloaded,
+        this.commitConflicts,
+        this.seriesRestarted,
         this.requests,
         this.requestSeconds,
         this.storeSeconds,

@@ -2,6 +2,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import type { AppContext } from '../app-context.js'
+import { overloaded } from '../domain/ingest.js'
 import { formatOf } from '../domain/ingest-body.js'
 import { decodeUtf8, readBody } from '../http/body.js'
 import type { AppEnv } from '../http/env.js'
@@ -16,7 +17,8 @@ export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
     description:
       'Accepts a JSON array of records, one record object, or NDJSON (one record per line); `Content-Encoding: gzip` is accepted. ' +
       'Valid records are stored and analysed even when others are rejected; rejected entries go to the dead letters. ' +
-      'A retry with the same `Idempotency-Key` gets the first answer back and stores nothing again.',
+      'A retry with the same `Idempotency-Key` and the same body gets the first answer back and stores nothing again; ' +
+      'the same key with another body gets 422.',
     security: [{ bearer: [] }],
     request: {
       headers: z.object({ 'idempotency-key': z.string().max(200).optional() }),
@@ -41,6 +43,9 @@ export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       401: jsonError('Missing or wrong token'),
       413: jsonError('Body larger than the limit (also after decompression)'),
       415: jsonError('Unsupported Content-Type or Content-Encoding'),
+      422: jsonError('The Idempotency-Key was used before with a different body'),
+      500: jsonError('This request could not be analysed or stored (nothing of it was kept)'),
+      503: jsonError('Overloaded, or other writers kept changing the same series: retry after Retry-After'),
     },
   })
 
@@ -52,16 +57,31 @@ export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
         contentType: contentType.slice(0, 100),
       })
     }
-    const bytes = await readBody(c.req.raw, ctx.bodyLimitBytes)
-    const answer = await ctx.ingestor.ingest({
-      text: decodeUtf8(bytes),
-      bytes,
-      format,
-      contentType: contentType.slice(0, 100),
-      idempotencyKey: c.req.header('idempotency-key'),
-    })
-    c.set('logFields', { accepted: answer.accepted, rejected: answer.rejected, replayed: answer.replayed })
-    if (answer.replayed) c.header('Idempotent-Replayed', 'true')
-    return c.body(answer.body, answer.status, { 'Content-Type': 'application/json' })
+    // Bodies in flight are bounded by their size as sent (the whole limit when it is not declared),
+    // then by their size once read (a gzip body grows when it is decompressed).
+    const declared = Number(c.req.header('content-length') ?? Number.NaN)
+    let reserved = Number.isFinite(declared) ? Math.min(declared, ctx.bodyLimitBytes) : ctx.bodyLimitBytes
+    if (!ctx.bodies.take(reserved)) {
+      ctx.metrics.overloaded.inc({ bound: 'body_bytes' })
+      throw overloaded(`${ctx.bodies.current} bytes of request bodies are in flight`)
+    }
+    try {
+      const body = await readBody(c.req.raw, ctx.bodyLimitBytes)
+      ctx.bodies.resize(reserved, body.bytes.byteLength)
+      reserved = body.bytes.byteLength
+      const answer = await ctx.ingestor.ingest({
+        text: body.unreadable ? undefined : decodeUtf8(body.bytes),
+        bytes: body.bytes,
+        unreadable: body.unreadable,
+        format,
+        contentType: contentType.slice(0, 100),
+        idempotencyKey: c.req.header('idempotency-key'),
+      })
+      c.set('logFields', { accepted: answer.accepted, rejected: answer.rejected, replayed: answer.replayed })
+      if (answer.replayed) c.header('Idempotent-Replayed', 'true')
+      return c.body(answer.body, answer.status, { 'Content-Type': 'application/json' })
+    } finally {
+      ctx.bodies.give(reserved)
+    }
   })
 }

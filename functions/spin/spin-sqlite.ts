@@ -3,8 +3,9 @@
 // against and reuses that adapter whole: the same SQL (sql.ts, schema.ts), the same row writers and
 // readers, the same migrations. A batch (an ingest commit, a purge) is BEGIN … COMMIT on the
 // connection, rolled back when a statement fails.
-import { type D1Database, type D1Statement, migrateD1, openD1Store } from '../store/d1.js'
+
 import type { Store } from '../store/port.js'
+import { type D1Database, type D1Statement, migrateD1, openD1Store } from '../store/sql-store.js'
 
 /** The parts of `fermyon:spin/sqlite@2.0.0` used here (structural, so tests can pass their own). */
 export type SqlValue =

@@ -1,7 +1,7 @@
 // The store contract against Cloudflare D1, run locally by miniflare (workerd's D1 simulator).
 import { Miniflare } from 'miniflare'
 import { afterAll, beforeAll } from 'vitest'
-import { type D1Database, openD1Store } from './d1.js'
+import { type D1Database, openD1Store } from './sql-store.js'
 import { storeContract } from './store-contract.js'
 
 let mf: Miniflare

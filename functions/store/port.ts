@@ -13,16 +13,38 @@ import type {
   WindowFeatureRow,
 } from '../domain/types.js'
 
-/** Everything one ingest request writes, committed atomically (all or nothing). */
+/** An answer stored under its Idempotency-Key, with the sha256 of the body it answered. */
+export interface IdempotentAnswer {
+  key: string
+  status: number
+  response: string
+  /** Null for answers stored before bodies were hashed. */
+  bodyHash: string | null
+}
+
+/**
+ * Everything one group of ingest requests writes, committed atomically (all or nothing). The commit
+ * fails with CommitConflictError, changing nothing, when a series is no longer at the version its
+ * state was read at, or an idempotency key was stored meanwhile (another writer got there first).
+ */
 export interface IngestCommit {
   receivedAt: number
   records: { record: DeviceRecord; score: number; kinds: string[] }[]
   anomalies: Anomaly[]
   windows: WindowFeatureRow[]
+  /** Stored at version + 1 each (see SeriesState.version). */
   states: SeriesState[]
   deadLetters: DeadLetter[]
   /** Stores each answer under its key, so a retry with the same key is answered, not stored again. */
-  idempotency?: { key: string; status: number; response: string }[]
+  idempotency: IdempotentAnswer[]
+  /** Answers stored before this time have expired: the same keys stored again replace them. */
+  idempotencyNotBefore: number
+}
+
+/** What purge deletes: data ingested before `before`, idempotency keys stored before `idempotencyBefore`. */
+export interface PurgeCutoffs {
+  before: number
+  idempotencyBefore: number
 }
 
 export interface AnomalyQuery {
@@ -41,6 +63,11 @@ export interface ExportQuery {
   deviceId?: string
   since?: number
   until?: number
+  /**
+   * `time` (the default): ts, then id. `arrival`: id, the order records were committed in, which is
+   * the order the detectors saw them (they differ for data that arrives out of time order).
+   */
+  order?: 'time' | 'arrival'
 }
 
 export interface PageQuery {
@@ -54,18 +81,29 @@ export interface PurgeResult {
   windows: number
   deadLetters: number
   idempotency: number
+  /** Series and devices with nothing left since the cutoff. */
+  series: number
+  devices: number
 }
 
 export class InvalidCursorError extends Error {
   override name = 'InvalidCursorError'
 }
 
+/** A commit refused because another writer changed a series or stored a key first: reload and retry. */
+export class CommitConflictError extends Error {
+  override name = 'CommitConflictError'
+}
+
 export interface Store {
   /** Detector states of these series of one or more devices; missing series are absent from the map. */
   loadStates(series: { deviceId: string; metric: string }[]): Promise<Map<string, SeriesState>>
-  /** The stored response for an idempotency key, if that key was committed before. */
-  findIdempotent(key: string): Promise<{ status: number; response: string } | undefined>
-  /** Commits an ingest batch in one transaction; resolves only once it is durable. */
+  /** The answer stored under an idempotency key at or after `notBefore` (epoch ms), if any. */
+  findIdempotent(key: string, notBefore: number): Promise<IdempotentAnswer | undefined>
+  /**
+   * Commits an ingest batch in one transaction; resolves only once it is durable. Throws
+   * CommitConflictError (nothing written) when another writer got there first.
+   */
   commitIngest(batch: IngestCommit): Promise<void>
 
   /** Newest first (ts, then id). Throws InvalidCursorError on a cursor it did not make. */
@@ -93,8 +131,11 @@ export interface Store {
   /** Newest first. */
   listDeadLetters(query: PageQuery): Promise<Page<StoredDeadLetter>>
 
-  /** Deletes what was ingested before the cutoff (epoch ms). */
-  purge(ingestedBefore: number): Promise<PurgeResult>
+  /**
+   * Deletes what was ingested before the cutoffs, a bounded number of rows per transaction (so that
+   * ingest commits go on in between), and the series and devices with no data left.
+   */
+  purge(cutoffs: PurgeCutoffs): Promise<PurgeResult>
   /** Resolves when the store can serve requests (readiness). */
   ping(): Promise<void>
   close(): Promise<void>

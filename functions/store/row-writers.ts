@@ -2,7 +2,7 @@
 // InsertSpec columns in sql.ts). Shared by every SQL adapter.
 import type { Anomaly, DeadLetter, SeriesState, WindowFeatureRow } from '../domain/types.js'
 import type { DeviceDelta } from './devices.js'
-import type { IngestCommit } from './port.js'
+import type { IdempotentAnswer, IngestCommit } from './port.js'
 import { joinKinds } from './rows.js'
 
 /** Writes one item's values into `params` from `at` on; `context` is the commit time. */
@@ -52,8 +52,11 @@ export const writeDeadLetter: RowWriter<DeadLetter, null> = (d, p, i) => {
   p[i + 2] = d.reason
   p[i + 3] = d.contentType
   p[i + 4] = d.raw
+  p[i + 5] = d.truncated?.bytes ?? null
+  p[i + 6] = d.truncated?.sha256 ?? null
 }
 
+/** The state is stored at the next version (see SeriesState.version). */
 export const writeSeries: RowWriter<SeriesState, number> = (s, p, i, at) => {
   p[i] = s.deviceId
   p[i + 1] = s.metric
@@ -61,6 +64,15 @@ export const writeSeries: RowWriter<SeriesState, number> = (s, p, i, at) => {
   p[i + 3] = s.lastTs
   p[i + 4] = s.sampleCount
   p[i + 5] = at
+  p[i + 6] = s.version + 1
+}
+
+export const writeIdempotency: RowWriter<IdempotentAnswer, number> = (k, p, i, at) => {
+  p[i] = k.key
+  p[i + 1] = k.status
+  p[i + 2] = k.response
+  p[i + 3] = k.bodyHash
+  p[i + 4] = at
 }
 
 export const writeDevice: RowWriter<DeviceDelta, number> = (d, p, i, at) => {

@@ -61,6 +61,8 @@ export interface DeadLetterRow {
   reason: string
   content_type: string
   raw: string
+  raw_bytes: number | null
+  raw_sha256: string | null
 }
 
 export interface SeriesRow {
@@ -69,6 +71,7 @@ export interface SeriesRow {
   state: Uint8Array
   last_ts: number
   sample_count: number
+  version: number
 }
 
 /** Kinds are stored comma separated; kind names never contain commas. */
@@ -141,6 +144,10 @@ export function toDeadLetter(r: DeadLetterRow): StoredDeadLetter {
     reason: r.reason,
     contentType: r.content_type,
     raw: r.raw,
+    truncated:
+      r.raw_bytes === null || r.raw_sha256 === null
+        ? undefined
+        : { bytes: r.raw_bytes, sha256: r.raw_sha256 },
   }
 }
 
@@ -152,5 +159,6 @@ export function toSeriesState(r: SeriesRow): SeriesState {
     state: new Uint8Array(r.state),
     lastTs: r.last_ts,
     sampleCount: r.sample_count,
+    version: r.version,
   }
 }

@@ -99,4 +99,23 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    statements: [
+      // Optimistic concurrency for detector state: a writer stores version + 1 of the version it
+      // read, and these triggers abort the whole commit when the row moved on meanwhile (another
+      // process or instance committed first) or was deleted (purged). AFTER INSERT, because a
+      // BEFORE INSERT trigger would also fire for the upsert that turns into an update.
+      'ALTER TABLE series ADD COLUMN version INTEGER NOT NULL DEFAULT 0',
+      `CREATE TRIGGER series_insert_version AFTER INSERT ON series WHEN NEW.version <> 1
+        BEGIN SELECT RAISE(ABORT, 'edgewatch: series state conflict'); END`,
+      `CREATE TRIGGER series_update_version BEFORE UPDATE ON series WHEN NEW.version <> OLD.version + 1
+        BEGIN SELECT RAISE(ABORT, 'edgewatch: series state conflict'); END`,
+      // The sha256 of the body an idempotent answer answered: the same key with another body is refused.
+      'ALTER TABLE idempotency ADD COLUMN body_hash TEXT',
+      // A dead letter whose raw input was cut keeps the whole input's size and sha256.
+      'ALTER TABLE dead_letters ADD COLUMN raw_bytes INTEGER',
+      'ALTER TABLE dead_letters ADD COLUMN raw_sha256 TEXT',
+    ],
+  },
 ]

@@ -13,6 +13,8 @@ export interface InsertSpec {
   table: string
   columns: readonly string[]
   suffix?: string
+  /** Columns holding bytes (sent as hex when rows travel as JSON). */
+  blobColumns?: readonly string[]
 }
 
 /**
@@ -27,6 +29,25 @@ export function insertSql(spec: InsertSpec, rows: number): string {
   const values = new Array<string>(rows).fill(row).join(', ')
   const suffix = spec.suffix ? ' ' + spec.suffix : ''
   return `INSERT INTO ${spec.table} (${spec.columns.join(', ')}) VALUES ${values}${suffix}`
+}
+
+/**
+ * The same INSERT with its rows in one parameter: a JSON array of rows, each an array of the column
+ * values in order (blob columns as hex). However many rows, one statement binds one parameter, so a
+ * large commit stays within D1's limits (100 parameters per statement, a bounded number of
+ * statements per request) by cutting the rows into parameters of at most 2 MB.
+ * `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join constraint.
+ */
+export function jsonInsertSql(spec: InsertSpec): string {
+  const values = spec.columns.map((c, i) => {
+    const value = `json_extract(value, '$[${i}]')`
+    return spec.blobColumns?.includes(c) ? `unhex(${value})` : value
+  })
+  const suffix = spec.suffix ? ' ' + spec.suffix : ''
+  return (
+    `INSERT INTO ${spec.table} (${spec.columns.join(', ')}) ` +
+    `SELECT ${values.join(', ')} FROM json_each(?) WHERE true${suffix}`
+  )
 }
 
 export const INSERT_RECORDS: InsertSpec = {
@@ -58,15 +79,17 @@ export const INSERT_WINDOWS: InsertSpec = {
 
 export const INSERT_DEAD_LETTERS: InsertSpec = {
   table: 'dead_letters',
-  columns: ['received_at', 'position', 'reason', 'content_type', 'raw'],
+  columns: ['received_at', 'position', 'reason', 'content_type', 'raw', 'raw_bytes', 'raw_sha256'],
 }
 
+/** Stores version + 1; the series_*_version triggers abort the commit when another writer moved it on. */
 export const UPSERT_SERIES: InsertSpec = {
   table: 'series',
-  columns: ['device_id', 'metric', 'state', 'last_ts', 'sample_count', 'updated_at'],
+  columns: ['device_id', 'metric', 'state', 'last_ts', 'sample_count', 'updated_at', 'version'],
   suffix:
     'ON CONFLICT (device_id, metric) DO UPDATE SET state = excluded.state, last_ts = excluded.last_ts, ' +
-    'sample_count = excluded.sample_count, updated_at = excluded.updated_at',
+    'sample_count = excluded.sample_count, updated_at = excluded.updated_at, version = excluded.version',
+  blobColumns: ['state'],
 }
 
 /** One row per device of a batch, carrying that batch's counts. */
@@ -79,26 +102,34 @@ export const UPSERT_DEVICES: InsertSpec = {
     'anomaly_count = anomaly_count + excluded.anomaly_count',
 }
 
-/** Fails on a key already stored, which rolls the whole batch back. */
+/**
+ * Fails on a key already stored, which rolls the whole batch back (another writer stored it first).
+ * Expired answers under the same keys are deleted first (DELETE_EXPIRED_KEYS).
+ */
 export const INSERT_IDEMPOTENCY: InsertSpec = {
   table: 'idempotency',
-  columns: ['"key"', 'status', 'response', 'created_at'],
+  columns: ['"key"', 'status', 'response', 'body_hash', 'created_at'],
 }
 
 const RECORD = 'id, device_id, ts, ingested_at, level, score, kinds, body'
 const ANOMALY = 'id, device_id, ts, kind, metric, value, score, detail'
 const DEVICE = 'device_id, first_seen, last_seen, last_ts, record_count, anomaly_count'
 const WINDOW = 'device_id, metric, start, "end", count, mean, std, min, max, "range"'
-const DEAD_LETTER = 'id, received_at, position, reason, content_type, raw'
+const DEAD_LETTER = 'id, received_at, position, reason, content_type, raw, raw_bytes, raw_sha256'
 
 export const SQL = {
   appliedMigrations: 'SELECT version FROM schema_migrations',
   recordMigration: 'INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)',
   ping: 'SELECT 1',
-  findIdempotent: 'SELECT status, response FROM idempotency WHERE "key" = ?',
+  /** Parameters: key, notBefore. */
+  findIdempotent:
+    'SELECT "key", status, response, body_hash FROM idempotency WHERE "key" = ? AND created_at >= ?',
+  /** Parameters: a JSON array of keys, notBefore. */
+  deleteExpiredKeys:
+    'DELETE FROM idempotency WHERE "key" IN (SELECT value FROM json_each(?)) AND created_at < ?',
   /** One parameter: a JSON array of [deviceId, metric] pairs. */
   loadStates:
-    'SELECT device_id, metric, state, last_ts, sample_count FROM series WHERE (device_id, metric) IN ' +
+    'SELECT device_id, metric, state, last_ts, sample_count, version FROM series WHERE (device_id, metric) IN ' +
     "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
   getDevice: `SELECT ${DEVICE} FROM devices WHERE device_id = ?`,
   listDevices: `SELECT ${DEVICE} FROM devices ORDER BY device_id LIMIT ?`,
@@ -129,18 +160,28 @@ const TABLE_NAMES: Record<keyof typeof PURGED_TABLES, string> = {
 }
 
 /**
- * Deletes every row before the first one (in rowid order) ingested at or after the cutoff `?`.
- * Rows are appended in time order, so this needs no index on the time column: the subquery scans
- * only the rows being deleted. When no row is that new, everything goes (`max(rowid) + 1`).
+ * The rowid range [lo, hi) that purge deletes: every row before the first one (in rowid order)
+ * ingested at or after the cutoff `?`. Rows are appended in time order, so this needs no index on
+ * the time column: the scan stops at the first row to keep. When no row is that new, all of them.
  */
-export function purgeSql(table: keyof typeof PURGED_TABLES): string {
+export function purgeRangeSql(table: keyof typeof PURGED_TABLES): string {
   const name = TABLE_NAMES[table]
   return (
-    `DELETE FROM ${name} WHERE rowid < ifnull(` +
-    `(SELECT rowid FROM ${name} WHERE ${PURGED_TABLES[table]} >= ? ORDER BY rowid LIMIT 1), ` +
-    `(SELECT max(rowid) FROM ${name}) + 1)`
+    `SELECT min(rowid) AS lo, ifnull((SELECT rowid FROM ${name} WHERE ${PURGED_TABLES[table]} >= ? ` +
+    `ORDER BY rowid LIMIT 1), max(rowid) + 1) AS hi FROM ${name}`
   )
 }
+
+/** Deletes the rows with rowid in [?, ?): one bounded step of a purge. */
+export function purgeStepSql(table: keyof typeof PURGED_TABLES): string {
+  return `DELETE FROM ${TABLE_NAMES[table]} WHERE rowid >= ? AND rowid < ?`
+}
+
+/** Series and devices with no data since the cutoff, at most `?` rows per statement. */
+export const PURGE_IDLE = {
+  series: 'DELETE FROM series WHERE rowid IN (SELECT rowid FROM series WHERE updated_at < ? LIMIT ?)',
+  devices: 'DELETE FROM devices WHERE rowid IN (SELECT rowid FROM devices WHERE last_seen < ? LIMIT ?)',
+} as const
 
 /** Newest first; `after` is the (ts, id) of the last row of the previous page. */
 export function listAnomaliesSql(
@@ -175,6 +216,7 @@ export function exportRecordsSql(
   after: { ts: number; id: number } | undefined,
   limit: number,
 ): BoundSql {
+  if (q.order === 'arrival') return exportByArrivalSql(q, after?.id, limit)
   const { where, params, add } = conditions()
   if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
   if (after) add('(ts, id) > (?, ?)', after.ts, after.id)
@@ -185,6 +227,21 @@ export function exportRecordsSql(
     sql: `SELECT ${RECORD} FROM records${whereClause(where)} ORDER BY ts, id LIMIT ?`,
     params,
   }
+}
+
+/**
+ * In commit order (id), the order the detectors saw the records. The ts bounds are filters on the
+ * rowid walk (no index serves both), so a narrow time range over a large table reads more rows.
+ */
+function exportByArrivalSql(q: ExportQuery, afterId: number | undefined, limit: number): BoundSql {
+  const { where, params, add } = conditions()
+  if (afterId !== undefined) add('id > ?', afterId)
+  if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
+  // `+ts`: keeps SQLite from ranging records_ts and sorting the range by id for every page.
+  if (q.since !== undefined) add('+ts >= ?', q.since)
+  if (q.until !== undefined) add('+ts < ?', q.until)
+  params.push(limit)
+  return { sql: `SELECT ${RECORD} FROM records${whereClause(where)} ORDER BY id LIMIT ?`, params }
 }
 
 /**

@@ -8,7 +8,7 @@ import { MIGRATIONS } from './schema.js'
 import { exportRecordsSql, recentRecordsSql, SQL } from './sql.js'
 import { openSqliteStore } from './sqlite.js'
 import { storeContract } from './store-contract.js'
-import { anomaly, batch, collect, deadLetter, entry, window } from './store-fixtures.js'
+import { anomaly, answer, batch, collect, deadLetter, entry, seriesState, window } from './store-fixtures.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'edgewatch-store-'))
 let files = 0
@@ -23,9 +23,10 @@ function fullBatch(at: number) {
     records: Array.from({ length: 250 }, (_, i) => entry('d', i, { temp: i })),
     anomalies: [anomaly('d', 1)],
     windows: [window('d', 'temp', 60_000)],
-    states: [{ deviceId: 'd', metric: 'temp', state: new Uint8Array([1, 2]), lastTs: 249, sampleCount: 250 }],
+    // Each batch advances the series once more: the state read at version at - 1.
+    states: [seriesState('d', 'temp', [1, 2], { lastTs: 249, sampleCount: 250, version: at - 1 })],
     deadLetters: [deadLetter(at)],
-    idempotency: [{ key: `k${at}`, status: 202, response: 'ok' }],
+    idempotency: [answer(`k${at}`, 202, 'ok')],
   })
 }
 
@@ -36,7 +37,7 @@ async function expectEmpty(store: Store): Promise<void> {
   expect((await store.loadStates([{ deviceId: 'd', metric: 'temp' }])).size).toBe(0)
   expect((await store.listDeadLetters({ limit: 5 })).items).toEqual([])
   expect((await store.listDevices({ limit: 5 })).items).toEqual([])
-  expect(await store.findIdempotent('k1')).toBeUndefined()
+  expect(await store.findIdempotent('k1', 0)).toBeUndefined()
 }
 
 describe('sqlite store', () => {
@@ -56,7 +57,7 @@ describe('sqlite store', () => {
   it('commits all or nothing: a failure in the last table written leaves nothing behind', async () => {
     const store = openSqliteStore(newPath())
     const bad = fullBatch(1)
-    bad.idempotency = [{ key: 'k1', status: 202, response: null as unknown as string }]
+    bad.idempotency = [answer('k1', 202, null as unknown as string)]
     await expect(store.commitIngest(bad)).rejects.toThrow(/NOT NULL/)
     await expectEmpty(store)
     await store.close()
@@ -82,7 +83,7 @@ describe('sqlite store', () => {
     expect(
       (await second.loadStates([{ deviceId: 'd', metric: 'temp' }])).get(seriesKey('d', 'temp'))?.state,
     ).toEqual(new Uint8Array([1, 2]))
-    expect(await second.findIdempotent('k1')).toEqual({ status: 202, response: 'ok' })
+    expect(await second.findIdempotent('k1', 0)).toEqual(answer('k1', 202, 'ok'))
     await second.commitIngest(fullBatch(2))
     expect(await second.getDevice('d')).toMatchObject({ recordCount: 500, firstSeen: 1, lastSeen: 2 })
     await second.close()
@@ -197,6 +198,17 @@ describe('query plans', () => {
       'records',
       'records_ts',
       '(ts,rowid)>(?,?) AND ts<?',
+    )
+  })
+
+  it('exports in arrival order by walking the rowid, whatever the time filter', () => {
+    const page = (query: Parameters<typeof exportRecordsSql>[0], after?: { ts: number; id: number }) =>
+      plan(exportRecordsSql({ ...query, order: 'arrival' }, after, 1000))
+    for (const steps of [page({}), page({ deviceId: 'd', since: 1, until: 9 })]) {
+      expect(steps.join(' | ')).toMatch(/^SCAN records$/)
+    }
+    expect(page({ since: 1 }, { ts: 5, id: 7 }).join(' | ')).toMatch(
+      /^SEARCH records USING INTEGER PRIMARY KEY \(rowid>\?\)$/,
     )
   })
 })

@@ -2,13 +2,13 @@
 // once its statement ran). All SQL comes from sql.ts and schema.ts.
 import Database from 'better-sqlite3'
 import { BulkInsert } from './bulk.js'
-import { type D1Database, type D1Statement, SqlStore } from './d1.js'
 import { deviceDeltas } from './devices.js'
 import type { IngestCommit, Store } from './port.js'
 import {
   writeAnomaly,
   writeDeadLetter,
   writeDevice,
+  writeIdempotency,
   writeRecord,
   writeSeries,
   writeWindow,
@@ -20,11 +20,11 @@ import {
   INSERT_IDEMPOTENCY,
   INSERT_RECORDS,
   INSERT_WINDOWS,
-  insertSql,
   SQL,
   UPSERT_DEVICES,
   UPSERT_SERIES,
 } from './sql.js'
+import { commitError, type D1Database, type D1Statement, SqlStore } from './sql-store.js'
 
 export interface SqliteOptions {
   /** `full` (default): a resolved commit survives power loss. `normal`: it survives a crash only. */
@@ -67,7 +67,9 @@ export function migrate(db: Database.Database): void {
 
 /**
  * Reads go through the shared SqlStore (the same code as D1 and Spin); the ingest commit keeps its
- * fast path: statements prepared once per chunk size, one synchronous IMMEDIATE transaction.
+ * fast path: statements prepared once per chunk size, one synchronous IMMEDIATE transaction. Several
+ * processes may share the file: the series version triggers make a stale writer's commit fail with
+ * CommitConflictError, and the ingest path reloads and analyses again.
  */
 class SqliteStore extends SqlStore {
   readonly #db: Database.Database
@@ -82,22 +84,29 @@ class SqliteStore extends SqlStore {
     const deadLetters = new BulkInsert(db, INSERT_DEAD_LETTERS, writeDeadLetter)
     const series = new BulkInsert(db, UPSERT_SERIES, writeSeries)
     const devices = new BulkInsert(db, UPSERT_DEVICES, writeDevice)
-    const idempotency = db.prepare(insertSql(INSERT_IDEMPOTENCY, 1))
+    const idempotency = new BulkInsert(db, INSERT_IDEMPOTENCY, writeIdempotency)
+    const expired = db.prepare(SQL.deleteExpiredKeys)
     this.#commit = db.transaction((batch: IngestCommit) => {
       const at = batch.receivedAt
+      if (batch.idempotency.length > 0)
+        expired.run(JSON.stringify(batch.idempotency.map((k) => k.key)), batch.idempotencyNotBefore)
       records.run(batch.records, at)
       anomalies.run(batch.anomalies, at)
       windows.run(batch.windows, at)
       deadLetters.run(batch.deadLetters, null)
       series.run(batch.states, at)
       devices.run(deviceDeltas(batch), at)
-      for (const k of batch.idempotency ?? []) idempotency.run(k.key, k.status, k.response, at)
+      idempotency.run(batch.idempotency, at)
     })
   }
 
   override async commitIngest(batch: IngestCommit): Promise<void> {
     // IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing.
-    this.#commit.immediate(batch)
+    try {
+      this.#commit.immediate(batch)
+    } catch (e) {
+      throw commitError(e)
+    }
   }
 
   override async close(): Promise<void> {

@@ -1,7 +1,9 @@
-// Hot series state in memory over any store, for a single long-lived process (Node).
-// States enter the cache only after their commit succeeded; the least recently used leave first.
+// Hot series state in memory over any store, for a single long-lived process (Node, a Durable
+// Object). States enter the cache only after their commit succeeded, at the version it stored; the
+// least recently used leave first. A commit that conflicts drops the series it touched, so the
+// retry reads what the other writer committed.
 import type { SeriesState } from '../domain/types.js'
-import { type Store, seriesKey } from './port.js'
+import { CommitConflictError, type Store, seriesKey } from './port.js'
 import { wrapStore } from './wrap.js'
 
 export function withStateCache(store: Store, maxSeries = 50_000): Store {
@@ -27,8 +29,20 @@ export function withStateCache(store: Store, maxSeries = 50_000): Store {
       return found
     },
     async commitIngest(batch) {
-      await store.commitIngest(batch)
-      for (const s of batch.states) remember(seriesKey(s.deviceId, s.metric), s)
+      try {
+        await store.commitIngest(batch)
+      } catch (e) {
+        if (e instanceof CommitConflictError)
+          for (const s of batch.states) cache.delete(seriesKey(s.deviceId, s.metric))
+        throw e
+      }
+      for (const s of batch.states)
+        remember(seriesKey(s.deviceId, s.metric), { ...s, version: s.version + 1 })
+    },
+    async purge(cutoffs) {
+      // Purged series must be read again (they are gone, or the commit will say so).
+      cache.clear()
+      return store.purge(cutoffs)
     },
   }
 }

@@ -3,8 +3,20 @@ import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StoredAnomaly, StoredRecord } from '../domain/types.js'
 import { EXPORT_PAGE_SIZE } from './paging.js'
-import { InvalidCursorError, type Store, seriesKey } from './port.js'
-import { anomaly, batch, collect, deadLetter, entry, utf8Compare, walk, window } from './store-fixtures.js'
+import { CommitConflictError, InvalidCursorError, type Store, seriesKey } from './port.js'
+import { PURGE_STEP_ROWS } from './sql-store.js'
+import {
+  anomaly,
+  answer,
+  batch,
+  collect,
+  deadLetter,
+  entry,
+  seriesState,
+  utf8Compare,
+  walk,
+  window,
+} from './store-fixtures.js'
 
 export function storeContract(name: string, open: () => Promise<Store>): void {
   describe(`${name} store contract`, () => {
@@ -42,9 +54,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
             anomaly('dev-1', 200, 'error', { metric: undefined, value: null, detail: undefined }),
           ],
           windows: [window('dev-1', 'temp', 60_000)],
-          states: [{ deviceId: 'dev-1', metric: 'temp', state, lastTs: 200, sampleCount: 2 }],
+          states: [seriesState('dev-1', 'temp', state, { lastTs: 200, sampleCount: 2 })],
           deadLetters: [deadLetter(5000)],
-          idempotency: [{ key: 'req-1', status: 202, response: '{"accepted":3}' }],
+          idempotency: [answer('req-1', 202, '{"accepted":3}', 'abc123')],
         }),
       )
 
@@ -82,12 +94,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         state,
         lastTs: 200,
         sampleCount: 2,
+        version: 1,
       })
       expect(await store.listDeadLetters({ limit: 10 })).toEqual({
         items: [{ ...deadLetter(5000), id: 1 }],
         next: null,
       })
-      expect(await store.findIdempotent('req-1')).toEqual({ status: 202, response: '{"accepted":3}' })
+      expect(await store.findIdempotent('req-1', 0)).toEqual(answer('req-1', 202, '{"accepted":3}', 'abc123'))
       expect(await store.listDevices({ limit: 10 })).toEqual({
         items: [
           {
@@ -119,7 +132,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.commitIngest(
         batch(1, {
           records: [{ ...entry('d', 1), kinds }],
-          states: [{ deviceId: 'd', metric: 'm', state, lastTs: 1, sampleCount: 1 }],
+          states: [seriesState('d', 'm', state, { lastTs: 1 })],
         }),
       )
       state[0] = 99
@@ -315,28 +328,39 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     describe('idempotency', () => {
       it('answers a committed key and nothing else', async () => {
         const store = await fresh()
-        expect(await store.findIdempotent('k')).toBeUndefined()
-        await store.commitIngest(batch(1, { idempotency: [{ key: 'k', status: 207, response: '{"a":1}' }] }))
+        expect(await store.findIdempotent('k', 0)).toBeUndefined()
+        await store.commitIngest(batch(1, { idempotency: [answer('k', 207, '{"a":1}', 'h1')] }))
         await store.commitIngest(batch(2))
-        expect(await store.findIdempotent('k')).toEqual({ status: 207, response: '{"a":1}' })
-        expect(await store.findIdempotent('K')).toBeUndefined()
-        expect(await store.findIdempotent('k ')).toBeUndefined()
+        expect(await store.findIdempotent('k', 0)).toEqual(answer('k', 207, '{"a":1}', 'h1'))
+        expect(await store.findIdempotent('K', 0)).toBeUndefined()
+        expect(await store.findIdempotent('k ', 0)).toBeUndefined()
       })
 
-      it('rejects a second commit with the same key and keeps nothing of it', async () => {
+      it('forgets an answer stored before notBefore, and a commit after that stores the key anew', async () => {
         const store = await fresh()
-        const key = { key: 'k', status: 202, response: 'first' }
+        await store.commitIngest(batch(100, { idempotency: [answer('k', 200, 'old')] }))
+        expect(await store.findIdempotent('k', 100)).toBeDefined()
+        expect(await store.findIdempotent('k', 101)).toBeUndefined()
+        await store.commitIngest(
+          batch(500, { idempotency: [answer('k', 200, 'new')], idempotencyNotBefore: 101 }),
+        )
+        expect(await store.findIdempotent('k', 101)).toEqual(answer('k', 200, 'new'))
+      })
+
+      it('refuses a second commit with the same key (CommitConflictError) and keeps nothing of it', async () => {
+        const store = await fresh()
+        const key = answer('k', 202, 'first')
         await store.commitIngest(batch(1, { records: [entry('a', 1)], idempotency: [key] }))
         const retry = batch(2, {
           records: [entry('a', 2), entry('b', 2)],
           anomalies: [anomaly('a', 2)],
           windows: [window('a', 'temp', 2)],
-          states: [{ deviceId: 'a', metric: 'temp', state: new Uint8Array([7]), lastTs: 2, sampleCount: 1 }],
+          states: [seriesState('a', 'temp', [7], { lastTs: 2 })],
           deadLetters: [deadLetter(2)],
           idempotency: [{ ...key, response: 'second' }],
         })
-        await expect(store.commitIngest(retry)).rejects.toThrow()
-        expect(await store.findIdempotent('k')).toEqual({ status: 202, response: 'first' })
+        await expect(store.commitIngest(retry)).rejects.toBeInstanceOf(CommitConflictError)
+        expect(await store.findIdempotent('k', 0)).toEqual(answer('k', 202, 'first'))
         expect((await collect(store.exportRecords({}))).map((r) => r.ts)).toEqual([1])
         expect((await store.listAnomalies({ limit: 5 })).items).toEqual([])
         expect(await store.recentWindows('a', 'temp', 5, 0)).toEqual([])
@@ -359,24 +383,20 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
                 const series = [{ deviceId: 'd', metric }]
                 const key = seriesKey('d', metric)
                 await store.commitIngest(
-                  batch(1, { states: [{ deviceId: 'd', metric, state: first, lastTs: 10, sampleCount: 3 }] }),
+                  batch(1, { states: [seriesState('d', metric, first, { lastTs: 10, sampleCount: 3 })] }),
                 )
-                expect((await store.loadStates(series)).get(key)).toEqual({
-                  deviceId: 'd',
-                  metric,
-                  state: new Uint8Array(first),
-                  lastTs: 10,
-                  sampleCount: 3,
-                })
+                expect((await store.loadStates(series)).get(key)).toEqual(
+                  seriesState('d', metric, first, { lastTs: 10, sampleCount: 3, version: 1 }),
+                )
                 await store.commitIngest(
                   batch(2, {
-                    states: [{ deviceId: 'd', metric, state: second, lastTs: 20, sampleCount: 4 }],
+                    states: [seriesState('d', metric, second, { lastTs: 20, sampleCount: 4, version: 1 })],
                   }),
                 )
                 const loaded = (await store.loadStates(series)).get(key)!
                 expect(loaded.state).toBeInstanceOf(Uint8Array)
                 expect([...loaded.state]).toEqual([...second])
-                expect(loaded).toMatchObject({ lastTs: 20, sampleCount: 4 })
+                expect(loaded).toMatchObject({ lastTs: 20, sampleCount: 4, version: 2 })
               }),
           ),
           { numRuns: 25 },
@@ -385,13 +405,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       it('loads only the series asked for, across devices, leaving missing ones out', async () => {
         const store = await fresh()
-        const s = (deviceId: string, metric: string, byte: number) => ({
-          deviceId,
-          metric,
-          state: new Uint8Array([byte]),
-          lastTs: byte,
-          sampleCount: 1,
-        })
+        const s = (deviceId: string, metric: string, byte: number, version = 0) =>
+          seriesState(deviceId, metric, [byte], { lastTs: byte, version })
         await store.commitIngest(batch(1, { states: [s('a', 'x', 1), s('a', 'y', 2), s('b', 'x', 3)] }))
         expect((await store.loadStates([])).size).toBe(0)
         const loaded = await store.loadStates([
@@ -401,7 +416,31 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           { deviceId: 'a', metric: 'x' },
         ])
         expect([...loaded.keys()].sort()).toEqual([seriesKey('a', 'x'), seriesKey('b', 'x')].sort())
-        expect(loaded.get(seriesKey('b', 'x'))).toEqual(s('b', 'x', 3))
+        expect(loaded.get(seriesKey('b', 'x'))).toEqual(s('b', 'x', 3, 1))
+      })
+
+      it('refuses (CommitConflictError, nothing written) a state not read at the stored version', async () => {
+        const store = await fresh()
+        await store.commitIngest(batch(1, { states: [seriesState('d', 'm', [1])] }))
+        const stale = (version: number) =>
+          batch(2, {
+            records: [entry('d', 2)],
+            deadLetters: [deadLetter(2)],
+            idempotency: [answer('stale')],
+            states: [seriesState('d', 'm', [2], { version })],
+          })
+        // A second writer that also read the series before it existed, and one that read too late a version.
+        await expect(store.commitIngest(stale(0))).rejects.toBeInstanceOf(CommitConflictError)
+        await expect(store.commitIngest(stale(2))).rejects.toBeInstanceOf(CommitConflictError)
+        expect(await collect(store.exportRecords({}))).toEqual([])
+        expect((await store.listDeadLetters({ limit: 5 })).items).toEqual([])
+        expect(await store.findIdempotent('stale', 0)).toBeUndefined()
+        const kept = (await store.loadStates([{ deviceId: 'd', metric: 'm' }])).get(seriesKey('d', 'm'))!
+        expect([...kept.state, kept.version]).toEqual([1, 1])
+        await store.commitIngest(stale(1))
+        expect(
+          (await store.loadStates([{ deviceId: 'd', metric: 'm' }])).get(seriesKey('d', 'm'))!.version,
+        ).toBe(2)
       })
     })
 
@@ -715,79 +754,160 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     })
 
     describe('purge', () => {
+      const none = {
+        records: 0,
+        anomalies: 0,
+        windows: 0,
+        deadLetters: 0,
+        idempotency: 0,
+        series: 0,
+        devices: 0,
+      }
+      const cut = (before: number, idempotencyBefore = before) => ({ before, idempotencyBefore })
+
       it('deletes what was ingested before the cutoff, counts it, and keeps the rest', async () => {
         const store = await fresh()
+        let version = 0
         const commit = (at: number, records: number) =>
           store.commitIngest(
             batch(at, {
               records: Array.from({ length: records }, (_, i) => entry('d', at + i, { m: i })),
               anomalies: [anomaly('d', at)],
               windows: [window('d', 'm', at)],
-              states: [
-                { deviceId: 'd', metric: 'm', state: new Uint8Array([at % 256]), lastTs: at, sampleCount: 1 },
-              ],
+              states: [seriesState('d', 'm', [at % 256], { lastTs: at, version: version++ })],
               deadLetters: [deadLetter(at), deadLetter(at)],
-              idempotency: [{ key: `k${at}`, status: 202, response: '' }],
+              idempotency: [answer(`k${at}`)],
             }),
           )
         await commit(1000, 3)
         await commit(2000, 2)
         await commit(3000, 1)
 
-        expect(await store.purge(2000)).toEqual({
+        expect(await store.purge(cut(2000))).toEqual({
+          ...none,
           records: 3,
           anomalies: 1,
           windows: 1,
           deadLetters: 2,
           idempotency: 1,
         })
-        expect(await store.purge(2000)).toEqual({
-          records: 0,
-          anomalies: 0,
-          windows: 0,
-          deadLetters: 0,
-          idempotency: 0,
-        })
+        expect(await store.purge(cut(2000))).toEqual(none)
         expect((await collect(store.exportRecords({}))).map((r) => r.ingestedAt)).toEqual([2000, 2000, 3000])
         expect((await store.listAnomalies({ limit: 10 })).items.map((a) => a.ts)).toEqual([3000, 2000])
         expect((await store.recentWindows('d', 'm', 10, 0)).map((w) => w.end)).toEqual([3000, 2000])
         expect((await store.listDeadLetters({ limit: 10 })).items.map((d) => d.receivedAt)).toEqual([
           3000, 3000, 2000, 2000,
         ])
-        expect(await store.findIdempotent('k1000')).toBeUndefined()
-        expect(await store.findIdempotent('k2000')).toBeDefined()
-        // Summaries and detector states are not history: they stay.
+        expect(await store.findIdempotent('k1000', 0)).toBeUndefined()
+        expect(await store.findIdempotent('k2000', 0)).toBeDefined()
+        // The device and its series had data since the cutoff: they stay.
         expect(await store.getDevice('d')).toMatchObject({ recordCount: 6, anomalyCount: 3 })
         expect((await store.loadStates([{ deviceId: 'd', metric: 'm' }])).size).toBe(1)
 
-        expect(await store.purge(1e15)).toEqual({
+        // Idempotency keys have their own cutoff.
+        expect(await store.purge(cut(2000, 1e15))).toEqual({ ...none, idempotency: 2 })
+
+        // Past everything: the device and its series go too (nothing of them is left).
+        expect(await store.purge(cut(1e15))).toEqual({
+          ...none,
           records: 3,
           anomalies: 2,
           windows: 2,
           deadLetters: 4,
-          idempotency: 2,
+          series: 1,
+          devices: 1,
         })
         expect(await collect(store.exportRecords({}))).toEqual([])
+        expect(await store.getDevice('d')).toBeUndefined()
+        // A writer still holding the purged series' state is refused; one that reads again starts afresh.
+        await expect(commit(4000, 1)).rejects.toBeInstanceOf(CommitConflictError)
+        version = 0
         await commit(4000, 1)
         expect((await collect(store.exportRecords({}))).map((r) => r.ingestedAt)).toEqual([4000])
+      })
+
+      it('deletes in bounded steps, however many rows there are', async () => {
+        const store = await fresh()
+        const n = PURGE_STEP_ROWS * 2 + 17
+        await store.commitIngest(
+          batch(1, { records: Array.from({ length: n }, (_, i) => entry(`d${i % 7}`, i)) }),
+        )
+        await store.commitIngest(batch(5, { records: [entry('late', 5)] }))
+        expect(await store.purge(cut(2))).toEqual({ ...none, records: n, devices: 7 })
+        expect((await collect(store.exportRecords({}))).map((r) => r.deviceId)).toEqual(['late'])
       })
 
       it('refuses a NaN cutoff instead of deleting everything', async () => {
         const store = await fresh()
         await store.commitIngest(batch(1, { records: [entry('d', 1)] }))
-        await expect(store.purge(Number.NaN)).rejects.toBeInstanceOf(RangeError)
+        await expect(store.purge(cut(Number.NaN))).rejects.toBeInstanceOf(RangeError)
+        await expect(store.purge(cut(5, Number.NaN))).rejects.toBeInstanceOf(RangeError)
         expect(await collect(store.exportRecords({}))).toHaveLength(1)
       })
 
       it('deletes nothing from an empty store', async () => {
         const store = await fresh()
-        expect(await store.purge(Date.now())).toEqual({
-          records: 0,
-          anomalies: 0,
-          windows: 0,
-          deadLetters: 0,
-          idempotency: 0,
-        })
+        expect(await store.purge(cut(Date.now()))).toEqual(none)
+      })
+    })
+
+    describe('large commits and cut dead letters', () => {
+      it('commits many rows and bodies of megabytes whole, exactly', async () => {
+        const store = await fresh()
+        // About 6 MB of bodies (several ~2 MB parameters on D1) with hostile text and extreme numbers.
+        const text = 'é"\\\u0000😀\n'.repeat(4000)
+        const records = Array.from({ length: 300 }, (_, i) =>
+          entry(
+            'big',
+            i,
+            { text },
+            { score: i === 7 ? 1 - 2 ** -52 : i / 301, kinds: i % 2 ? ['spike'] : [] },
+          ),
+        )
+        const w = {
+          ...window('big', 'text', 10),
+          min: Number.NEGATIVE_INFINITY,
+          max: Number.POSITIVE_INFINITY,
+          std: Number.NaN,
+        }
+        await store.commitIngest(batch(1, { records, windows: [w] }))
+        const back = await collect(store.exportRecords({}))
+        expect(back.map((r) => [r.body, r.score, r.kinds])).toEqual(
+          records.map((e) => [e.record.body, e.score, e.kinds]),
+        )
+        // D1 answers queries in JSON, which has no infinities: they come back as NaN (null) there.
+        const expected = name === 'd1' ? { ...w, min: Number.NaN, max: Number.NaN } : w
+        expect(await store.recentWindows('big', 'text', 1, 0)).toEqual([expected])
+      })
+
+      it('keeps the size and sha256 of a dead letter whose raw input was cut', async () => {
+        const store = await fresh()
+        const cutLetter = {
+          ...deadLetter(1),
+          raw: 'head',
+          truncated: { bytes: 9_000_000, sha256: 'ab'.repeat(32) },
+        }
+        await store.commitIngest(batch(1, { deadLetters: [cutLetter, deadLetter(1)] }))
+        const items = (await store.listDeadLetters({ limit: 5 })).items
+        expect(items).toEqual([
+          { ...deadLetter(1), id: 2 },
+          { ...cutLetter, id: 1 },
+        ])
+      })
+    })
+
+    describe('export in arrival order', () => {
+      it('yields records in commit order (the order the detectors saw them), filtered', async () => {
+        const store = await fresh()
+        const ts = [50, 10, 40, 20, 30]
+        for (const [i, t] of ts.entries())
+          await store.commitIngest(batch(i + 1, { records: [entry(i % 2 ? 'a' : 'b', t)] }))
+        const order = async (q: Parameters<Store['exportRecords']>[0]) =>
+          (await collect(store.exportRecords(q))).map((r) => r.ts)
+        expect(await order({ order: 'arrival' })).toEqual(ts)
+        expect(await order({})).toEqual([...ts].sort((a, b) => a - b))
+        expect(await order({ order: 'arrival', since: 20, until: 50 })).toEqual([40, 20, 30])
+        expect(await order({ order: 'arrival', deviceId: 'a' })).toEqual([10, 20])
       })
     })
   })

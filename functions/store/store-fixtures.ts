@@ -1,6 +1,6 @@
 // Small builders and helpers for the store tests.
-import type { Anomaly, DeadLetter, Level, Page, WindowFeatureRow } from '../domain/types.js'
-import type { IngestCommit } from './port.js'
+import type { Anomaly, DeadLetter, Level, Page, SeriesState, WindowFeatureRow } from '../domain/types.js'
+import type { IdempotentAnswer, IngestCommit } from './port.js'
 
 export type Entry = IngestCommit['records'][number]
 
@@ -40,7 +40,44 @@ export function batch(
   receivedAt: number,
   parts: Partial<Omit<IngestCommit, 'receivedAt'>> = {},
 ): IngestCommit {
-  return { receivedAt, records: [], anomalies: [], windows: [], states: [], deadLetters: [], ...parts }
+  return {
+    receivedAt,
+    records: [],
+    anomalies: [],
+    windows: [],
+    states: [],
+    deadLetters: [],
+    idempotency: [],
+    idempotencyNotBefore: 0,
+    ...parts,
+  }
+}
+
+/** A series state read at `version` (0: new), so that a commit of it stores version + 1. */
+export function seriesState(
+  deviceId: string,
+  metric: string,
+  bytes: number[] | Uint8Array,
+  options: { lastTs?: number; sampleCount?: number; version?: number } = {},
+): SeriesState {
+  return {
+    deviceId,
+    metric,
+    state: new Uint8Array(bytes),
+    lastTs: options.lastTs ?? 0,
+    sampleCount: options.sampleCount ?? 1,
+    version: options.version ?? 0,
+  }
+}
+
+/** An idempotent answer; bodyHash null unless given. */
+export function answer(
+  key: string,
+  status = 202,
+  response = '',
+  bodyHash: string | null = null,
+): IdempotentAnswer {
+  return { key, status, response, bodyHash }
 }
 
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -1,8 +1,9 @@
 // `npm run dev:edge`: the Worker under `wrangler dev` (local workerd, offline), configured from the
 // same environment as `npm start`: PORT, HOST, EDGEWATCH_DATA_DIR, the tokens (generated and kept
-// in the data directory when unset), EDGEWATCH_CONFIG, EDGEWATCH_RETENTION, EDGEWATCH_BODY_LIMIT.
+// in the data directory when unset), EDGEWATCH_CONFIG, EDGEWATCH_RETENTION, EDGEWATCH_BODY_LIMIT and
+// the other EDGEWATCH_* bounds.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { buildKernels, kernelPath, projectRoot } from '../../kernels/node.js'
@@ -17,12 +18,29 @@ const tokens = resolveTokens(env, dataDir)
 if (!existsSync(kernelPath())) buildKernels()
 
 const vars: Record<string, string | undefined> = {
-  EDGEWATCH_INGEST_TOKEN: tokens.ingest,
-  EDGEWATCH_ADMIN_TOKEN: tokens.admin,
   EDGEWATCH_CONFIG: env.EDGEWATCH_CONFIG,
   EDGEWATCH_RETENTION: env.EDGEWATCH_RETENTION,
   EDGEWATCH_BODY_LIMIT: env.EDGEWATCH_BODY_LIMIT,
+  EDGEWATCH_IDEMPOTENCY_TTL: env.EDGEWATCH_IDEMPOTENCY_TTL,
+  EDGEWATCH_MAX_INFLIGHT_BYTES: env.EDGEWATCH_MAX_INFLIGHT_BYTES,
+  EDGEWATCH_MAX_QUEUED_RECORDS: env.EDGEWATCH_MAX_QUEUED_RECORDS,
 }
+// The tokens go in an env file (wrangler shows such values as hidden), never on the command line
+// or in its output. Single quotes keep them literal; a token holding one goes as a --var instead.
+const secrets: Record<string, string> = {
+  EDGEWATCH_INGEST_TOKEN: tokens.ingest,
+  EDGEWATCH_ADMIN_TOKEN: tokens.admin,
+}
+const secretsFile = join(dataDir, 'workerd.env')
+writeFileSync(
+  secretsFile,
+  Object.entries(secrets)
+    .filter(([, v]) => !v.includes("'"))
+    .map(([k, v]) => `${k}='${v}'\n`)
+    .join(''),
+  { mode: 0o600 },
+)
+for (const [k, v] of Object.entries(secrets)) if (v.includes("'")) vars[k] = v
 const wrangler = createRequire(join(projectRoot(), 'package.json')).resolve('wrangler/bin/wrangler.js')
 const args = [
   wrangler,
@@ -35,13 +53,13 @@ const args = [
   '--persist-to',
   join(dataDir, 'workerd'),
   '--show-interactive-dev-session=false',
+  '--env-file',
+  secretsFile,
   ...Object.entries(vars).flatMap(([k, v]) => (v === undefined ? [] : ['--var', `${k}:${v}`])),
 ]
-process.stderr.write(
-  tokens.source === 'environment'
-    ? 'tokens: from EDGEWATCH_INGEST_TOKEN and EDGEWATCH_ADMIN_TOKEN\n'
-    : `tokens (${tokens.source}, kept in ${tokens.file}):\n  ingest: ${tokens.ingest}\n  admin:  ${tokens.admin}\n`,
-)
+for (const [role, token] of Object.entries(tokens.generated))
+  process.stderr.write(`new ${role} token, kept in ${tokens.file} (shown this once): ${token}\n`)
+process.stderr.write(`tokens: ingest from ${tokens.ingestSource}, admin from ${tokens.adminSource}\n`)
 const child = spawn(process.execPath, args, {
   cwd: projectRoot(),
   stdio: 'inherit',

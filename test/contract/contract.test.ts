@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../functions/app.js'
 import { resolveAnalysisConfig } from '../../functions/domain/analysis-config.js'
-import { createMemoryStore } from '../../functions/store/memory.js'
+import { openSqliteStore } from '../../functions/store/sqlite.js'
 import { loadNodeKernel } from '../../kernels/node.js'
 import { RUNTIMES, type RunningRuntime } from '../runtimes.js'
 import { batches, fixedDataset, ndjson, T0 } from './dataset.js'
@@ -29,10 +29,10 @@ interface Expected {
 /** What the dataset must give: the in-process app over the memory store. */
 async function oracle(): Promise<Expected> {
   const app = createApp({
-    store: createMemoryStore(),
+    store: openSqliteStore(':memory:'),
     kernel: await loadNodeKernel(),
     analysis: resolveAnalysisConfig({}),
-    tokens: { ingest: INGEST, admin: ADMIN },
+    tokens: { ingest: [INGEST], admin: [ADMIN] },
     bodyLimitBytes: BODY_LIMIT,
   })
   const ingestAnswers = []

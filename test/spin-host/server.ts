@@ -83,6 +83,7 @@ async function main() {
       config: configText ?? env.EDGEWATCH_CONFIG ?? '{}',
       retention: env.EDGEWATCH_RETENTION ?? '7d',
       body_limit: env.EDGEWATCH_BODY_LIMIT ?? '8MiB',
+      idempotency_ttl: env.EDGEWATCH_IDEMPOTENCY_TTL ?? '24h',
     },
   })
   instantiate(getCoreModule, host.imports) // compiles every core module once
@@ -98,10 +99,10 @@ async function main() {
   const hostName = config.host.includes(':') ? `[${config.host}]` : config.host
   process.stderr.write(
     `edgewatch (spin component, kernel component) listening on http://${hostName}:${config.port} ` +
-      `(ready in ${ready.toFixed(0)} ms; tokens: ${tokens.source}${tokens.source === 'environment' ? '' : ` in ${tokens.file}`})\n`,
+      `(ready in ${ready.toFixed(0)} ms; tokens: ingest from ${tokens.ingestSource}, admin from ${tokens.adminSource})\n`,
   )
-  if (tokens.source === 'generated')
-    process.stderr.write(`ingest token: ${tokens.ingest}\nadmin token:  ${tokens.admin}\n`)
+  for (const [role, token] of Object.entries(tokens.generated))
+    process.stderr.write(`new ${role} token (shown this once): ${token}\n`)
   const stop = () => {
     server.stop()
     host.close()

@@ -1,6 +1,7 @@
 // The import: rows to records to chunks in IndexedDB, in batched transactions, with progress.
 // Runs in the import worker; a row that is not a valid record is counted and reported by line.
-import { pickColumns, type RowColumns, rowToRecord } from '../../../functions/domain/rows.js'
+// A server export is checked against its last line (footer or error): an incomplete one fails.
+import { ExportCheck, pickColumns, type RowColumns, rowToRecord } from '../../../functions/domain/rows.js'
 import { type Chunk, ChunkBuilder } from '../store/chunk.js'
 import { type Dataset, type DatasetStore, newDatasetId } from '../store/datasets.js'
 import { readRows } from './read.js'
@@ -21,6 +22,8 @@ export interface ImportSource {
   totalBytes: number | undefined
   /** Device id for rows without a device column. */
   device?: string
+  /** A download of the server's export: without its footer at the end, it was cut short. */
+  footerRequired?: boolean
 }
 
 /** Chunks per IndexedDB transaction. */
@@ -77,15 +80,17 @@ export async function importRows(
     progress()
   }
 
+  const exportCheck = new ExportCheck()
   await store.save(dataset)
   try {
     for await (const row of readRows(src.stream, { name: src.name, onBytes: (n) => (dataset.bytes += n) })) {
+      if (exportCheck.isEnd(row)) continue
       if (!row.fields || row.error) {
         problem(row.line, row.error ?? 'unreadable row')
         continue
       }
       columns ??= pickColumns(row.fields)
-      const r = rowToRecord(row.fields, columns, src.device ?? 'device')
+      const r = rowToRecord(row.fields, columns, src.device ?? 'device', row.text)
       if (typeof r === 'string') {
         problem(row.line, r)
         continue
@@ -103,6 +108,8 @@ export async function importRows(
       }
       if ((dataset.records & 0x3fff) === 0) progress()
     }
+    const state = exportCheck.finish(src.footerRequired)
+    if (typeof state === 'object') throw new Error(`the server's export is incomplete: ${state.incomplete}`)
     await write(true)
   } catch (e) {
     await store.remove(dataset.id)

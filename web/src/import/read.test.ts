@@ -42,10 +42,20 @@ describe('reading rows in the browser', () => {
 
   it('reads CSV with a header, quoted fields across lines, numbers as numbers', async () => {
     const got = await rows('\ufeffts,device,temp,note\n1,a,20.5,"x\ny"\n2,b,21,ok\n3,c\n', 'x.csv')
-    expect(got).toEqual([
+    expect(got.map(({ text: _, ...row }) => row)).toEqual([
       { line: 3, fields: { ts: 1, device: 'a', temp: 20.5, note: 'x\ny' } },
       { line: 4, fields: { ts: 2, device: 'b', temp: 21, note: 'ok' } },
       { line: 5, fields: { ts: 3, device: 'c', temp: '', note: '' }, error: 'expected 4 fields, found 2' },
+    ])
+    expect(got[0]!.text).toEqual({ ts: '1', device: 'a', temp: '20.5', note: 'x\ny' })
+  })
+
+  it('keeps each CSV cell as read beside its number: a device id 007 stays 007', async () => {
+    const got = await rows('ts,device\n1,007\n2,1e3\n3, 42 \n', 'x.csv')
+    expect(got.map((r) => [r.fields?.device, r.text?.device])).toEqual([
+      [7, '007'],
+      [1000, '1e3'],
+      [42, '42'], // csv-parse trims the cell; the text is what it gives
     ])
   })
 
@@ -63,7 +73,9 @@ describe('reading rows in the browser', () => {
     const ndjson = '{"a":1}\n{"a":2}\n'
     expect(await rows(gzipSync(ndjson), 'upload.bin')).toHaveLength(2)
     expect(await rows('[{"a":1}]', 'data')).toEqual([{ line: 1, fields: { a: 1 } }])
-    expect(await rows('a,b\n1,2\n', 'data')).toEqual([{ line: 2, fields: { a: 1, b: 2 } }])
+    expect(await rows('a,b\n1,2\n', 'data')).toEqual([
+      { line: 2, fields: { a: 1, b: 2 }, text: { a: '1', b: '2' } },
+    ])
   })
 
   it('reports a broken gzip stream as an error, not silence', async () => {

@@ -1,18 +1,24 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../../functions/app.js'
 import { resolveAnalysisConfig } from '../../../functions/domain/analysis-config.js'
-import { createMemoryStore } from '../../../functions/store/memory.js'
+import { exportEnd } from '../../../functions/domain/rows.js'
+import { openSqliteStore } from '../../../functions/store/sqlite.js'
 import { loadNodeKernel } from '../../../kernels/node.js'
 import { exportUrl } from './server-export.js'
 
 describe('the export URL of a server pull', () => {
   it('uses the filters the server applies (device, since, until)', async () => {
     const tokens = { ingest: 'i'.repeat(20), admin: 'a'.repeat(20) }
+    const dir = mkdtempSync(join(tmpdir(), 'edgewatch-pull-'))
+    const store = openSqliteStore(join(dir, 'server.db'))
     const app = createApp({
-      store: createMemoryStore(),
+      store,
       kernel: await loadNodeKernel(),
       analysis: resolveAnalysisConfig({}),
-      tokens,
+      tokens: { ingest: [tokens.ingest], admin: [tokens.admin] },
       bodyLimitBytes: 1 << 20,
     })
     const records = Array.from({ length: 20 }, (_, i) => ({
@@ -44,7 +50,10 @@ describe('the export URL of a server pull', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { temp: number })
+      .filter((l) => !exportEnd(l))
     expect(lines.map((l) => l.temp)).toEqual([4, 6, 8])
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('takes another server when given one, and says when it is not a URL', () => {

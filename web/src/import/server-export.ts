@@ -1,4 +1,5 @@
 // Where the import pulls a server's export from: `/v1/export` with the API's own filter names.
+import type { ImportSource } from './import.js'
 
 export interface ServerPull {
   /** The server's base URL, e.g. http://127.0.0.1:3000 (empty: this page's origin). */
@@ -23,4 +24,40 @@ export function exportUrl(pull: ServerPull, pageOrigin: string): URL {
   if (pull.since) url.searchParams.set('since', pull.since)
   if (pull.until) url.searchParams.set('until', pull.until)
   return url
+}
+
+/**
+ * Asks the server for the export and gives its body as an import source. The download must end
+ * with the export's footer: a connection dropped mid-stream looks like a clean end otherwise.
+ */
+export async function pullSource(
+  pull: ServerPull,
+  pageOrigin: string,
+  fetcher: typeof fetch = fetch,
+): Promise<ImportSource> {
+  const url = exportUrl(pull, pageOrigin)
+  let res: Response
+  try {
+    res = await fetcher(url, { headers: { authorization: `Bearer ${pull.token}` } })
+  } catch (e) {
+    throw new Error(`cannot reach ${url.origin}: ${(e as Error).message}`)
+  }
+  if (!res.ok || !res.body) {
+    const text = await res.text().catch(() => '')
+    let message = text.slice(0, 300)
+    try {
+      message = (JSON.parse(text) as { error: { message: string } }).error.message
+    } catch {}
+    throw new Error(`the server answered ${res.status}: ${message}`)
+  }
+  const length = Number(res.headers.get('content-length'))
+  const label = `${pull.deviceId || 'all devices'} from ${url.host}`
+  return {
+    stream: res.body,
+    name: `${label}.ndjson`,
+    source: url.toString(),
+    fromServer: true,
+    footerRequired: true,
+    totalBytes: Number.isFinite(length) && length > 0 ? length : undefined,
+  }
 }

@@ -2,7 +2,7 @@
 import { expose, type ProxyOrClone } from 'comlink'
 import { type Dataset, DatasetStore } from '../store/datasets.js'
 import { type ImportProgress, type ImportSource, importRows } from './import.js'
-import { exportUrl, type ServerPull } from './server-export.js'
+import { pullSource, type ServerPull } from './server-export.js'
 
 type OnProgress = ProxyOrClone<(p: ImportProgress) => void>
 
@@ -37,33 +37,7 @@ const api = {
   },
 
   async importFromServer(pull: ServerPull, onProgress: OnProgress): Promise<Dataset> {
-    const url = exportUrl(pull, self.location.origin)
-    let res: Response
-    try {
-      res = await fetch(url, { headers: { authorization: `Bearer ${pull.token}` } })
-    } catch (e) {
-      throw new Error(`cannot reach ${url.origin}: ${(e as Error).message}`)
-    }
-    if (!res.ok || !res.body) {
-      const text = await res.text().catch(() => '')
-      let message = text.slice(0, 300)
-      try {
-        message = (JSON.parse(text) as { error: { message: string } }).error.message
-      } catch {}
-      throw new Error(`the server answered ${res.status}: ${message}`)
-    }
-    const length = Number(res.headers.get('content-length'))
-    const label = `${pull.deviceId || 'all devices'} from ${url.host}`
-    return run(
-      {
-        stream: res.body,
-        name: `${label}.ndjson`,
-        source: url.toString(),
-        fromServer: true,
-        totalBytes: Number.isFinite(length) && length > 0 ? length : undefined,
-      },
-      onProgress,
-    )
+    return run(await pullSource(pull, self.location.origin), onProgress)
   },
 }
 

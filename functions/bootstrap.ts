@@ -1,0 +1,89 @@
+// The policy every runtime entry shares, in one place: configuration and tokens checked (a runtime
+// that cannot start says why, in the one error shape), the app built, retention applied on one
+// schedule, the version. Each entry (node/, worker/, spin/) only finds its real dependencies (the
+// store, the kernel, where variables and tokens come from) and hands them here.
+import type { Kernel } from '../kernels/host/kernel.js'
+import { type App, createApp } from './app.js'
+import { configFromEnv, type Env, type ServiceConfig } from './config.js'
+import { parseTokens } from './http/auth.js'
+import { errorBody } from './http/errors.js'
+import type { PurgeResult, Store } from './store/port.js'
+
+/** The version every runtime reports (/healthz, /openapi.json); a test keeps it equal to package.json's. */
+export const VERSION = '0.1.0'
+
+/** How often retention is applied. */
+export const PURGE_EVERY_MS = 60 * 60 * 1000
+
+export interface RuntimeParts {
+  /** The EDGEWATCH_* settings, from wherever the runtime keeps them (environment, Spin variables). */
+  env: Env
+  /** The analysis configuration file's text, where the runtime reads files (EDGEWATCH_CONFIG_FILE). */
+  configText?: string | undefined
+  /** Each role's tokens, comma separated, and where they came from (named in errors). */
+  tokens: {
+    ingest: string | undefined
+    admin: string | undefined
+    ingestSource: string
+    adminSource: string
+  }
+  store: Store
+  kernel: Kernel
+  /** Where the one-line-per-request JSON log and warnings go. */
+  log: (line: string) => void
+}
+
+export interface Started {
+  app: App
+  config: ServiceConfig
+  /** Applies retention now; failures are logged, never thrown. */
+  purge(): Promise<PurgeResult | undefined>
+}
+
+/** Builds the app from a runtime's parts. Throws (ConfigError, TokenError) when they are unusable. */
+export function bootstrap(parts: RuntimeParts): Started {
+  const config = configFromEnv(parts.env, parts.configText)
+  const tokens = {
+    ingest: parseTokens(parts.tokens.ingest, parts.tokens.ingestSource),
+    admin: parseTokens(parts.tokens.admin, parts.tokens.adminSource),
+  }
+  const app = createApp({
+    store: parts.store,
+    kernel: parts.kernel,
+    analysis: config.analysis,
+    tokens,
+    bodyLimitBytes: config.bodyLimitBytes,
+    maxInFlightBytes: config.maxInFlightBytes,
+    maxQueuedRecords: config.maxQueuedRecords,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+    corsOrigins: config.corsOrigins,
+    version: VERSION,
+    log: parts.log,
+  })
+  const purge = async () => {
+    const now = Date.now()
+    try {
+      return await parts.store.purge({
+        before: now - config.retentionMs,
+        idempotencyBefore: now - config.idempotencyTtlMs,
+      })
+    } catch (e) {
+      parts.log(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: 'error',
+          msg: 'purge failed',
+          error: String(e),
+        }),
+      )
+      return undefined
+    }
+  }
+  return { app, config, purge }
+}
+
+/** The answer of a runtime that could not start: 500, code `misconfigured`, the reason. */
+export function misconfigured(e: unknown): Response {
+  const message = e instanceof Error ? e.message : String(e)
+  return Response.json(errorBody('misconfigured', message), { status: 500 })
+}

@@ -1,0 +1,93 @@
+// One ingest request before it joins the commit queue: its body parsed into records, the
+// rejections listed in its answer, what goes to the dead letters, or the refusal (400) it gets.
+// It runs per request, outside the group commit, so a slow or hostile body delays only itself.
+import { bytesLetter, type Letter, textLetter } from './dead-letters.js'
+import { BodyError, type BodyFormat, type Pause, parseBody, type Rejection } from './ingest-body.js'
+import type { DeviceRecord } from './types.js'
+
+export interface IngestInput {
+  /** The body as text; undefined when the bytes are not UTF-8. */
+  text: string | undefined
+  /** The body's bytes (after decompression), kept in the dead letters when they are not text. */
+  bytes: Uint8Array
+  format: BodyFormat
+  contentType: string
+  idempotencyKey: string | undefined
+  /** Set when the body could not be read as sent (a broken gzip stream): refused, its bytes kept. */
+  unreadable?: { code: string; message: string } | undefined
+}
+
+export type Listed = Omit<Rejection, 'raw'>
+
+export interface Prepared {
+  records: DeviceRecord[]
+  rejectedCount: number
+  /** The rejections the answer lists: the first ones, by position. */
+  rejected: Listed[]
+  letters: Letter[]
+  refusal?: { code: string; message: string; details: unknown } | undefined
+}
+
+export async function prepare(input: IngestInput, now: number, pause: Pause): Promise<Prepared> {
+  const { contentType } = input
+  const refusal = (code: string, message: string, letters: Letter[], details: unknown = null): Prepared => ({
+    records: [],
+    rejectedCount: letters.length,
+    rejected: letters.length ? [{ reason: message }] : [],
+    letters,
+    refusal: { code, message, details },
+  })
+  if (input.unreadable) {
+    const { code, message } = input.unreadable
+    return refusal(code, message, [await bytesLetter('body', message, contentType, input.bytes)])
+  }
+  if (input.text === undefined) {
+    const reason = 'body is not valid UTF-8'
+    return refusal('invalid_encoding', reason, [await bytesLetter('body', reason, contentType, input.bytes)])
+  }
+  if (input.text.trim() === '') return refusal('empty_body', 'the body holds no records', [])
+  let parsed: Awaited<ReturnType<typeof parseBody>>
+  try {
+    parsed = await parseBody(input.text, input.format, now, pause)
+  } catch (e) {
+    if (!(e instanceof BodyError)) throw e
+    return refusal('invalid_body', e.message, [
+      await textLetter('body', e.message, contentType, input.text, input.bytes),
+    ])
+  }
+  const { records, rejected, rejectedCount } = parsed
+  const letters = await lettersFor(rejected, rejectedCount, input)
+  const listed = rejected.map(({ raw: _, ...where }) => where)
+  if (records.length === 0) {
+    const message = 'no record in the body could be accepted'
+    return {
+      records,
+      rejectedCount,
+      rejected: listed,
+      letters,
+      refusal: { code: 'no_valid_records', message, details: { rejectedCount, rejected: listed } },
+    }
+  }
+  return { records, rejectedCount, rejected: listed, letters }
+}
+
+/**
+ * A dead letter per kept rejection; when some rejections were only counted (or could not be kept
+ * on their own), one more that keeps the whole body, so that nothing sent is lost.
+ */
+async function lettersFor(rejected: Rejection[], count: number, input: IngestInput): Promise<Letter[]> {
+  const letters: Letter[] = []
+  let unkept = count - rejected.length
+  for (const r of rejected) {
+    const position = r.line !== undefined ? `line ${r.line}` : `index ${r.index}`
+    if (r.raw === undefined) unkept++
+    else letters.push(await textLetter(position, r.reason, input.contentType, r.raw))
+  }
+  if (unkept > 0) {
+    const reason =
+      `${count} entries were rejected; ${unkept} of them have no dead letter of their own, ` +
+      'so this one keeps the whole body'
+    letters.push(await textLetter('body', reason, input.contentType, input.text!, input.bytes))
+  }
+  return letters
+}

@@ -1,0 +1,403 @@
+// The Store over SQL, for every database that speaks the small D1-shaped API below: Cloudflare D1
+// itself, Spin's SQLite (spin/spin-sqlite.ts) and better-sqlite3's reads on Node (sqlite.ts). The
+// SQL is in sql.ts and schema.ts. An ingest commit is one batch (one transaction) whose rows travel
+// as JSON parameters of at most ~2 MB each, so that any commit fits D1's limits: 100 parameters per
+// statement, 2 MB per value, and a bounded number of statements per request.
+import { pause } from '../domain/pause.js'
+import type {
+  DeviceSummary,
+  Page,
+  SeriesState,
+  StoredAnomaly,
+  StoredDeadLetter,
+  StoredRecord,
+  WindowFeatureRow,
+} from '../domain/types.js'
+import { deviceDeltas } from './devices.js'
+import {
+  anomalyCursor,
+  checkLimit,
+  checkTime,
+  deadLetterCursor,
+  deviceCursor,
+  EXPORT_PAGE_SIZE,
+  toPage,
+} from './paging.js'
+import {
+  type AnomalyQuery,
+  CommitConflictError,
+  type ExportQuery,
+  type IdempotentAnswer,
+  type IngestCommit,
+  type PageQuery,
+  type PurgeCutoffs,
+  type PurgeResult,
+  type Store,
+  seriesKey,
+} from './port.js'
+import {
+  type RowWriter,
+  writeAnomaly,
+  writeDeadLetter,
+  writeDevice,
+  writeIdempotency,
+  writeRecord,
+  writeSeries,
+  writeWindow,
+} from './row-writers.js'
+import {
+  type AnomalyRow,
+  type DeadLetterRow,
+  type DeviceRow,
+  type RecordRow,
+  type SeriesRow,
+  toAnomaly,
+  toDeadLetter,
+  toDevice,
+  toRecord,
+  toSeriesState,
+  toWindow,
+  type WindowRow,
+} from './rows.js'
+import { CREATE_MIGRATIONS_TABLE, MIGRATIONS } from './schema.js'
+import {
+  exportRecordsSql,
+  INSERT_ANOMALIES,
+  INSERT_DEAD_LETTERS,
+  INSERT_IDEMPOTENCY,
+  INSERT_RECORDS,
+  INSERT_WINDOWS,
+  type InsertSpec,
+  jsonInsertSql,
+  listAnomaliesSql,
+  PURGE_IDLE,
+  PURGED_TABLES,
+  purgeRangeSql,
+  purgeStepSql,
+  recentRecordsSql,
+  SQL,
+  UPSERT_DEVICES,
+  UPSERT_SERIES,
+} from './sql.js'
+
+/** The part of the D1 binding this adapter uses (structural, so no global Workers types are needed). */
+export interface D1Database {
+  prepare(sql: string): D1Statement
+  batch(statements: D1Statement[]): Promise<{ meta: { changes: number } }[]>
+  exec(sql: string): Promise<unknown>
+}
+export interface D1Statement {
+  bind(...values: unknown[]): D1Statement
+  all<T>(): Promise<{ results: T[] }>
+  first<T>(): Promise<T | null>
+  run(): Promise<{ meta: { changes: number } }>
+}
+
+/** Bytes of JSON per parameter: under D1's 2,000,000-byte cap on a value. */
+const JSON_PARAM_BYTES = 1_900_000
+/** Rows deleted per purge statement: each is its own short transaction. */
+export const PURGE_STEP_ROWS = 5000
+
+/**
+ * Applies pending migrations; each migration and its bookkeeping row go in one atomic batch. Safe
+ * when several instances start at once: a migration that fails because another instance applied it
+ * meanwhile is skipped. Refuses a database migrated by a newer build.
+ */
+export async function migrateD1(db: D1Database): Promise<void> {
+  await db.prepare(CREATE_MIGRATIONS_TABLE).run()
+  const applied = await appliedVersions(db)
+  const known = new Set(MIGRATIONS.map((m) => m.version))
+  const unknown = [...applied].filter((v) => !known.has(v))
+  if (unknown.length > 0) throw new Error(`database has unknown schema versions ${unknown.join(', ')}`)
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue
+    try {
+      await db.batch([
+        ...migration.statements.map((s) => db.prepare(s)),
+        db.prepare(SQL.recordMigration).bind(migration.version, Date.now()),
+      ])
+    } catch (e) {
+      if (!(await appliedVersions(db)).has(migration.version)) throw e
+    }
+  }
+}
+
+async function appliedVersions(db: D1Database): Promise<Set<number>> {
+  const { results } = await db.prepare(SQL.appliedMigrations).all<{ version: number }>()
+  return new Set(results.map((r) => r.version))
+}
+
+/** Opens the store, migrating first. */
+export async function openD1Store(db: D1Database): Promise<Store> {
+  await migrateD1(db)
+  return new SqlStore(db)
+}
+
+/**
+ * The error a failed commit means: CommitConflictError when a series version trigger or the
+ * idempotency key's uniqueness stopped it (another writer got there first), else the error itself.
+ * Drivers word and wrap errors differently (D1 prefixes, Spin's error variants), so the text is searched.
+ */
+export function commitError(e: unknown): unknown {
+  const text = errorText(e)
+  if (text.includes('edgewatch: series state conflict') || /UNIQUE constraint failed: idempotency/.test(text))
+    return new CommitConflictError(text.slice(0, 300))
+  return e
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return `${e.message} ${errorText((e as { payload?: unknown }).payload ?? '')}`
+  if (typeof e === 'string') return e
+  try {
+    return JSON.stringify(e) ?? String(e)
+  } catch {
+    return String(e)
+  }
+}
+
+/** D1 cannot bind infinities: the lowest safe integer stands for "since forever". */
+const finite = (since: number) => Math.max(since, Number.MIN_SAFE_INTEGER)
+
+export class SqlStore implements Store {
+  constructor(private readonly db: D1Database) {}
+
+  async loadStates(series: { deviceId: string; metric: string }[]): Promise<Map<string, SeriesState>> {
+    const states = new Map<string, SeriesState>()
+    for (const pairs of jsonChunks(series.map((s) => JSON.stringify([s.deviceId, s.metric])))) {
+      for (const row of await this.all<SeriesRow>(SQL.loadStates, [pairs])) {
+        states.set(seriesKey(row.device_id, row.metric), toSeriesState(row))
+      }
+    }
+    return states
+  }
+
+  async findIdempotent(key: string, notBefore: number): Promise<IdempotentAnswer | undefined> {
+    const row = await this.db
+      .prepare(SQL.findIdempotent)
+      .bind(key, notBefore)
+      .first<{ key: string; status: number; response: string; body_hash: string | null }>()
+    return row
+      ? { key: row.key, status: row.status, response: row.response, bodyHash: row.body_hash }
+      : undefined
+  }
+
+  async commitIngest(batch: IngestCommit): Promise<void> {
+    const at = batch.receivedAt
+    const keys = batch.idempotency.map((k) => JSON.stringify(k.key))
+    const statements = [
+      ...jsonChunks(keys).map((list) =>
+        this.db.prepare(SQL.deleteExpiredKeys).bind(list, batch.idempotencyNotBefore),
+      ),
+      ...this.inserts(INSERT_RECORDS, batch.records, writeRecord, at),
+      ...this.inserts(INSERT_ANOMALIES, batch.anomalies, writeAnomaly, at),
+      ...this.inserts(INSERT_WINDOWS, batch.windows, writeWindow, at),
+      ...this.inserts(INSERT_DEAD_LETTERS, batch.deadLetters, writeDeadLetter, null),
+      ...this.inserts(UPSERT_SERIES, batch.states, writeSeries, at),
+      ...this.inserts(UPSERT_DEVICES, deviceDeltas(batch), writeDevice, at),
+      ...this.inserts(INSERT_IDEMPOTENCY, batch.idempotency, writeIdempotency, at),
+    ]
+    if (statements.length === 0) return
+    try {
+      await this.db.batch(statements)
+    } catch (e) {
+      throw commitError(e)
+    }
+  }
+
+  async listAnomalies(query: AnomalyQuery): Promise<Page<StoredAnomaly>> {
+    checkLimit(query.limit)
+    const after = query.cursor === undefined ? undefined : anomalyCursor.decode(query.cursor)
+    const { sql, params } = listAnomaliesSql(query, after, query.limit + 1)
+    return toPage((await this.all<AnomalyRow>(sql, params)).map(toAnomaly), query.limit, anomalyCursor.encode)
+  }
+
+  async listDevices(query: PageQuery): Promise<Page<DeviceSummary>> {
+    checkLimit(query.limit)
+    const rows =
+      query.cursor === undefined
+        ? await this.all<DeviceRow>(SQL.listDevices, [query.limit + 1])
+        : await this.all<DeviceRow>(SQL.listDevicesAfter, [
+            deviceCursor.decode(query.cursor),
+            query.limit + 1,
+          ])
+    return toPage(rows.map(toDevice), query.limit, (d) => deviceCursor.encode(d.deviceId))
+  }
+
+  async getDevice(deviceId: string): Promise<DeviceSummary | undefined> {
+    const row = await this.db.prepare(SQL.getDevice).bind(deviceId).first<DeviceRow>()
+    return row ? toDevice(row) : undefined
+  }
+
+  async recentRecords(
+    deviceId: string,
+    metric: string,
+    limit: number,
+    since: number,
+  ): Promise<StoredRecord[]> {
+    checkLimit(limit)
+    checkTime(since, 'since')
+    const { sql, params } = recentRecordsSql(deviceId, metric, limit, finite(since))
+    return (await this.all<RecordRow>(sql, params)).map(toRecord)
+  }
+
+  async recentWindows(
+    deviceId: string,
+    metric: string,
+    limit: number,
+    since: number,
+  ): Promise<WindowFeatureRow[]> {
+    checkLimit(limit)
+    checkTime(since, 'since')
+    return (await this.all<WindowRow>(SQL.recentWindows, [deviceId, metric, finite(since), limit])).map(
+      toWindow,
+    )
+  }
+
+  async *exportRecords(query: ExportQuery): AsyncGenerator<StoredRecord> {
+    let after: { ts: number; id: number } | undefined
+    for (;;) {
+      const { sql, params } = exportRecordsSql(query, after, EXPORT_PAGE_SIZE)
+      const rows = await this.all<RecordRow>(sql, params)
+      for (const row of rows) yield toRecord(row)
+      const last = rows[rows.length - 1]
+      if (!last || rows.length < EXPORT_PAGE_SIZE) return
+      after = { ts: last.ts, id: last.id }
+    }
+  }
+
+  async listDeadLetters(query: PageQuery): Promise<Page<StoredDeadLetter>> {
+    checkLimit(query.limit)
+    const rows =
+      query.cursor === undefined
+        ? await this.all<DeadLetterRow>(SQL.listDeadLetters, [query.limit + 1])
+        : await this.all<DeadLetterRow>(SQL.listDeadLettersAfter, [
+            deadLetterCursor.decode(query.cursor),
+            query.limit + 1,
+          ])
+    return toPage(rows.map(toDeadLetter), query.limit, (d) => deadLetterCursor.encode(d.id))
+  }
+
+  /** In steps of PURGE_STEP_ROWS rows, each its own transaction, yielding to other work in between. */
+  async purge(cutoffs: PurgeCutoffs): Promise<PurgeResult> {
+    if (Number.isNaN(cutoffs.before) || Number.isNaN(cutoffs.idempotencyBefore))
+      throw new RangeError('purge cutoff is NaN')
+    const out: PurgeResult = {
+      records: 0,
+      anomalies: 0,
+      windows: 0,
+      deadLetters: 0,
+      idempotency: 0,
+      series: 0,
+      devices: 0,
+    }
+    for (const table of Object.keys(PURGED_TABLES) as (keyof typeof PURGED_TABLES)[]) {
+      const cutoff = table === 'idempotency' ? cutoffs.idempotencyBefore : cutoffs.before
+      const range = await this.db
+        .prepare(purgeRangeSql(table))
+        .bind(cutoff)
+        .first<{ lo: number | null; hi: number | null }>()
+      if (range?.lo == null || range.hi == null) continue
+      for (let lo = range.lo; lo < range.hi; lo += PURGE_STEP_ROWS) {
+        const to = Math.min(lo + PURGE_STEP_ROWS, range.hi)
+        out[table] += (await this.db.prepare(purgeStepSql(table)).bind(lo, to).run()).meta.changes
+        await pause()
+      }
+    }
+    for (const table of ['series', 'devices'] as const) {
+      for (;;) {
+        const { changes } = (
+          await this.db.prepare(PURGE_IDLE[table]).bind(cutoffs.before, PURGE_STEP_ROWS).run()
+        ).meta
+        out[table] += changes
+        await pause()
+        if (changes < PURGE_STEP_ROWS) break
+      }
+    }
+    return out
+  }
+
+  async ping(): Promise<void> {
+    await this.db.prepare(SQL.ping).first()
+  }
+
+  async close(): Promise<void> {}
+
+  private async all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return (
+      await this.db
+        .prepare(sql)
+        .bind(...params)
+        .all<T>()
+    ).results
+  }
+
+  /** One INSERT per JSON parameter of rows (see jsonInsertSql). */
+  private inserts<T, C>(
+    spec: InsertSpec,
+    items: readonly T[],
+    write: RowWriter<T, C>,
+    context: C,
+  ): D1Statement[] {
+    if (items.length === 0) return []
+    const row = new Array<unknown>(spec.columns.length)
+    const blobs = spec.columns.map((c) => spec.blobColumns?.includes(c) ?? false)
+    const rows = items.map((item) => {
+      write(item, row, 0, context)
+      return rowJson(row, blobs)
+    })
+    const sql = jsonInsertSql(spec)
+    return jsonChunks(rows).map((json) => this.db.prepare(sql).bind(json))
+  }
+}
+
+/**
+ * A row as a JSON array. JSON has no infinities: SQLite reads 9e999 as one; NaN becomes null,
+ * which is how SQLite stores NaN anyway. Blobs travel as hex (unhex() in the SQL).
+ */
+function rowJson(values: unknown[], blobs: boolean[]): string {
+  let out = '['
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    if (i > 0) out += ','
+    if (blobs[i] && v instanceof Uint8Array) out += `"${hex(v)}"`
+    else if (typeof v === 'number' && !Number.isFinite(v))
+      out += Number.isNaN(v) ? 'null' : v > 0 ? '9e999' : '-9e999'
+    else out += v === undefined ? 'null' : JSON.stringify(v)
+  }
+  return out + ']'
+}
+
+/** JSON array texts of the items (each already JSON), each at most JSON_PARAM_BYTES of UTF-8. */
+function jsonChunks(items: string[]): string[] {
+  const chunks: string[] = []
+  let parts: string[] = []
+  let bytes = 2
+  for (const item of items) {
+    const size = utf8Length(item) + 1
+    if (parts.length > 0 && bytes + size > JSON_PARAM_BYTES) {
+      chunks.push(`[${parts.join(',')}]`)
+      parts = []
+      bytes = 2
+    }
+    parts.push(item)
+    bytes += size
+  }
+  if (parts.length > 0) chunks.push(`[${parts.join(',')}]`)
+  return chunks
+}
+
+function utf8Length(s: string): number {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    // A surrogate pair is 4 bytes: 2 for each half.
+    n += c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3
+  }
+  return n
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = ''
+  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  return s
+}
