@@ -113,7 +113,8 @@ function scriptRuntime(name: string, script: string, timeoutMs: number, prepare 
       const tsx = join(projectRoot(), 'node_modules', 'tsx', 'dist', 'cli.mjs')
       const proc = await spawnUntilHealthy(
         [process.execPath, tsx, script],
-        { ...env, PORT: String(port), HOST: '127.0.0.1', EDGEWATCH_DATA_DIR: dir },
+        // A data directory given in env wins: several processes may share one (test/writers).
+        { PORT: String(port), HOST: '127.0.0.1', EDGEWATCH_DATA_DIR: dir, ...env },
         url,
         timeoutMs,
       )

@@ -7,6 +7,7 @@
 // HTTP-free apart from ApiError: every runtime shares it.
 import { checkSnapshot, isOlderSnapshot, KernelStateError } from '../../kernels/host/kernel.js'
 import { ApiError } from '../http/errors.js'
+import { errorText } from '../observability/error-text.js'
 import type { Metrics } from '../observability/metrics.js'
 import {
   CommitConflictError,
@@ -128,7 +129,7 @@ export class Ingestor {
       } catch (e) {
         this.options.warn('group commit failed; its requests run one by one', {
           requests: group.length,
-          error: String(e),
+          error: errorText(e),
         })
       }
     }
@@ -143,7 +144,7 @@ export class Ingestor {
         return
       } catch (e) {
         if (!(e instanceof CommitConflictError)) {
-          this.options.warn('commit failed', { error: String((e as Error)?.stack ?? e) })
+          this.options.warn('commit failed', { error: errorText(e, true) })
           p.reject(
             new ApiError(500, 'commit_failed', 'the records could not be stored; nothing was kept: retry'),
           )
@@ -201,7 +202,7 @@ export class Ingestor {
       try {
         answer = p.refusal ? refuse(p) : await this.analyse(p, states, touched, commit)
       } catch (e) {
-        this.options.warn('analysis failed', { error: String((e as Error)?.stack ?? e) })
+        this.options.warn('analysis failed', { error: errorText(e, true) })
         outcomes.push(
           new ApiError(500, 'analysis_failed', 'the records could not be analysed; nothing was kept'),
         )

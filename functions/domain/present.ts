@@ -48,5 +48,6 @@ export function presentDeadLetter(d: StoredDeadLetter) {
     reason: d.reason,
     contentType: d.contentType,
     raw: d.raw,
+    truncated: d.truncated ?? null,
   }
 }

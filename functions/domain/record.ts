@@ -15,6 +15,8 @@ const levels = new Set<string>(LEVELS)
 // Printable, no control characters: device ids appear in URLs, logs and CSV.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const DEVICE_ID = /^[^\u0000-\u001f\u007f]+$/
+/** Half a surrogate pair: not a character. SQLite would store it as U+FFFD, another id than sent. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 export type RecordResult = { ok: true; record: DeviceRecord } | { ok: false; reason: string }
 
@@ -31,7 +33,7 @@ export function toRecord(value: unknown, now: number, body?: string): RecordResu
   if (typeof deviceId !== 'string' || deviceId.length === 0) {
     return { ok: false, reason: 'deviceId is required and must be a non-empty string' }
   }
-  if (deviceId.length > LIMITS.deviceIdLength || !DEVICE_ID.test(deviceId)) {
+  if (deviceId.length > LIMITS.deviceIdLength || !DEVICE_ID.test(deviceId) || LONE_SURROGATE.test(deviceId)) {
     return { ok: false, reason: `deviceId must be 1-${LIMITS.deviceIdLength} printable characters` }
   }
   let ts = now
@@ -85,7 +87,7 @@ function collectMetrics(
     const v = obj[name]
     if (typeof v !== 'number') continue
     if (!Number.isFinite(v)) return `metric ${name.slice(0, 64)} is not a finite number`
-    if (name.length === 0 || name.length > LIMITS.metricNameLength) {
+    if (name.length === 0 || name.length > LIMITS.metricNameLength || LONE_SURROGATE.test(name)) {
       return `metric names must be 1-${LIMITS.metricNameLength} characters`
     }
     const existing = topLevel ? -1 : into.findIndex(([n]) => n === name)

@@ -129,6 +129,10 @@ export const DeadLetterSchema = z
     reason: z.string(),
     contentType: z.string(),
     raw: z.string(),
+    truncated: z.object({ bytes: z.number().int(), sha256: z.string() }).nullable().openapi({
+      description:
+        "Set when `raw` was cut to fit a row (256 Ki characters): the whole input's size in bytes and its sha256",
+    }),
   })
   .openapi('DeadLetter')
 
@@ -148,8 +152,12 @@ export const IngestResultSchema = z
           reason: z.string(),
         }),
       )
-      .openapi({ description: `the first ${100} rejected entries; all are in the dead letters` }),
-    anomalies: z.array(AnomalySchema),
+      .openapi({
+        description:
+          'the first 100 rejected entries, each also a dead letter; past them, one more dead letter keeps the whole body',
+      }),
+    anomalyCount: z.number().int().openapi({ description: 'every anomaly found in this request' }),
+    anomalies: z.array(AnomalySchema).openapi({ description: 'the first 1000 of them' }),
   })
   .openapi('IngestResult')
 

@@ -13,6 +13,7 @@ import type {
   StoredRecord,
   WindowFeatureRow,
 } from '../domain/types.js'
+import { errorText } from '../observability/error-text.js'
 import { deviceDeltas } from './devices.js'
 import {
   anomalyCursor,
@@ -143,16 +144,6 @@ export function commitError(e: unknown): unknown {
   if (text.includes('edgewatch: series state conflict') || /UNIQUE constraint failed: idempotency/.test(text))
     return new CommitConflictError(text.slice(0, 300))
   return e
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) return `${e.message} ${errorText((e as { payload?: unknown }).payload ?? '')}`
-  if (typeof e === 'string') return e
-  try {
-    return JSON.stringify(e) ?? String(e)
-  } catch {
-    return String(e)
-  }
 }
 
 /** D1 cannot bind infinities: the lowest safe integer stands for "since forever". */
@@ -359,7 +350,9 @@ function rowJson(values: unknown[], blobs: boolean[]): string {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]
     if (i > 0) out += ','
-    if (blobs[i] && v instanceof Uint8Array) out += `"${hex(v)}"`
+    // Byte arrays from the Spin kernel component are not this realm's Uint8Array: test the shape.
+    if (blobs[i] && ArrayBuffer.isView(v))
+      out += `"${hex(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}"`
     else if (typeof v === 'number' && !Number.isFinite(v))
       out += Number.isNaN(v) ? 'null' : v > 0 ? '9e999' : '-9e999'
     else out += v === undefined ? 'null' : JSON.stringify(v)

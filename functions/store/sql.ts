@@ -193,10 +193,13 @@ export function listAnomaliesSql(
   if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
   if (q.kind !== undefined) add('kind = ?', q.kind)
   if (q.since !== undefined) add('ts >= ?', q.since)
-  // On later pages the cursor is the upper bound (it already lies below `until`): SQLite uses one
-  // upper bound for the index range, and `until` would make every page scan again from there.
-  if (after) add('(ts, id) < (?, ?)', after.ts, after.id)
-  else if (q.until !== undefined) add('ts < ?', q.until)
+  // On later pages the cursor is the upper bound of the index range: SQLite ranges on one upper
+  // bound only, and with `until` every page would scan again from there. `until` stays a filter
+  // (`+ts`: no index), so a cursor from another query cannot lift it.
+  if (after) {
+    add('(ts, id) < (?, ?)', after.ts, after.id)
+    if (q.until !== undefined) add('+ts < ?', q.until)
+  } else if (q.until !== undefined) add('ts < ?', q.until)
   params.push(limit)
   return {
     sql: `SELECT ${ANOMALY} FROM anomalies${whereClause(where)} ORDER BY ts DESC, id DESC LIMIT ?`,
@@ -207,9 +210,9 @@ export function listAnomaliesSql(
 /**
  * In time order across devices (ts, then id), served by the records_ts index; `after` is the key of
  * the last row of the previous page. A device filter is checked on each row of the ts range.
- * On later pages the keyset replaces `since` (the previous row satisfied it, so it is implied):
- * given two lower bounds SQLite ranges the index on only one, the first written, and with `since`
- * every page would rescan from `since` again.
+ * On later pages the keyset is the index range's lower bound: given two lower bounds SQLite ranges
+ * the index on only one, and with `since` every page would rescan from `since` again. `since` stays
+ * a filter (`+ts`: no index), so a cursor cannot lift it.
  */
 export function exportRecordsSql(
   q: ExportQuery,
@@ -219,8 +222,10 @@ export function exportRecordsSql(
   if (q.order === 'arrival') return exportByArrivalSql(q, after?.id, limit)
   const { where, params, add } = conditions()
   if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
-  if (after) add('(ts, id) > (?, ?)', after.ts, after.id)
-  else if (q.since !== undefined) add('ts >= ?', q.since)
+  if (after) {
+    add('(ts, id) > (?, ?)', after.ts, after.id)
+    if (q.since !== undefined) add('+ts >= ?', q.since)
+  } else if (q.since !== undefined) add('ts >= ?', q.since)
   if (q.until !== undefined) add('ts < ?', q.until)
   params.push(limit)
   return {

@@ -54,6 +54,7 @@ export function makeHost(options: HostOptions): Host {
         }))
         return { columns, rows }
       } catch (e) {
+        if (process.env.SPIN_HOST_DEBUG) process.stderr.write(`sqlite: ${(e as Error).message}\n`)
         throw { tag: 'io', val: (e as Error).message }
       }
     }
