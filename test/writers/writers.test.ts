@@ -61,7 +61,7 @@ async function serial(order: number[]): Promise<{ answers: Answer[]; verdicts: s
     })
     answers.push((await res.json()) as Answer)
   }
-  const get = (path: string) => app.request(path, { headers: { Authorization: `Bearer ${ADMIN}` } })
+  const get = async (path: string) => app.request(path, { headers: { Authorization: `Bearer ${ADMIN}` } })
   return { answers, verdicts: await verdicts(get) }
 }
 
