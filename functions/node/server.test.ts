@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ServerProcess, startServer } from '../../test/server-process.js'
 
-const tokens = { EDGEWATCH_INGEST_TOKEN: 'it-ingest', EDGEWATCH_ADMIN_TOKEN: 'it-admin' }
+const tokens = { EDGEWATCH_INGEST_TOKEN: 'it-ingest-token-01', EDGEWATCH_ADMIN_TOKEN: 'it-admin-token-001' }
 const dirs: string[] = []
 const servers: ServerProcess[] = []
 afterEach(async () => {
@@ -36,10 +36,14 @@ const ingest = (url: string, body: string, headers: Record<string, string> = {})
   fetch(`${url}/v1/ingest`, {
     method: 'POST',
     body,
-    headers: { Authorization: 'Bearer it-ingest', 'Content-Type': 'application/x-ndjson', ...headers },
+    headers: {
+      Authorization: 'Bearer it-ingest-token-01',
+      'Content-Type': 'application/x-ndjson',
+      ...headers,
+    },
   })
 const admin = (url: string, path: string) =>
-  fetch(`${url}${path}`, { headers: { Authorization: 'Bearer it-admin' } })
+  fetch(`${url}${path}`, { headers: { Authorization: 'Bearer it-admin-token-001' } })
 
 describe('the Node server', () => {
   it('ingests, finds anomalies and exports them back', async () => {
@@ -54,6 +58,7 @@ describe('the Node server', () => {
     }
     expect(listed.items).toHaveLength(1)
     const exported = (await (await admin(server.url, '/v1/export')).text()).trim().split('\n')
+    expect(JSON.parse(exported.pop()!)).toEqual({ export: { complete: true, records: 600 } })
     expect(exported).toHaveLength(600)
     const first = JSON.parse(exported[0]!) as {
       deviceId: string
@@ -87,7 +92,7 @@ describe('the Node server', () => {
     await server.stop('SIGKILL')
     const { server: again } = await start(tokens, dataDir)
     const exported = (await (await admin(again.url, '/v1/export')).text()).trim().split('\n')
-    expect(exported).toHaveLength(1000)
+    expect(exported).toHaveLength(1000 + 1)
     const replay = await ingest(again.url, rows(200, 800), { 'Idempotency-Key': 'batch-4' })
     expect(replay.headers.get('idempotent-replayed')).toBe('true')
     const devices = (await (await admin(again.url, '/v1/devices')).json()) as {
@@ -109,7 +114,7 @@ describe('the Node server', () => {
     expect(await (await admin(resumed.server.url, '/v1/export')).text()).toBe(expected)
   })
 
-  it('generates tokens when none are set, keeps them and prints them', async () => {
+  it('generates tokens when none are set, keeps them and prints them once, when they are made', async () => {
     const { server, dataDir } = await start({})
     const file = join(dataDir, 'tokens.json')
     expect(existsSync(file)).toBe(true)
@@ -119,9 +124,44 @@ describe('the Node server', () => {
       headers: { Authorization: `Bearer ${kept.admin}` },
     })
     expect(res.status).toBe(200)
+    await server.stop('SIGTERM')
+    const { server: again } = await start({}, dataDir)
+    expect(again.stderr()).not.toContain(kept.admin)
+    expect(again.stderr()).not.toContain(kept.ingest)
+    expect(again.stderr()).toContain(`admin from ${file}`)
+    expect(again.stdout()).not.toContain(kept.admin)
+  })
+
+  it('never writes a token from the environment to disk, and generates only the role left unset', async () => {
+    const { server, dataDir } = await start({ EDGEWATCH_ADMIN_TOKEN: tokens.EDGEWATCH_ADMIN_TOKEN })
+    const kept = JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as Record<string, string>
+    expect(Object.keys(kept)).toEqual(['ingest'])
+    expect(readFileSync(join(dataDir, 'tokens.json'), 'utf8')).not.toContain(tokens.EDGEWATCH_ADMIN_TOKEN)
+    expect(server.stderr()).not.toContain(tokens.EDGEWATCH_ADMIN_TOKEN)
+    expect(server.stderr()).toContain('admin from EDGEWATCH_ADMIN_TOKEN')
+  })
+
+  it('accepts several tokens per role, so one can be rotated without downtime', async () => {
+    const { server } = await start({
+      ...tokens,
+      EDGEWATCH_ADMIN_TOKEN: `${tokens.EDGEWATCH_ADMIN_TOKEN}, the-next-admin-token`,
+    })
+    for (const token of [tokens.EDGEWATCH_ADMIN_TOKEN, 'the-next-admin-token'])
+      expect(
+        (await fetch(`${server.url}/v1/devices`, { headers: { Authorization: `Bearer ${token}` } })).status,
+      ).toBe(200)
   })
 
   it('refuses a bad configuration with a clear message', async () => {
     await expect(start({ ...tokens, EDGEWATCH_RETENTION: 'forever' })).rejects.toThrow(/EDGEWATCH_RETENTION/)
+    await expect(start({ ...tokens, EDGEWATCH_INGEST_TOKEN: '' })).rejects.toThrow(
+      /EDGEWATCH_INGEST_TOKEN is empty/,
+    )
+    await expect(start({ ...tokens, EDGEWATCH_ADMIN_TOKEN: 'short' })).rejects.toThrow(
+      /EDGEWATCH_ADMIN_TOKEN: a token is 5 characters long; use at least 16/,
+    )
+    await expect(start({ ...tokens, EDGEWATCH_CONFIG: '{"detectors":{"outliar":{"z":5}}}' })).rejects.toThrow(
+      /detectors: Unrecognized key: "outliar"/,
+    )
   })
 })
