@@ -71,8 +71,8 @@ const bodies = makeBodies()
 const dataDir = mkdtempSync(join(tmpdir(), 'edgewatch-bench-'))
 const server = await startServer({
   EDGEWATCH_DATA_DIR: dataDir,
-  EDGEWATCH_INGEST_TOKEN: 'bench-ingest',
-  EDGEWATCH_ADMIN_TOKEN: 'bench-admin',
+  EDGEWATCH_INGEST_TOKEN: 'bench-ingest-token-0001',
+  EDGEWATCH_ADMIN_TOKEN: 'bench-admin-token-00001',
   EDGEWATCH_SYNC: SYNC,
 })
 try {
@@ -85,13 +85,15 @@ try {
     requests: bodies.map((body) => ({
       method: 'POST',
       path: '/v1/ingest',
-      headers: { authorization: 'Bearer bench-ingest', 'content-type': 'application/x-ndjson' },
+      headers: { authorization: 'Bearer bench-ingest-token-0001', 'content-type': 'application/x-ndjson' },
       body,
     })),
   })
   const ok = result['2xx']
   const stored = (await (
-    await fetch(`${server.url}/v1/devices?limit=1000`, { headers: { authorization: 'Bearer bench-admin' } })
+    await fetch(`${server.url}/v1/devices?limit=1000`, {
+      headers: { authorization: 'Bearer bench-admin-token-00001' },
+    })
   ).json()) as { items: { recordCount: number }[] }
   const storedRecords = stored.items.reduce((n, d) => n + d.recordCount, 0)
   const rss = peakRssMb(server.child.pid!)

@@ -12,8 +12,11 @@ import { runtimesChart } from './chart.js'
 import { median, report } from './stats.js'
 
 const SECONDS = Number(process.env.BENCH_DURATION ?? 10)
-const ENV = { EDGEWATCH_INGEST_TOKEN: 'bench-ingest', EDGEWATCH_ADMIN_TOKEN: 'bench-admin' }
-const auth = { authorization: 'Bearer bench-ingest' }
+const ENV = {
+  EDGEWATCH_INGEST_TOKEN: 'bench-ingest-token-0001',
+  EDGEWATCH_ADMIN_TOKEN: 'bench-admin-token-00001',
+}
+const auth = { authorization: 'Bearer bench-ingest-token-0001' }
 const ndjson = { ...auth, 'content-type': 'application/x-ndjson' }
 const only = process.env.BENCH_RUNTIMES?.split(',')
 

@@ -83,11 +83,14 @@ class Collector {
     if (this.out.rejectedCount++ < REJECTIONS_KEPT) this.out.rejected.push({ ...where, reason, raw: raw() })
   }
 
-  /** Called once per entry; pauses when the current slice has run long enough. */
-  async tick(): Promise<void> {
-    if (++this.sinceCheck < CHECK_EVERY) return
+  /** Called once per entry: whether the current slice has run long enough to pause (cheap: no promise). */
+  due(): boolean {
+    if (++this.sinceCheck < CHECK_EVERY) return false
     this.sinceCheck = 0
-    if (performance.now() - this.sliceStart < SLICE_MS) return
+    return performance.now() - this.sliceStart >= SLICE_MS
+  }
+
+  async pauseNow(): Promise<void> {
     await this.pause()
     this.sliceStart = performance.now()
   }
@@ -107,7 +110,7 @@ async function parseJson(text: string, now: number, pause: Pause): Promise<Parse
       const r = toRecord(item, now)
       if (r.ok) c.out.records.push(r.record)
       else c.reject({ index }, r.reason, () => safeStringify(item))
-      await c.tick()
+      if (c.due()) await c.pauseNow()
     }
     return c.out
   }
@@ -131,7 +134,7 @@ async function parseNdjson(text: string, now: number, pause: Pause): Promise<Par
     line++
     const from = start
     start = end + 1
-    await c.tick()
+    if (c.due()) await c.pauseNow()
     const shape = objectShape(text, from, end)
     if (shape === 'blank') continue
     const raw = () => text.slice(from, end).replace(/\r$/, '')
