@@ -7,6 +7,7 @@ import type { AppContext } from './app-context.js'
 import { Analyser } from './domain/analyse.js'
 import type { AnalysisConfig } from './domain/analysis-config.js'
 import { Ingestor } from './domain/ingest.js'
+import { SeriesCache } from './domain/series-cache.js'
 import { bearerAuth, checkTokens, type Tokens } from './http/auth.js'
 import type { AppEnv } from './http/env.js'
 import { ApiError, errorBody, sendError } from './http/errors.js'
@@ -33,6 +34,8 @@ export interface AppDeps {
   maxQueuedRecords?: number
   /** How long an Idempotency-Key's answer is kept (default 24 h). */
   idempotencyTtlMs?: number
+  /** Series states the ingest path keeps in memory (long-lived processes); 0, the default, for none. */
+  cachedSeries?: number
   version?: string
   now?: () => number
   /** Where the one-line-per-request JSON log goes. */
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps) {
       maxQueuedRecords: deps.maxQueuedRecords ?? 100_000,
       idempotencyTtlMs: deps.idempotencyTtlMs ?? 24 * 3_600_000,
       warn,
+      cache: deps.cachedSeries ? new SeriesCache(deps.cachedSeries) : undefined,
     }),
     bodies: new InFlight(deps.maxInFlightBytes ?? 64 << 20),
     metrics,

@@ -29,6 +29,8 @@ export interface RuntimeParts {
   }
   store: Store
   kernel: Kernel
+  /** Series states to keep in memory between requests: for long-lived processes only. */
+  cachedSeries?: number
   /** Where the one-line-per-request JSON log and warnings go. */
   log: (line: string) => void
 }
@@ -56,6 +58,7 @@ export function bootstrap(parts: RuntimeParts): Started {
     maxInFlightBytes: config.maxInFlightBytes,
     maxQueuedRecords: config.maxQueuedRecords,
     idempotencyTtlMs: config.idempotencyTtlMs,
+    cachedSeries: parts.cachedSeries,
     corsOrigins: config.corsOrigins,
     version: VERSION,
     log: parts.log,

@@ -8,7 +8,6 @@ import type { ApiError } from '../http/errors.js'
 import { Metrics } from '../observability/metrics.js'
 import { CommitConflictError, type IngestCommit, type Store, seriesKey } from '../store/port.js'
 import { openSqliteStore } from '../store/sqlite.js'
-import { withStateCache } from '../store/state-cache.js'
 import { seriesState } from '../store/store-fixtures.js'
 import { wrapStore } from '../store/wrap.js'
 import { Analyser } from './analyse.js'
@@ -16,6 +15,7 @@ import { resolveAnalysisConfig } from './analysis-config.js'
 import { type IngestAnswer, type IngestOptions, Ingestor } from './ingest.js'
 import { REJECTIONS_KEPT } from './ingest-body.js'
 import type { IngestInput } from './ingest-prepare.js'
+import { SeriesCache } from './series-cache.js'
 
 let kernel: Kernel
 const dir = mkdtempSync(join(tmpdir(), 'edgewatch-ingest-'))
@@ -245,8 +245,8 @@ describe('the ingest path', () => {
   it('gives two writers on one database exactly the verdicts of one serial writer', async () => {
     const path = join(dir, 'two-writers.db')
     // Two processes in all but name: each has its own connection and state cache.
-    const one = harness(withStateCache(openSqliteStore(path)))
-    const two = harness(withStateCache(openSqliteStore(path)))
+    const one = harness(openSqliteStore(path), { cache: new SeriesCache(100) })
+    const two = harness(openSqliteStore(path), { cache: new SeriesCache(100) })
     const serial = harness()
     const batches = Array.from({ length: 12 }, (_, b) => samples('shared', b * 25, 25))
     const interleaved: unknown[] = []

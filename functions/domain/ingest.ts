@@ -21,6 +21,7 @@ import { sha256Hex } from './dead-letters.js'
 import { type IngestInput, type Prepared, prepare } from './ingest-prepare.js'
 import { pause } from './pause.js'
 import { presentAnomaly } from './present.js'
+import type { SeriesCache } from './series-cache.js'
 import type { SeriesState } from './types.js'
 
 export type { IngestInput } from './ingest-prepare.js'
@@ -40,6 +41,8 @@ export interface IngestOptions {
   idempotencyTtlMs: number
   /** Structured warnings (a series restarted, a commit retried). */
   warn: (msg: string, fields: Record<string, unknown>) => void
+  /** Committed series states kept in memory (long-lived processes); none by default. */
+  cache?: SeriesCache | undefined
 }
 
 export interface IngestAnswer {
@@ -217,8 +220,16 @@ export class Ingestor {
       outcomes.push(answer)
     }
     for (const key of touched) commit.states.push(states.get(key)!)
-    if (commit.records.length + commit.deadLetters.length + commit.idempotency.length > 0)
-      await this.store.commitIngest(commit)
+    if (commit.records.length + commit.deadLetters.length + commit.idempotency.length > 0) {
+      try {
+        await this.store.commitIngest(commit)
+      } catch (e) {
+        // Another writer may have moved these series on: the retry reads them from the store.
+        if (e instanceof CommitConflictError) this.options.cache?.forget(commit.states)
+        throw e
+      }
+      this.options.cache?.committed(commit.states)
+    }
     this.count(outcomes, commit)
     return outcomes
   }
@@ -230,7 +241,14 @@ export class Ingestor {
     touched: Set<string>,
     commit: IngestCommit,
   ): Promise<IngestAnswer> {
-    const missing = Analyser.seriesOf(p.records).filter((s) => !states.has(seriesKey(s.deviceId, s.metric)))
+    const missing: { deviceId: string; metric: string }[] = []
+    for (const s of Analyser.seriesOf(p.records)) {
+      const key = seriesKey(s.deviceId, s.metric)
+      if (states.has(key)) continue
+      const cached = this.options.cache?.get(s.deviceId, s.metric)
+      if (cached) states.set(key, cached)
+      else missing.push(s)
+    }
     if (missing.length > 0)
       for (const [key, state] of await this.store.loadStates(missing)) states.set(key, this.readable(state))
     const analysis = this.analyser.analyse(p.records, states)

@@ -8,7 +8,6 @@ import { loadNodeKernel } from '../../kernels/node.js'
 import { bootstrap, PURGE_EVERY_MS } from '../bootstrap.js'
 import { configFromEnv, type Env, type ServiceConfig } from '../config.js'
 import { openSqliteStore } from '../store/sqlite.js'
-import { withStateCache } from '../store/state-cache.js'
 import { type ResolvedTokens, resolveTokens } from './tokens.js'
 import { withWebApp } from './web-app.js'
 
@@ -26,7 +25,7 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
   const { dataDir, sync } = configFromEnv(env, configText)
   mkdirSync(dataDir, { recursive: true })
   const tokens = resolveTokens(env, dataDir)
-  const store = withStateCache(openSqliteStore(join(dataDir, 'edgewatch.db'), { synchronous: sync }))
+  const store = openSqliteStore(join(dataDir, 'edgewatch.db'), { synchronous: sync })
   let started: ReturnType<typeof bootstrap>
   try {
     started = bootstrap({
@@ -35,6 +34,7 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
       tokens,
       store,
       kernel: await loadNodeKernel(),
+      cachedSeries: 50_000,
       log: (line) => process.stdout.write(line + '\n'),
     })
   } catch (e) {

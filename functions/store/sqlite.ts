@@ -32,16 +32,22 @@ export interface SqliteOptions {
 }
 
 export function openSqliteStore(path: string, options: SqliteOptions = {}): Store {
-  const db = new Database(path)
-  try {
-    db.pragma('busy_timeout = 5000')
-    db.pragma('journal_mode = WAL')
-    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
-    migrate(db)
-    return new SqliteStore(db)
-  } catch (error) {
-    db.close()
-    throw error
+  // Several processes may open one new file at once: switching it to WAL can then find it locked
+  // without waiting (SQLite does not always call the busy handler there), so that step is retried.
+  for (let attempt = 1; ; attempt++) {
+    const db = new Database(path)
+    try {
+      db.pragma('busy_timeout = 5000')
+      db.pragma('journal_mode = WAL')
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
+      migrate(db)
+      return new SqliteStore(db)
+    } catch (error) {
+      db.close()
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 20 || path === ':memory:')
+        throw error
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.random() * 80)
+    }
   }
 }
 

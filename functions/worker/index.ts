@@ -9,7 +9,6 @@ import { loadKernel } from '../../kernels/host/kernel.js'
 import { bootstrap, misconfigured, PURGE_EVERY_MS, type Started } from '../bootstrap.js'
 import type { Env as ConfigEnv } from '../config.js'
 import { type D1Database, openD1Store } from '../store/sql-store.js'
-import { withStateCache } from '../store/state-cache.js'
 
 export type Env = ConfigEnv & Bindings
 
@@ -54,8 +53,9 @@ export class Edgewatch extends DurableObject<Env> {
           ingestSource: 'EDGEWATCH_INGEST_TOKEN (wrangler secret put, or .dev.vars)',
           adminSource: 'EDGEWATCH_ADMIN_TOKEN (wrangler secret put, or .dev.vars)',
         },
-        store: withStateCache(await openD1Store(env.DB)),
+        store: await openD1Store(env.DB),
         kernel: await loadKernel(kernelModule),
+        cachedSeries: 50_000,
         log: (line) => console.log(line),
       })
       if ((await this.ctx.storage.getAlarm()) === null)

@@ -68,11 +68,15 @@ async function serial(order: number[]): Promise<{ answers: Answer[]; verdicts: s
 const remote = (url: string) => (path: string) =>
   fetch(`${url}${path}`, { headers: { Authorization: `Bearer ${ADMIN}` } })
 
-async function send(url: string, b: number): Promise<Answer> {
+async function send(url: string, b: number, key?: string): Promise<Answer> {
   const res = await fetch(`${url}/v1/ingest`, {
     method: 'POST',
     body: batch(b),
-    headers: { Authorization: `Bearer ${INGEST}`, 'Content-Type': 'application/x-ndjson' },
+    headers: {
+      Authorization: `Bearer ${INGEST}`,
+      'Content-Type': 'application/x-ndjson',
+      ...(key ? { 'Idempotency-Key': key } : {}),
+    },
   })
   expect(res.status, await res.clone().text()).toBe(200)
   return (await res.json()) as Answer
@@ -136,5 +140,28 @@ describe.each<[string, Runtime]>([
       })
     ).json()) as { samples: number }
     expect(series.samples).toBe(800)
+  })
+
+  it('stores a batch once when its retries reach both writers at once, and replays it on the other', async () => {
+    // Another device, so that the shared series above is left alone.
+    const body = JSON.stringify({ deviceId: 'idem-1', ts: T0, v: 1 })
+    const post = (url: string) =>
+      fetch(`${url}/v1/ingest`, {
+        method: 'POST',
+        body,
+        headers: {
+          Authorization: `Bearer ${INGEST}`,
+          'Content-Type': 'application/json',
+          'Idempotency-Key': 'both',
+        },
+      })
+    const answers = await Promise.all([post(a.url), post(b.url), post(a.url), post(b.url)])
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200])
+    expect(answers.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(3)
+    expect(new Set(await Promise.all(answers.map((r) => r.text()))).size).toBe(1)
+    const device = (await (await remote(b.url)('/v1/devices?limit=1000')).json()) as {
+      items: { deviceId: string; recordCount: number }[]
+    }
+    expect(device.items.find((d) => d.deviceId === 'idem-1')?.recordCount).toBe(1)
   })
 })
