@@ -7,6 +7,7 @@ import { type App, createApp } from './app.js'
 import { configFromEnv, type Env, type ServiceConfig } from './config.js'
 import { parseTokens } from './http/auth.js'
 import { errorBody } from './http/errors.js'
+import { errorText } from './observability/error-text.js'
 import type { PurgeResult, Store } from './store/port.js'
 
 /** The version every runtime reports (/healthz, /openapi.json); a test keeps it equal to package.json's. */
@@ -71,18 +72,16 @@ export function bootstrap(parts: RuntimeParts): Started {
         idempotencyBefore: now - config.idempotencyTtlMs,
       })
     } catch (e) {
-      parts.log(
-        JSON.stringify({
-          time: new Date().toISOString(),
-          level: 'error',
-          msg: 'purge failed',
-          error: String(e),
-        }),
-      )
+      parts.log(errorLine('purge failed', e))
       return undefined
     }
   }
   return { app, config, purge }
+}
+
+/** One JSON log line for an error, in the shape of the request log. */
+export function errorLine(msg: string, e: unknown): string {
+  return JSON.stringify({ time: new Date().toISOString(), level: 'error', msg, error: errorText(e) })
 }
 
 /** The answer of a runtime that could not start: 500, code `misconfigured`, the reason. */

@@ -6,7 +6,7 @@ import type { Kernel } from '../../kernels/host/kernel.js'
 import { loadNodeKernel } from '../../kernels/node.js'
 import type { ApiError } from '../http/errors.js'
 import { Metrics } from '../observability/metrics.js'
-import { CommitConflictError, type IngestCommit, type Store, seriesKey } from '../store/port.js'
+import { CommitConflictError, emptyCommit, type IngestCommit, type Store, seriesKey } from '../store/port.js'
 import { openSqliteStore } from '../store/sqlite.js'
 import { seriesState } from '../store/store-fixtures.js'
 import { wrapStore } from '../store/wrap.js'
@@ -160,13 +160,7 @@ describe('the ingest path', () => {
   it('restarts a series whose stored state is unreadable, with a warning and a counter', async () => {
     const store = openSqliteStore(':memory:')
     await store.commitIngest({
-      receivedAt: 1,
-      records: [],
-      anomalies: [],
-      windows: [],
-      deadLetters: [],
-      idempotency: [],
-      idempotencyNotBefore: 0,
+      ...emptyCommit(1),
       states: [seriesState('s', 'v', new Uint8Array(40).fill(9))],
     })
     const h = harness(store)

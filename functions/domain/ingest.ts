@@ -11,6 +11,7 @@ import { errorText } from '../observability/error-text.js'
 import type { Metrics } from '../observability/metrics.js'
 import {
   CommitConflictError,
+  emptyCommit,
   type IdempotentAnswer,
   type IngestCommit,
   type Store,
@@ -179,16 +180,7 @@ export class Ingestor {
   private async attempt(group: Pending[]): Promise<Outcome[]> {
     const receivedAt = this.now()
     const notBefore = receivedAt - this.options.idempotencyTtlMs
-    const commit: IngestCommit = {
-      receivedAt,
-      records: [],
-      anomalies: [],
-      windows: [],
-      states: [],
-      deadLetters: [],
-      idempotency: [],
-      idempotencyNotBefore: notBefore,
-    }
+    const commit = emptyCommit(receivedAt, notBefore)
     const states = new Map<string, SeriesState>()
     const touched = new Set<string>()
     const answered = new Map<string, IdempotentAnswer>()

@@ -9,7 +9,7 @@ import { run } from 'edgewatch:kernel/detect'
 import { Store as KeyValue } from 'fermyon:spin/key-value@2.0.0'
 import { Connection } from 'fermyon:spin/sqlite@2.0.0'
 import { get } from 'fermyon:spin/variables@2.0.0'
-import { bootstrap, misconfigured, PURGE_EVERY_MS, type Started } from '../bootstrap.js'
+import { bootstrap, errorLine, misconfigured, PURGE_EVERY_MS, type Started } from '../bootstrap.js'
 import { componentKernel } from './component-kernel.js'
 import { openSpinSqliteStore } from './spin-sqlite.js'
 
@@ -65,14 +65,7 @@ async function handle(request: Request): Promise<Response> {
   try {
     await purgeIfDue(started)
   } catch (e) {
-    console.log(
-      JSON.stringify({
-        time: new Date().toISOString(),
-        level: 'error',
-        msg: 'purge failed',
-        error: String(e),
-      }),
-    )
+    console.log(errorLine('purge failed', e))
   }
   return response
 }

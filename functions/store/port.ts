@@ -41,6 +41,20 @@ export interface IngestCommit {
   idempotencyNotBefore: number
 }
 
+/** A commit that writes nothing yet, at `receivedAt`. */
+export function emptyCommit(receivedAt: number, idempotencyNotBefore = 0): IngestCommit {
+  return {
+    receivedAt,
+    records: [],
+    anomalies: [],
+    windows: [],
+    states: [],
+    deadLetters: [],
+    idempotency: [],
+    idempotencyNotBefore,
+  }
+}
+
 /** What purge deletes: data ingested before `before`, idempotency keys stored before `idempotencyBefore`. */
 export interface PurgeCutoffs {
   before: number

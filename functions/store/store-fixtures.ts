@@ -1,6 +1,6 @@
 // Small builders and helpers for the store tests.
 import type { Anomaly, DeadLetter, Level, Page, SeriesState, WindowFeatureRow } from '../domain/types.js'
-import type { IdempotentAnswer, IngestCommit } from './port.js'
+import { emptyCommit, type IdempotentAnswer, type IngestCommit } from './port.js'
 
 export type Entry = IngestCommit['records'][number]
 
@@ -40,17 +40,7 @@ export function batch(
   receivedAt: number,
   parts: Partial<Omit<IngestCommit, 'receivedAt'>> = {},
 ): IngestCommit {
-  return {
-    receivedAt,
-    records: [],
-    anomalies: [],
-    windows: [],
-    states: [],
-    deadLetters: [],
-    idempotency: [],
-    idempotencyNotBefore: 0,
-    ...parts,
-  }
+  return { ...emptyCommit(receivedAt), ...parts }
 }
 
 /** A series state read at `version` (0: new), so that a commit of it stores version + 1. */
