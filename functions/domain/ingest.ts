@@ -29,8 +29,9 @@ export type { IngestInput } from './ingest-prepare.js'
 
 /** Anomalies listed in one answer (and in the stored idempotent answer); `anomalyCount` counts all. */
 export const ANOMALIES_LISTED = 1000
-/** A group closes at this many records (bounds latency and memory). */
+/** A group closes at this many records, or requests (bounds latency, memory and the commit's size). */
 const GROUP_RECORDS = 20_000
+const GROUP_REQUESTS = 1000
 /** Attempts of one request whose commit conflicts with another writer before it gets a 503. */
 const CONFLICT_ATTEMPTS = 8
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
@@ -114,6 +115,7 @@ export class Ingestor {
       let take = 0
       while (
         take < this.queue.length &&
+        take < GROUP_REQUESTS &&
         (take === 0 || records + this.queue[take]!.records.length <= GROUP_RECORDS)
       ) {
         records += this.queue[take]!.records.length
