@@ -121,7 +121,7 @@ class SqliteStore extends SqlStore {
 }
 
 /** better-sqlite3 behind the D1-shaped API; prepared statements are cached by SQL text. */
-function sqliteAsD1(db: Database.Database): D1Database {
+export function sqliteAsD1(db: Database.Database): D1Database {
   const prepared = new Map<string, Database.Statement>()
   const prepare = (sql: string) => {
     let statement = prepared.get(sql)
