@@ -5,6 +5,7 @@ export default defineConfig({
     include: [
       'kernels/**/*.test.ts',
       'functions/**/*.test.ts',
+      'firmware/**/*.test.ts',
       'bench/**/*.test.ts',
       'deploy/**/*.test.ts',
       'test/**/*.test.ts',
