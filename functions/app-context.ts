@@ -1,8 +1,13 @@
 // What every route can reach: the app's dependencies after wiring.
+import type { Credentials } from './domain/fleet/credentials.js'
+import type { Enrolments } from './domain/fleet/enrolment.js'
+import type { Heartbeats } from './domain/fleet/heartbeats.js'
+import type { FleetOptions } from './domain/fleet/options.js'
 import type { Ingestor } from './domain/ingest.js'
 import type { Tokens } from './http/auth.js'
 import type { InFlight } from './http/in-flight.js'
 import type { Metrics } from './observability/metrics.js'
+import type { FleetStore, Liveness } from './store/fleet-port.js'
 import type { Store } from './store/port.js'
 
 export interface AppContext {
@@ -15,4 +20,15 @@ export interface AppContext {
   tokens: Tokens
   version: string
   now: () => number
+  fleet: {
+    enrolments: Enrolments
+    credentials: Credentials
+    heartbeats: Heartbeats
+    options: FleetOptions
+    store: FleetStore
+  }
+  /** Now, and the heartbeat timeout: what device status is derived from. */
+  liveness(): Liveness
+  /** Runs a request through the whole app (the relay's parts). */
+  dispatch(request: Request): Promise<Response>
 }

@@ -6,6 +6,10 @@ import type { Kernel } from '../kernels/host/kernel.js'
 import type { AppContext } from './app-context.js'
 import { Analyser } from './domain/analyse.js'
 import type { AnalysisConfig } from './domain/analysis-config.js'
+import { Credentials, DEVICE_TOKEN_PREFIX } from './domain/fleet/credentials.js'
+import { Enrolments } from './domain/fleet/enrolment.js'
+import { Heartbeats } from './domain/fleet/heartbeats.js'
+import { DEFAULT_FLEET_OPTIONS, type FleetOptions } from './domain/fleet/options.js'
 import { Ingestor } from './domain/ingest.js'
 import { SeriesCache } from './domain/series-cache.js'
 import { bearerAuth, checkTokens, type Tokens } from './http/auth.js'
@@ -15,10 +19,14 @@ import { InFlight } from './http/in-flight.js'
 import { requestLog } from './http/request-log.js'
 import { instrumentStore } from './observability/instrument-store.js'
 import { Metrics } from './observability/metrics.js'
+import { deviceApiRoutes } from './routes/device.js'
+import { deviceRoutes } from './routes/devices.js'
 import { exportRoutes } from './routes/export.js'
+import { fleetRoutes } from './routes/fleet.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { opsRoutes } from './routes/ops.js'
 import { queryRoutes } from './routes/queries.js'
+import { relayRoutes } from './routes/relay.js'
 import { InvalidCursorError, type Store } from './store/port.js'
 
 export interface AppDeps {
@@ -36,6 +44,8 @@ export interface AppDeps {
   idempotencyTtlMs?: number
   /** Series states the ingest path keeps in memory (long-lived processes); 0, the default, for none. */
   cachedSeries?: number
+  /** Heartbeat interval and timeout, credential lifetimes (defaults: 30 s, 90 s, 15 min). */
+  fleet?: Partial<FleetOptions>
   version?: string
   now?: () => number
   /** Where the one-line-per-request JSON log goes. */
@@ -53,6 +63,16 @@ export function createApp(deps: AppDeps) {
   const log = deps.log ?? (() => {})
   const warn = (msg: string, fields: Record<string, unknown>) =>
     log(JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg, ...fields }))
+  const fleetOptions = { ...DEFAULT_FLEET_OPTIONS, ...deps.fleet }
+  const credentials = new Credentials(store.fleet, metrics, now, fleetOptions)
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return
+      const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
+      const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')
+      return c.json(errorBody('invalid_request', message, { issues }), 400)
+    },
+  })
   const ctx: AppContext = {
     store,
     ingestor: new Ingestor(store, new Analyser(deps.kernel, deps.analysis), metrics, now, {
@@ -67,19 +87,27 @@ export function createApp(deps: AppDeps) {
     tokens: deps.tokens,
     version: deps.version ?? '0.0.0',
     now,
-  }
-  const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (result.success) return
-      const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
-      const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')
-      return c.json(errorBody('invalid_request', message, { issues }), 400)
+    fleet: {
+      enrolments: new Enrolments(store.fleet, metrics, now, fleetOptions),
+      credentials,
+      heartbeats: new Heartbeats(store.fleet, metrics, now, fleetOptions),
+      options: fleetOptions,
+      store: store.fleet,
     },
-  })
+    liveness: () => ({ now: now(), timeoutMs: fleetOptions.heartbeatTimeoutMs }),
+    dispatch: async (request) => app.fetch(request, { relayed: true }),
+  }
   app.use('*', requestLog(metrics, log))
   if (deps.corsOrigins?.length) app.use('/v1/*', corsFor(deps.corsOrigins))
-  app.use('/v1/*', bearerAuth(deps.tokens))
+  app.use(
+    '/v1/*',
+    bearerAuth(deps.tokens, (token) => credentials.authenticate(token), DEVICE_TOKEN_PREFIX),
+  )
   ingestRoutes(app, ctx)
+  deviceApiRoutes(app, ctx)
+  relayRoutes(app, ctx)
+  fleetRoutes(app, ctx)
+  deviceRoutes(app, ctx)
   queryRoutes(app, ctx)
   exportRoutes(app, ctx)
   opsRoutes(app, ctx)

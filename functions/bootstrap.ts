@@ -5,9 +5,11 @@
 import type { Kernel } from '../kernels/host/kernel.js'
 import { type App, createApp } from './app.js'
 import { configFromEnv, type Env, type ServiceConfig } from './config.js'
+import { sweepEveryMs, sweepUnreachable } from './domain/fleet/sweeper.js'
 import { parseTokens } from './http/auth.js'
 import { errorBody } from './http/errors.js'
 import { errorText } from './observability/error-text.js'
+import { Metrics } from './observability/metrics.js'
 import type { PurgeResult, Store } from './store/port.js'
 
 /** The version every runtime reports (/healthz, /openapi.json); a test keeps it equal to package.json's. */
@@ -41,6 +43,9 @@ export interface Started {
   config: ServiceConfig
   /** Applies retention now; failures are logged, never thrown. */
   purge(): Promise<PurgeResult | undefined>
+  /** Notes devices gone silent (where the runtime has timers), every `sweepEveryMs`; failures logged. */
+  sweep(): Promise<number>
+  sweepEveryMs: number
 }
 
 /** Builds the app from a runtime's parts. Throws (ConfigError, TokenError) when they are unusable. */
@@ -50,7 +55,9 @@ export function bootstrap(parts: RuntimeParts): Started {
     ingest: parseTokens(parts.tokens.ingest, parts.tokens.ingestSource),
     admin: parseTokens(parts.tokens.admin, parts.tokens.adminSource),
   }
+  const metrics = new Metrics()
   const app = createApp({
+    metrics,
     store: parts.store,
     kernel: parts.kernel,
     analysis: config.analysis,
@@ -60,6 +67,7 @@ export function bootstrap(parts: RuntimeParts): Started {
     maxQueuedRecords: config.maxQueuedRecords,
     idempotencyTtlMs: config.idempotencyTtlMs,
     cachedSeries: parts.cachedSeries,
+    fleet: { heartbeatIntervalMs: config.heartbeatIntervalMs, heartbeatTimeoutMs: config.heartbeatTimeoutMs },
     corsOrigins: config.corsOrigins,
     version: VERSION,
     log: parts.log,
@@ -70,13 +78,22 @@ export function bootstrap(parts: RuntimeParts): Started {
       return await parts.store.purge({
         before: now - config.retentionMs,
         idempotencyBefore: now - config.idempotencyTtlMs,
+        now,
       })
     } catch (e) {
       parts.log(errorLine('purge failed', e))
       return undefined
     }
   }
-  return { app, config, purge }
+  const sweep = async () => {
+    try {
+      return await sweepUnreachable(parts.store.fleet, metrics, Date.now(), config.heartbeatTimeoutMs)
+    } catch (e) {
+      parts.log(errorLine('sweep failed', e))
+      return 0
+    }
+  }
+  return { app, config, purge, sweep, sweepEveryMs: sweepEveryMs(config.heartbeatTimeoutMs) }
 }
 
 /** One JSON log line for an error, in the shape of the request log. */

@@ -15,6 +15,9 @@ export interface ServiceConfig {
   maxQueuedRecords: number
   /** How long an Idempotency-Key's answer is kept. */
   idempotencyTtlMs: number
+  /** How often devices are asked to send a heartbeat, and how long one may stay silent before it is unreachable. */
+  heartbeatIntervalMs: number
+  heartbeatTimeoutMs: number
   /** SQLite synchronous mode on Node: full makes every acknowledged batch survive a power cut. */
   sync: 'full' | 'normal'
   analysis: AnalysisConfig
@@ -60,6 +63,14 @@ export function parseBytes(text: string, name: string): number {
   const bytes = Math.floor(Number(m[1]) * unit)
   if (bytes < 1) throw new ConfigError(`${name} must be at least 1 byte`)
   return bytes
+}
+
+function heartbeats(env: Env): { heartbeatIntervalMs: number; heartbeatTimeoutMs: number } {
+  const interval = parseDuration(env.EDGEWATCH_HEARTBEAT_INTERVAL ?? '30s', 'EDGEWATCH_HEARTBEAT_INTERVAL')
+  const timeout = parseDuration(env.EDGEWATCH_HEARTBEAT_TIMEOUT ?? '90s', 'EDGEWATCH_HEARTBEAT_TIMEOUT')
+  if (timeout <= interval)
+    throw new ConfigError('EDGEWATCH_HEARTBEAT_TIMEOUT must be longer than EDGEWATCH_HEARTBEAT_INTERVAL')
+  return { heartbeatIntervalMs: interval, heartbeatTimeoutMs: timeout }
 }
 
 function parseCount(text: string, name: string): number {
@@ -109,6 +120,7 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
       'EDGEWATCH_MAX_QUEUED_RECORDS',
     ),
     idempotencyTtlMs: parseDuration(env.EDGEWATCH_IDEMPOTENCY_TTL ?? '24h', 'EDGEWATCH_IDEMPOTENCY_TTL'),
+    ...heartbeats(env),
     sync,
     analysis,
     corsOrigins: parseOrigins(env.EDGEWATCH_CORS_ORIGINS ?? ''),

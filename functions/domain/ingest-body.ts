@@ -67,8 +67,9 @@ export function parseBody(
   format: BodyFormat,
   now: number,
   pause = noPause,
+  device?: string,
 ): Promise<ParsedBody> {
-  return format === 'ndjson' ? parseNdjson(text, now, pause) : parseJson(text, now, pause)
+  return format === 'ndjson' ? parseNdjson(text, now, pause, device) : parseJson(text, now, pause, device)
 }
 
 /** Collects rejections: the first REJECTIONS_KEPT with their raw text, the rest only counted. */
@@ -96,7 +97,7 @@ class Collector {
   }
 }
 
-async function parseJson(text: string, now: number, pause: Pause): Promise<ParsedBody> {
+async function parseJson(text: string, now: number, pause: Pause, device?: string): Promise<ParsedBody> {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -107,7 +108,7 @@ async function parseJson(text: string, now: number, pause: Pause): Promise<Parse
   if (Array.isArray(value)) {
     for (let index = 0; index < value.length; index++) {
       const item: unknown = value[index]
-      const r = toRecord(item, now)
+      const r = toRecord(item, now, undefined, device)
       if (r.ok) c.out.records.push(r.record)
       else c.reject({ index }, r.reason, () => safeStringify(item))
       if (c.due()) await c.pauseNow()
@@ -117,13 +118,13 @@ async function parseJson(text: string, now: number, pause: Pause): Promise<Parse
   if (typeof value !== 'object' || value === null) {
     throw new BodyError('a JSON body must be a record object or an array of records')
   }
-  const r = toRecord(value, now)
+  const r = toRecord(value, now, undefined, device)
   if (r.ok) c.out.records.push(r.record)
   else c.reject({ index: 0 }, r.reason, () => text)
   return c.out
 }
 
-async function parseNdjson(text: string, now: number, pause: Pause): Promise<ParsedBody> {
+async function parseNdjson(text: string, now: number, pause: Pause, device?: string): Promise<ParsedBody> {
   const c = new Collector(pause)
   let invalidJson = 0
   let start = 0
@@ -154,7 +155,7 @@ async function parseNdjson(text: string, now: number, pause: Pause): Promise<Par
       c.reject({ line }, `invalid JSON: ${(e as Error).message}`, () => lineText)
       continue
     }
-    const r = toRecord(value, now, lineText)
+    const r = toRecord(value, now, lineText, device)
     if (r.ok) c.out.records.push(r.record)
     else c.reject({ line }, r.reason, () => lineText)
   }

@@ -15,6 +15,8 @@ export interface IngestInput {
   idempotencyKey: string | undefined
   /** Set when the body could not be read as sent (a broken gzip stream): refused, its bytes kept. */
   unreadable?: { code: string; message: string } | undefined
+  /** The device whose own credential sent this: its records default to it, and may be only its. */
+  device?: string | undefined
 }
 
 export type Listed = Omit<Rejection, 'raw'>
@@ -49,7 +51,7 @@ export async function prepare(input: IngestInput, now: number, pause: Pause): Pr
   if (!/\S/.test(input.text)) return refusal('empty_body', 'the body holds no records', [])
   let parsed: Awaited<ReturnType<typeof parseBody>>
   try {
-    parsed = await parseBody(input.text, input.format, now, pause)
+    parsed = await parseBody(input.text, input.format, now, pause, input.device)
   } catch (e) {
     if (!(e instanceof BodyError)) throw e
     return refusal('invalid_body', e.message, [

@@ -8,7 +8,7 @@ import type { ApiError } from '../http/errors.js'
 import { Metrics } from '../observability/metrics.js'
 import { CommitConflictError, emptyCommit, type IngestCommit, type Store, seriesKey } from '../store/port.js'
 import { openSqliteStore } from '../store/sqlite.js'
-import { seriesState } from '../store/store-fixtures.js'
+import { LIVE, seriesState } from '../store/store-fixtures.js'
 import { wrapStore } from '../store/wrap.js'
 import { Analyser } from './analyse.js'
 import { resolveAnalysisConfig } from './analysis-config.js'
@@ -88,7 +88,7 @@ const outcome = (p: Promise<IngestAnswer>) =>
     (e: ApiError) => ({ status: e.status as number, code: e.code, headers: e.headers }),
   )
 
-const stored = async (store: Store, device: string) => (await store.getDevice(device))?.recordCount ?? 0
+const stored = async (store: Store, device: string) => (await store.getDevice(device, LIVE))?.recordCount ?? 0
 
 describe('the ingest path', () => {
   it('keeps the first rejections as dead letters, and the whole body in one more when there are more', async () => {

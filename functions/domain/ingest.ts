@@ -81,16 +81,27 @@ export class Ingestor {
   ) {}
 
   async ingest(input: IngestInput): Promise<IngestAnswer> {
-    const key = input.idempotencyKey
-    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    const given = input.idempotencyKey
+    if (given !== undefined && !IDEMPOTENCY_KEY.test(given)) {
       throw new ApiError(
         400,
         'invalid_idempotency_key',
         'Idempotency-Key must be 1-200 visible ASCII characters',
       )
     }
+    // A device's keys are its own: another device's same key neither collides nor replays its answer.
+    const key = given !== undefined && input.device !== undefined ? `device ${input.device} ${given}` : given
     const bodyHash = key === undefined ? undefined : await sha256Hex(input.bytes)
     const prepared = await prepare(input, this.now(), pause)
+    const device = input.device
+    const foreign = device === undefined ? undefined : prepared.records.find((r) => r.deviceId !== device)
+    if (foreign) {
+      throw new ApiError(
+        403,
+        'forbidden_device',
+        `a device credential writes only its own records (${device}); this body holds records of ${foreign.deviceId.slice(0, 128)}`,
+      )
+    }
     const n = prepared.records.length
     if (this.queuedRecords > 0 && this.queuedRecords + n > this.options.maxQueuedRecords) {
       this.metrics.overloaded.inc({ bound: 'queued_records' })

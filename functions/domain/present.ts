@@ -1,5 +1,13 @@
 // How stored values appear in API answers and exports: times as ISO-8601, absent values as null.
-import type { Anomaly, DeviceSummary, StoredAnomaly, StoredDeadLetter, WindowFeatureRow } from './types.js'
+import type { EnrolmentToken } from '../store/fleet-port.js'
+import type {
+  Anomaly,
+  DeviceEvent,
+  DeviceSummary,
+  StoredAnomaly,
+  StoredDeadLetter,
+  WindowFeatureRow,
+} from './types.js'
 
 export const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -16,14 +24,41 @@ export function presentAnomaly(a: Anomaly | StoredAnomaly) {
   }
 }
 
+const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : iso(ms))
+
+/** A device; the times of its records are null when it has sent none (an enrolled, silent device). */
 export function presentDevice(d: DeviceSummary) {
+  const sent = d.recordCount > 0 || d.anomalyCount > 0
   return {
     deviceId: d.deviceId,
+    status: d.status,
+    name: d.name ?? null,
+    labels: d.labels,
     firstSeen: iso(d.firstSeen),
-    lastSeen: iso(d.lastSeen),
-    lastTs: iso(d.lastTs),
+    lastSeen: sent ? iso(d.lastSeen) : null,
+    lastTs: sent ? iso(d.lastTs) : null,
     recordCount: d.recordCount,
     anomalyCount: d.anomalyCount,
+    enrolledAt: isoOrNull(d.enrolledAt),
+    lastHeartbeat: isoOrNull(d.lastHeartbeat),
+    agentVersion: d.agentVersion ?? null,
+    heartbeat: d.heartbeat ?? null,
+  }
+}
+
+export function presentDeviceEvent(e: DeviceEvent) {
+  return { id: e.id, deviceId: e.deviceId, ts: iso(e.ts), kind: e.kind, detail: e.detail ?? null }
+}
+
+export function presentEnrolmentToken(t: EnrolmentToken) {
+  return {
+    id: t.id,
+    labels: t.labels,
+    maxUses: t.maxUses,
+    uses: t.uses,
+    expiresAt: iso(t.expiresAt),
+    createdAt: iso(t.createdAt),
+    revokedAt: isoOrNull(t.revokedAt),
   }
 }
 

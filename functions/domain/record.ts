@@ -22,14 +22,15 @@ export type RecordResult = { ok: true; record: DeviceRecord } | { ok: false; rea
 
 /**
  * Validates a parsed JSON value as a record. `body` is its JSON text when the caller has it
- * (an NDJSON line), to avoid serialising it again.
+ * (an NDJSON line), to avoid serialising it again. `device`, for records a device sends under its
+ * own credential, is the deviceId of a record that has none.
  */
-export function toRecord(value: unknown, now: number, body?: string): RecordResult {
+export function toRecord(value: unknown, now: number, body?: string, device?: string): RecordResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'a record must be a JSON object' }
   }
   const obj = value as Record<string, unknown>
-  const deviceId = obj.deviceId
+  const deviceId = obj.deviceId ?? device
   if (typeof deviceId !== 'string' || deviceId.length === 0) {
     return { ok: false, reason: 'deviceId is required and must be a non-empty string' }
   }

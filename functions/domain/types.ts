@@ -67,13 +67,46 @@ export interface StoredDeadLetter extends DeadLetter {
   id: number
 }
 
+/**
+ * A device's status, derived when read: `unmanaged` (known only from its records, never enrolled),
+ * `pending` (enrolled, never heard from), `connected` (heard within the heartbeat timeout),
+ * `unreachable` (silent past it), `disconnected` (said goodbye), `revoked`.
+ */
+export const DEVICE_STATUSES = [
+  'unmanaged',
+  'pending',
+  'connected',
+  'unreachable',
+  'disconnected',
+  'revoked',
+] as const
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number]
+
 export interface DeviceSummary {
   deviceId: string
+  /** When its first record or its enrolment arrived (epoch ms). */
   firstSeen: number
   lastSeen: number
   lastTs: number
   recordCount: number
   anomalyCount: number
+  status: DeviceStatus
+  name: string | undefined
+  labels: Record<string, string>
+  enrolledAt: number | undefined
+  lastHeartbeat: number | undefined
+  agentVersion: string | undefined
+  /** The body of its last heartbeat (uptime, free memory, outbox depth, apps). */
+  heartbeat: Record<string, unknown> | undefined
+}
+
+/** Something that happened to a device. */
+export interface DeviceEvent {
+  id: number
+  deviceId: string
+  ts: number
+  kind: 'enrolled' | 'connected' | 'unreachable' | 'disconnected' | 'revoked' | 'updated'
+  detail: string | undefined
 }
 
 /** One series' detector state between requests. */

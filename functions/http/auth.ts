@@ -1,7 +1,8 @@
 // Bearer-token auth for /v1: an ingest token opens POST /v1/ingest, an admin token opens everything.
 // Each role may have several tokens at once, so a token can be rotated without downtime: add the
 // new one, move clients over, remove the old one.
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import type { AppEnv } from './env.js'
 import { ApiError } from './errors.js'
 
 export interface Tokens {
@@ -61,21 +62,77 @@ function isOneOf(given: string, tokens: string[]): boolean {
   return found
 }
 
-export function bearerAuth(tokens: Tokens): MiddlewareHandler {
+/** Who a request speaks for. */
+export type Principal = { role: 'admin' } | { role: 'ingest' } | { role: 'device'; deviceId: string }
+
+/** Routes that authenticate their own way: an enrolment token, a signature, or each relayed part. */
+const SELF_AUTHENTICATED = new Set([
+  '/v1/device/enrol',
+  '/v1/device/challenge',
+  '/v1/device/token',
+  '/v1/gateway/relay',
+])
+/** Routes for a device's own token only. */
+const DEVICE_ROUTES = new Set(['/v1/device/heartbeat', '/v1/device/goodbye'])
+
+const REFUSALS: Record<'invalid_token' | 'token_expired' | 'device_revoked', [401 | 403, string]> = {
+  invalid_token: [401, 'invalid token'],
+  token_expired: [401, 'the device token has expired: sign a new challenge for another'],
+  device_revoked: [403, 'this device was revoked'],
+}
+
+/**
+ * Bearer tokens for /v1: an admin token opens everything but the device routes; an ingest token
+ * opens POST /v1/ingest; a device token (looked up by `devices`) opens POST /v1/ingest, for its own
+ * records only, and the device routes.
+ */
+export function bearerAuth(
+  tokens: Tokens,
+  devices: (token: string) => Promise<{ deviceId: string } | { refused: keyof typeof REFUSALS }>,
+  devicePrefix: string,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    const post = c.req.method === 'POST'
+    if (post && SELF_AUTHENTICATED.has(c.req.path)) return next()
     const header = c.req.header('authorization') ?? ''
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header)
     const given = match?.[1] ?? ''
+    const ingestRoute = post && c.req.path === '/v1/ingest'
+    const deviceRoute = post && DEVICE_ROUTES.has(c.req.path)
     const isAdmin = given !== '' && isOneOf(given, tokens.admin)
     const isIngest = given !== '' && isOneOf(given, tokens.ingest)
-    const ingestRoute = c.req.method === 'POST' && c.req.path === '/v1/ingest'
-    if (isAdmin || (isIngest && ingestRoute)) return next()
-    const message = !match
-      ? 'missing bearer token: send Authorization: Bearer <token>'
-      : isIngest
-        ? 'the ingest token only opens POST /v1/ingest; this route needs the admin token'
-        : 'invalid token'
-    c.header('WWW-Authenticate', 'Bearer realm="edgewatch"')
-    throw new ApiError(401, 'unauthorized', message)
+    if (!isAdmin && !isIngest && given.startsWith(devicePrefix)) {
+      const device = await devices(given)
+      if ('refused' in device) {
+        const [status, message] = REFUSALS[device.refused]
+        throw new ApiError(status, device.refused, message)
+      }
+      if (!ingestRoute && !deviceRoute)
+        throw new ApiError(
+          403,
+          'forbidden',
+          'a device token opens only POST /v1/ingest and the /v1/device routes',
+        )
+      c.set('principal', { role: 'device', deviceId: device.deviceId })
+      return next()
+    }
+    if (deviceRoute) throw unauthorized(c, 'this route needs a device token (see POST /v1/device/token)')
+    if (isAdmin) c.set('principal', { role: 'admin' })
+    else if (isIngest && ingestRoute) c.set('principal', { role: 'ingest' })
+    else
+      throw unauthorized(
+        c,
+        !match
+          ? 'missing bearer token: send Authorization: Bearer <token>'
+          : isIngest
+            ? 'the ingest token only opens POST /v1/ingest; this route needs the admin token'
+            : 'invalid token',
+      )
+    return next()
   }
+}
+
+function unauthorized(c: Context, message: string): ApiError {
+  c.header('WWW-Authenticate', 'Bearer realm="edgewatch"')
+  return new ApiError(401, 'unauthorized', message)
 }

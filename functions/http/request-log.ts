@@ -1,8 +1,9 @@
 // One structured JSON log line per request, plus the request counters and latency histogram.
 import type { MiddlewareHandler } from 'hono'
 import type { Metrics } from '../observability/metrics.js'
+import type { AppEnv } from './env.js'
 
-export function requestLog(metrics: Metrics, write: (line: string) => void): MiddlewareHandler {
+export function requestLog(metrics: Metrics, write: (line: string) => void): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const t0 = performance.now()
     await next()
@@ -11,6 +12,8 @@ export function requestLog(metrics: Metrics, write: (line: string) => void): Mid
     const status = c.res.status
     metrics.requests.inc({ method: c.req.method, route, status: String(status) })
     metrics.requestSeconds.observe(seconds, { route })
+    // A relay's parts are counted, not logged one by one: the relay's own line stands for them.
+    if ((c.env as AppEnv['Bindings'] | undefined)?.relayed) return
     write(
       JSON.stringify({
         time: new Date().toISOString(),

@@ -1,6 +1,7 @@
 // Request and response schemas: they validate query strings and generate /openapi.json.
 import { z } from '@hono/zod-openapi'
 import { parseTimestamp } from '../domain/time.js'
+import { DEVICE_STATUSES } from '../domain/types.js'
 
 export const ErrorSchema = z
   .object({
@@ -84,11 +85,18 @@ export const AnomalyPageSchema = z
 export const DeviceSchema = z
   .object({
     deviceId: z.string(),
+    status: z.enum(DEVICE_STATUSES),
+    name: z.string().nullable(),
+    labels: z.record(z.string(), z.string()),
     firstSeen: z.string(),
-    lastSeen: z.string(),
-    lastTs: z.string(),
+    lastSeen: z.string().nullable().openapi({ description: 'when its last record arrived; null for none' }),
+    lastTs: z.string().nullable().openapi({ description: 'the time of its newest record; null for none' }),
     recordCount: z.number().int(),
     anomalyCount: z.number().int(),
+    enrolledAt: z.string().nullable(),
+    lastHeartbeat: z.string().nullable(),
+    agentVersion: z.string().nullable(),
+    heartbeat: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'its last heartbeat' }),
   })
   .openapi('Device')
 

@@ -1,5 +1,6 @@
 // The Node entry: finds SQLite, the Wasm kernel, the tokens and the environment, hands them to the
-// shared bootstrap, applies retention hourly, and serves the app (and the web app) over HTTP.
+// shared bootstrap, applies retention hourly, notes devices gone silent, and serves the app (and the
+// web app) over HTTP.
 import { mkdirSync, readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -41,10 +42,10 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
     await store.close()
     throw e
   }
-  const { app, config, purge } = started
+  const { app, config, purge, sweep } = started
   await purge()
-  const timer = setInterval(purge, PURGE_EVERY_MS)
-  timer.unref()
+  const timers = [setInterval(purge, PURGE_EVERY_MS), setInterval(sweep, started.sweepEveryMs)]
+  for (const t of timers) t.unref()
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: withWebApp(app).fetch, port: config.port, hostname: config.host }, () =>
@@ -59,7 +60,7 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
     config,
     tokens,
     close: async () => {
-      clearInterval(timer)
+      for (const t of timers) clearInterval(t)
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await store.close()
     },

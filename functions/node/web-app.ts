@@ -14,7 +14,7 @@ export function webAppDir(): string {
 
 /** The API app with the built web app in front of it at /app/. */
 export function withWebApp(
-  api: { fetch: (req: Request, env?: unknown) => Response | Promise<Response> },
+  api: { fetch: (req: Request, env?: never) => Response | Promise<Response> },
   dir = webAppDir(),
 ): Hono {
   const outer = new Hono()
@@ -41,6 +41,6 @@ export function withWebApp(
       ),
     )
   }
-  outer.all('*', (c) => api.fetch(c.req.raw, c.env))
+  outer.all('*', (c) => api.fetch(c.req.raw, c.env as never))
   return outer
 }

@@ -35,6 +35,25 @@ export class Counter {
   }
 }
 
+/** A value set when read (devices by status at scrape time). */
+export class Gauge {
+  private readonly values = new Map<string, number>()
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  set(labels: Labels, value: number): void {
+    this.values.set(labelText(labels), value)
+  }
+
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`]
+    for (const [key, value] of this.values) lines.push(`${this.name}${key} ${value}`)
+    return lines.join('\n')
+  }
+}
+
 export class Histogram {
   private readonly series = new Map<
     string,
@@ -95,6 +114,13 @@ export class Metrics {
     'edgewatch_series_restarted_total',
     'Series whose stored detector state could not be read, restarted from scratch.',
   )
+  readonly enrolments = new Counter('edgewatch_enrolments_total', 'Devices enrolled.')
+  readonly heartbeats = new Counter('edgewatch_heartbeats_total', 'Device heartbeats recorded.')
+  readonly deviceAuthRefused = new Counter(
+    'edgewatch_device_auth_refused_total',
+    'Device credentials refused, by reason.',
+  )
+  readonly devices = new Gauge('edgewatch_devices', 'Devices by status, when scraped.')
   readonly requests = new Counter(
     'edgewatch_http_requests_total',
     'HTTP requests, by method, route and status.',
@@ -119,6 +145,10 @@ export class Metrics {
         this.overloaded,
         this.commitConflicts,
         this.seriesRestarted,
+        this.enrolments,
+        this.heartbeats,
+        this.deviceAuthRefused,
+        this.devices,
         this.requests,
         this.requestSeconds,
         this.storeSeconds,

@@ -42,10 +42,14 @@ export function opsRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       summary: 'Prometheus metrics (text format 0.0.4)',
       responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'Metrics' } },
     }),
-    (c) =>
-      c.body(ctx.metrics.render(), 200, {
+    async (c) => {
+      // Devices by status are counted when scraped: status is derived from the time now.
+      const counts = await ctx.store.fleet.countByStatus(ctx.liveness())
+      for (const [status, n] of Object.entries(counts)) ctx.metrics.devices.set({ status }, n)
+      return c.body(ctx.metrics.render(), 200, {
         'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-      }) as never,
+      }) as never
+    },
   )
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -1,14 +1,13 @@
-// Read routes: anomalies, devices, one series, dead letters.
+// Read routes: anomalies, one series, dead letters (devices are in devices.ts).
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppContext } from '../app-context.js'
-import { iso, presentAnomaly, presentDeadLetter, presentDevice, presentWindow } from '../domain/present.js'
+import { iso, presentAnomaly, presentDeadLetter, presentWindow } from '../domain/present.js'
 import type { AppEnv } from '../http/env.js'
 import { ApiError } from '../http/errors.js'
 import {
   AnomalyPageSchema,
   AnomalyQuerySchema,
   DeadLetterPageSchema,
-  DevicePageSchema,
   deviceIdParam,
   json,
   jsonError,
@@ -43,21 +42,6 @@ export function queryRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/v1/devices',
-      summary: 'List devices with last seen time and record and anomaly counts',
-      security,
-      request: { query: PageQuerySchema },
-      responses: { 200: json(DevicePageSchema, 'A page of devices'), ...common },
-    }),
-    async (c) => {
-      const page = await ctx.store.listDevices(c.req.valid('query'))
-      return c.json({ items: page.items.map(presentDevice), next: page.next }, 200)
-    },
-  )
-
-  app.openapi(
-    createRoute({
-      method: 'get',
       path: '/v1/devices/{id}/series/{metric}',
       summary: "A device metric's recent values (oldest first) and its newest window features",
       description:
@@ -81,7 +65,7 @@ export function queryRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
     async (c) => {
       const { id, metric } = c.req.valid('param')
       const query = c.req.valid('query')
-      const device = await ctx.store.getDevice(id)
+      const device = await ctx.store.getDevice(id, ctx.liveness())
       if (!device) throw new ApiError(404, 'device_not_found', `no device ${id}`)
       const since = query.since ?? device.lastTs - SERIES_DEFAULT_SPAN_MS
       const records = await ctx.store.recentRecords(id, metric, query.limit, since)

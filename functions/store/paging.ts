@@ -31,14 +31,21 @@ export const deviceCursor = {
   },
 }
 
-export const deadLetterCursor = {
-  encode: (id: number): string => encode(['l', id]),
-  decode: (cursor: string): number => {
-    const [, id] = decode(cursor, 'l', 2)
-    if (!isId(id)) throw invalid()
-    return id
-  },
+/** A cursor over a listing by descending id, tagged so that one listing's cursor fails on another. */
+function idCursor(tag: string) {
+  return {
+    encode: (id: number): string => encode([tag, id]),
+    decode: (cursor: string): number => {
+      const [, id] = decode(cursor, tag, 2)
+      if (!isId(id)) throw invalid()
+      return id
+    },
+  }
 }
+
+export const deadLetterCursor = idCursor('l')
+export const deviceEventCursor = idCursor('e')
+export const enrolmentTokenCursor = idCursor('t')
 
 /** Rows per page read by exportRecords. */
 export const EXPORT_PAGE_SIZE = 1000

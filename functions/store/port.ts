@@ -4,6 +4,7 @@ import type {
   Anomaly,
   DeadLetter,
   DeviceRecord,
+  DeviceStatus,
   DeviceSummary,
   Page,
   SeriesState,
@@ -12,6 +13,7 @@ import type {
   StoredRecord,
   WindowFeatureRow,
 } from '../domain/types.js'
+import type { FleetStore, Liveness } from './fleet-port.js'
 
 /** An answer stored under its Idempotency-Key, with the sha256 of the body it answered. */
 export interface IdempotentAnswer {
@@ -55,10 +57,21 @@ export function emptyCommit(receivedAt: number, idempotencyNotBefore = 0): Inges
   }
 }
 
-/** What purge deletes: data ingested before `before`, idempotency keys stored before `idempotencyBefore`. */
+/**
+ * What purge deletes: data ingested before `before`, idempotency keys stored before
+ * `idempotencyBefore`, device challenges and tokens expired by `now`.
+ */
 export interface PurgeCutoffs {
   before: number
   idempotencyBefore: number
+  now: number
+}
+
+/** A page of devices, with their status as of `liveness`; filters on status and one label. */
+export interface DeviceQuery extends PageQuery {
+  liveness: Liveness
+  status?: DeviceStatus | undefined
+  label?: { key: string; value: string } | undefined
 }
 
 export interface AnomalyQuery {
@@ -95,9 +108,12 @@ export interface PurgeResult {
   windows: number
   deadLetters: number
   idempotency: number
-  /** Series and devices with nothing left since the cutoff. */
+  deviceEvents: number
+  /** Series and unmanaged devices with nothing left since the cutoff. */
   series: number
   devices: number
+  /** Device challenges and tokens past their expiry. */
+  expiredCredentials: number
 }
 
 export class InvalidCursorError extends Error {
@@ -123,8 +139,10 @@ export interface Store {
   /** Newest first (ts, then id). Throws InvalidCursorError on a cursor it did not make. */
   listAnomalies(query: AnomalyQuery): Promise<Page<StoredAnomaly>>
   /** By device id. */
-  listDevices(query: PageQuery): Promise<Page<DeviceSummary>>
-  getDevice(deviceId: string): Promise<DeviceSummary | undefined>
+  listDevices(query: DeviceQuery): Promise<Page<DeviceSummary>>
+  getDevice(deviceId: string, liveness: Liveness): Promise<DeviceSummary | undefined>
+  /** Enrolment, device credentials, heartbeats and events. */
+  readonly fleet: FleetStore
   /**
    * The newest records of a device that carry the metric (top-level or under `metrics`), newest
    * first (ts, then id), among those with ts >= `since` (epoch ms). The bound is required: records

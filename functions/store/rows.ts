@@ -1,6 +1,8 @@
 // Rows as the SQL in sql.ts returns them, and their conversion to domain objects
 // (NULL becomes undefined, kinds text becomes an array), shared by every SQL adapter.
 import type {
+  DeviceEvent,
+  DeviceStatus,
   DeviceSummary,
   Level,
   SeriesState,
@@ -39,6 +41,21 @@ export interface DeviceRow {
   last_ts: number
   record_count: number
   anomaly_count: number
+  name: string | null
+  labels: string | null
+  enrolled_at: number | null
+  last_heartbeat: number | null
+  agent_version: string | null
+  heartbeat: string | null
+  status: DeviceStatus
+}
+
+export interface DeviceEventRow {
+  id: number
+  device_id: string
+  ts: number
+  kind: DeviceEvent['kind']
+  detail: string | null
 }
 
 export interface WindowRow {
@@ -117,7 +134,18 @@ export function toDevice(r: DeviceRow): DeviceSummary {
     lastTs: r.last_ts,
     recordCount: r.record_count,
     anomalyCount: r.anomaly_count,
+    status: r.status,
+    name: r.name ?? undefined,
+    labels: r.labels ? (JSON.parse(r.labels) as Record<string, string>) : {},
+    enrolledAt: r.enrolled_at ?? undefined,
+    lastHeartbeat: r.last_heartbeat ?? undefined,
+    agentVersion: r.agent_version ?? undefined,
+    heartbeat: r.heartbeat ? (JSON.parse(r.heartbeat) as Record<string, unknown>) : undefined,
   }
+}
+
+export function toDeviceEvent(r: DeviceEventRow): DeviceEvent {
+  return { id: r.id, deviceId: r.device_id, ts: r.ts, kind: r.kind, detail: r.detail ?? undefined }
 }
 
 /** SQLite stores NaN as NULL; the features read back as NaN. */

@@ -118,4 +118,65 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE dead_letters ADD COLUMN raw_sha256 TEXT',
     ],
   },
+  {
+    version: 3,
+    statements: [
+      // The fleet: a device that enrolled has a public key (unmanaged devices, known only from their
+      // records, have none). Status is derived when read (fleet-sql.ts), from these times.
+      'ALTER TABLE devices ADD COLUMN name TEXT',
+      'ALTER TABLE devices ADD COLUMN labels TEXT', // a JSON object of strings; NULL for none
+      'ALTER TABLE devices ADD COLUMN public_key TEXT', // the device's ECDSA P-256 public key, a JWK
+      'ALTER TABLE devices ADD COLUMN thumbprint TEXT', // RFC 7638 thumbprint of that key
+      'ALTER TABLE devices ADD COLUMN enrolled_at INTEGER',
+      'ALTER TABLE devices ADD COLUMN enrolment_token_id TEXT',
+      'ALTER TABLE devices ADD COLUMN revoked_at INTEGER',
+      'ALTER TABLE devices ADD COLUMN goodbye_at INTEGER',
+      'ALTER TABLE devices ADD COLUMN last_heartbeat INTEGER',
+      'ALTER TABLE devices ADD COLUMN agent_version TEXT',
+      'ALTER TABLE devices ADD COLUMN heartbeat TEXT', // the last heartbeat's body, JSON
+      'ALTER TABLE devices ADD COLUMN unreachable_at INTEGER', // when going silent was last noted
+      'CREATE UNIQUE INDEX devices_thumbprint ON devices (thumbprint) WHERE thumbprint IS NOT NULL',
+
+      // Enrolment tokens are stored hashed. The trigger makes a use past max_uses, of a revoked token
+      // or of an expired one abort the whole enrolment, however many writers race for the last use.
+      `CREATE TABLE enrolment_tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        labels TEXT NOT NULL,
+        max_uses INTEGER NOT NULL,
+        uses INTEGER NOT NULL DEFAULT 0,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        last_used_at INTEGER
+      )`,
+      `CREATE TRIGGER enrolment_token_use BEFORE UPDATE OF uses ON enrolment_tokens
+        WHEN NEW.uses > OLD.max_uses OR OLD.revoked_at IS NOT NULL OR OLD.expires_at <= NEW.last_used_at
+        BEGIN SELECT RAISE(ABORT, 'edgewatch: enrolment token refused'); END`,
+
+      // Single-use challenges a device signs to get a short-lived token; tokens stored hashed.
+      `CREATE TABLE device_challenges (
+        challenge TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      )`,
+      'CREATE INDEX device_challenges_device ON device_challenges (device_id)',
+      `CREATE TABLE device_tokens (
+        token_hash TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      )`,
+      'CREATE INDEX device_tokens_device ON device_tokens (device_id)',
+
+      // What happened to a device: enrolled, connected, unreachable, disconnected, revoked, updated.
+      `CREATE TABLE device_events (
+        id INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT
+      )`,
+      'CREATE INDEX device_events_device ON device_events (device_id, id)',
+    ],
+  },
 ]

@@ -1,8 +1,8 @@
 // The Store over SQL, for every database that speaks the small D1-shaped API below: Cloudflare D1
 // itself, Spin's SQLite (spin/spin-sqlite.ts) and better-sqlite3's reads on Node (sqlite.ts). The
-// SQL is in sql.ts and schema.ts. An ingest commit is one batch (one transaction) whose rows travel
-// as JSON parameters of at most ~2 MB each, so that any commit fits D1's limits: 100 parameters per
-// statement, 2 MB per value, and a bounded number of statements per request.
+// SQL is in sql.ts and schema.ts (the fleet's in fleet-sql.ts, run by sql-fleet.ts). An ingest
+// commit is one batch (one transaction) whose rows travel as JSON parameters (json-rows.ts), so
+// that any commit fits D1's limits.
 import { pause } from '../domain/pause.js'
 import type {
   DeviceSummary,
@@ -15,6 +15,9 @@ import type {
 } from '../domain/types.js'
 import { errorText } from '../observability/error-text.js'
 import { deviceDeltas } from './devices.js'
+import type { FleetStore, Liveness } from './fleet-port.js'
+import { getDeviceSql, listDevicesSql } from './fleet-sql.js'
+import { jsonChunks, jsonRowsInserts } from './json-rows.js'
 import {
   anomalyCursor,
   checkLimit,
@@ -27,6 +30,7 @@ import {
 import {
   type AnomalyQuery,
   CommitConflictError,
+  type DeviceQuery,
   type ExportQuery,
   type IdempotentAnswer,
   type IngestCommit,
@@ -69,8 +73,8 @@ import {
   INSERT_RECORDS,
   INSERT_WINDOWS,
   type InsertSpec,
-  jsonInsertSql,
   listAnomaliesSql,
+  PURGE_EXPIRED,
   PURGE_IDLE,
   PURGED_TABLES,
   purgeRangeSql,
@@ -80,6 +84,7 @@ import {
   UPSERT_DEVICES,
   UPSERT_SERIES,
 } from './sql.js'
+import { SqlFleetStore } from './sql-fleet.js'
 
 /** The part of the D1 binding this adapter uses (structural, so no global Workers types are needed). */
 export interface D1Database {
@@ -94,8 +99,6 @@ export interface D1Statement {
   run(): Promise<{ meta: { changes: number } }>
 }
 
-/** Bytes of JSON per parameter: under D1's 2,000,000-byte cap on a value. */
-const JSON_PARAM_BYTES = 1_900_000
 /** Rows deleted per purge statement: each is its own short transaction. */
 export const PURGE_STEP_ROWS = 5000
 
@@ -150,7 +153,11 @@ export function commitError(e: unknown): unknown {
 const finite = (since: number) => Math.max(since, Number.MIN_SAFE_INTEGER)
 
 export class SqlStore implements Store {
-  constructor(private readonly db: D1Database) {}
+  readonly fleet: FleetStore
+
+  constructor(private readonly db: D1Database) {
+    this.fleet = new SqlFleetStore(db)
+  }
 
   async loadStates(series: { deviceId: string; metric: string }[]): Promise<Map<string, SeriesState>> {
     const states = new Map<string, SeriesState>()
@@ -202,20 +209,17 @@ export class SqlStore implements Store {
     return toPage((await this.all<AnomalyRow>(sql, params)).map(toAnomaly), query.limit, anomalyCursor.encode)
   }
 
-  async listDevices(query: PageQuery): Promise<Page<DeviceSummary>> {
+  async listDevices(query: DeviceQuery): Promise<Page<DeviceSummary>> {
     checkLimit(query.limit)
-    const rows =
-      query.cursor === undefined
-        ? await this.all<DeviceRow>(SQL.listDevices, [query.limit + 1])
-        : await this.all<DeviceRow>(SQL.listDevicesAfter, [
-            deviceCursor.decode(query.cursor),
-            query.limit + 1,
-          ])
+    const after = query.cursor === undefined ? undefined : deviceCursor.decode(query.cursor)
+    const { sql, params } = listDevicesSql(query, after, query.limit + 1, query.liveness)
+    const rows = await this.all<DeviceRow>(sql, params)
     return toPage(rows.map(toDevice), query.limit, (d) => deviceCursor.encode(d.deviceId))
   }
 
-  async getDevice(deviceId: string): Promise<DeviceSummary | undefined> {
-    const row = await this.db.prepare(SQL.getDevice).bind(deviceId).first<DeviceRow>()
+  async getDevice(deviceId: string, liveness: Liveness): Promise<DeviceSummary | undefined> {
+    const { sql, params } = getDeviceSql(deviceId, liveness)
+    const [row] = await this.all<DeviceRow>(sql, params)
     return row ? toDevice(row) : undefined
   }
 
@@ -270,7 +274,7 @@ export class SqlStore implements Store {
 
   /** In steps of PURGE_STEP_ROWS rows, each its own transaction, yielding to other work in between. */
   async purge(cutoffs: PurgeCutoffs): Promise<PurgeResult> {
-    if (Number.isNaN(cutoffs.before) || Number.isNaN(cutoffs.idempotencyBefore))
+    if ([cutoffs.before, cutoffs.idempotencyBefore, cutoffs.now].some(Number.isNaN))
       throw new RangeError('purge cutoff is NaN')
     const out: PurgeResult = {
       records: 0,
@@ -278,8 +282,10 @@ export class SqlStore implements Store {
       windows: 0,
       deadLetters: 0,
       idempotency: 0,
+      deviceEvents: 0,
       series: 0,
       devices: 0,
+      expiredCredentials: 0,
     }
     for (const table of Object.keys(PURGED_TABLES) as (keyof typeof PURGED_TABLES)[]) {
       const cutoff = table === 'idempotency' ? cutoffs.idempotencyBefore : cutoffs.before
@@ -304,6 +310,8 @@ export class SqlStore implements Store {
         if (changes < PURGE_STEP_ROWS) break
       }
     }
+    for (const sql of PURGE_EXPIRED)
+      out.expiredCredentials += (await this.db.prepare(sql).bind(cutoffs.now).run()).meta.changes
     return out
   }
 
@@ -322,75 +330,13 @@ export class SqlStore implements Store {
     ).results
   }
 
-  /** One INSERT per JSON parameter of rows (see jsonInsertSql). */
+  /** One INSERT per JSON parameter of rows (see json-rows.ts). */
   private inserts<T, C>(
     spec: InsertSpec,
     items: readonly T[],
     write: RowWriter<T, C>,
     context: C,
   ): D1Statement[] {
-    if (items.length === 0) return []
-    const row = new Array<unknown>(spec.columns.length)
-    const blobs = spec.columns.map((c) => spec.blobColumns?.includes(c) ?? false)
-    const rows = items.map((item) => {
-      write(item, row, 0, context)
-      return rowJson(row, blobs)
-    })
-    const sql = jsonInsertSql(spec)
-    return jsonChunks(rows).map((json) => this.db.prepare(sql).bind(json))
+    return jsonRowsInserts(this.db, spec, items, write, context)
   }
-}
-
-/**
- * A row as a JSON array. JSON has no infinities: SQLite reads 9e999 as one; NaN becomes null,
- * which is how SQLite stores NaN anyway. Blobs travel as hex (unhex() in the SQL).
- */
-function rowJson(values: unknown[], blobs: boolean[]): string {
-  let out = '['
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    if (i > 0) out += ','
-    // Byte arrays from the Spin kernel component are not this realm's Uint8Array: test the shape.
-    if (blobs[i] && ArrayBuffer.isView(v))
-      out += `"${hex(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}"`
-    else if (typeof v === 'number' && !Number.isFinite(v))
-      out += Number.isNaN(v) ? 'null' : v > 0 ? '9e999' : '-9e999'
-    else out += v === undefined ? 'null' : JSON.stringify(v)
-  }
-  return out + ']'
-}
-
-/** JSON array texts of the items (each already JSON), each at most JSON_PARAM_BYTES of UTF-8. */
-function jsonChunks(items: string[]): string[] {
-  const chunks: string[] = []
-  let parts: string[] = []
-  let bytes = 2
-  for (const item of items) {
-    const size = utf8Length(item) + 1
-    if (parts.length > 0 && bytes + size > JSON_PARAM_BYTES) {
-      chunks.push(`[${parts.join(',')}]`)
-      parts = []
-      bytes = 2
-    }
-    parts.push(item)
-    bytes += size
-  }
-  if (parts.length > 0) chunks.push(`[${parts.join(',')}]`)
-  return chunks
-}
-
-function utf8Length(s: string): number {
-  let n = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    // A surrogate pair is 4 bytes: 2 for each half.
-    n += c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3
-  }
-  return n
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
 }

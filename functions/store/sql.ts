@@ -113,7 +113,6 @@ export const INSERT_IDEMPOTENCY: InsertSpec = {
 
 const RECORD = 'id, device_id, ts, ingested_at, level, score, kinds, body'
 const ANOMALY = 'id, device_id, ts, kind, metric, value, score, detail'
-const DEVICE = 'device_id, first_seen, last_seen, last_ts, record_count, anomaly_count'
 const WINDOW = 'device_id, metric, start, "end", count, mean, std, min, max, "range"'
 const DEAD_LETTER = 'id, received_at, position, reason, content_type, raw, raw_bytes, raw_sha256'
 
@@ -131,9 +130,6 @@ export const SQL = {
   loadStates:
     'SELECT device_id, metric, state, last_ts, sample_count, version FROM series WHERE (device_id, metric) IN ' +
     "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
-  getDevice: `SELECT ${DEVICE} FROM devices WHERE device_id = ?`,
-  listDevices: `SELECT ${DEVICE} FROM devices ORDER BY device_id LIMIT ?`,
-  listDevicesAfter: `SELECT ${DEVICE} FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?`,
   /** Parameters: device id, metric, since (`end` >= since), limit. The windows_end index serves the range. */
   recentWindows:
     `SELECT ${WINDOW} FROM windows WHERE device_id = ? AND metric = ? AND "end" >= ? ` +
@@ -149,6 +145,7 @@ export const PURGED_TABLES = {
   windows: 'created_at',
   deadLetters: 'received_at',
   idempotency: 'created_at',
+  deviceEvents: 'ts',
 } as const
 
 const TABLE_NAMES: Record<keyof typeof PURGED_TABLES, string> = {
@@ -157,6 +154,7 @@ const TABLE_NAMES: Record<keyof typeof PURGED_TABLES, string> = {
   windows: 'windows',
   deadLetters: 'dead_letters',
   idempotency: 'idempotency',
+  deviceEvents: 'device_events',
 }
 
 /**
@@ -177,11 +175,22 @@ export function purgeStepSql(table: keyof typeof PURGED_TABLES): string {
   return `DELETE FROM ${TABLE_NAMES[table]} WHERE rowid >= ? AND rowid < ?`
 }
 
-/** Series and devices with no data since the cutoff, at most `?` rows per statement. */
+/**
+ * Series, and devices never enrolled, with no data since the cutoff, at most `?` rows per statement.
+ * An enrolled device stays (its identity and history are the fleet's) until it is revoked.
+ */
 export const PURGE_IDLE = {
   series: 'DELETE FROM series WHERE rowid IN (SELECT rowid FROM series WHERE updated_at < ? LIMIT ?)',
-  devices: 'DELETE FROM devices WHERE rowid IN (SELECT rowid FROM devices WHERE last_seen < ? LIMIT ?)',
+  devices:
+    'DELETE FROM devices WHERE rowid IN ' +
+    '(SELECT rowid FROM devices WHERE last_seen < ? AND public_key IS NULL LIMIT ?)',
 } as const
+
+/** Challenges and device tokens past their expiry (parameter: now). */
+export const PURGE_EXPIRED = [
+  'DELETE FROM device_challenges WHERE expires_at <= ?',
+  'DELETE FROM device_tokens WHERE expires_at <= ?',
+] as const
 
 /** Newest first; `after` is the (ts, id) of the last row of the previous page. */
 export function listAnomaliesSql(

@@ -8,7 +8,17 @@ import { MIGRATIONS } from './schema.js'
 import { exportRecordsSql, recentRecordsSql, SQL } from './sql.js'
 import { openSqliteStore } from './sqlite.js'
 import { storeContract } from './store-contract.js'
-import { anomaly, answer, batch, collect, deadLetter, entry, seriesState, window } from './store-fixtures.js'
+import {
+  anomaly,
+  answer,
+  batch,
+  collect,
+  deadLetter,
+  entry,
+  LIVE,
+  seriesState,
+  window,
+} from './store-fixtures.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'edgewatch-store-'))
 let files = 0
@@ -36,7 +46,7 @@ async function expectEmpty(store: Store): Promise<void> {
   expect(await store.recentWindows('d', 'temp', 5, 0)).toEqual([])
   expect((await store.loadStates([{ deviceId: 'd', metric: 'temp' }])).size).toBe(0)
   expect((await store.listDeadLetters({ limit: 5 })).items).toEqual([])
-  expect((await store.listDevices({ limit: 5 })).items).toEqual([])
+  expect((await store.listDevices({ limit: 5, liveness: LIVE })).items).toEqual([])
   expect(await store.findIdempotent('k1', 0)).toBeUndefined()
 }
 
@@ -79,13 +89,13 @@ describe('sqlite store', () => {
 
     const second = openSqliteStore(path)
     expect(await collect(second.exportRecords({}))).toHaveLength(250)
-    expect(await second.getDevice('d')).toMatchObject({ recordCount: 250, anomalyCount: 1 })
+    expect(await second.getDevice('d', LIVE)).toMatchObject({ recordCount: 250, anomalyCount: 1 })
     expect(
       (await second.loadStates([{ deviceId: 'd', metric: 'temp' }])).get(seriesKey('d', 'temp'))?.state,
     ).toEqual(new Uint8Array([1, 2]))
     expect(await second.findIdempotent('k1', 0)).toEqual(answer('k1', 202, 'ok'))
     await second.commitIngest(fullBatch(2))
-    expect(await second.getDevice('d')).toMatchObject({ recordCount: 500, firstSeen: 1, lastSeen: 2 })
+    expect(await second.getDevice('d', LIVE)).toMatchObject({ recordCount: 500, firstSeen: 1, lastSeen: 2 })
     await second.close()
 
     const after = new Database(path, { readonly: true })
@@ -111,7 +121,7 @@ describe('sqlite store', () => {
     const b = openSqliteStore(path)
     await a.commitIngest(fullBatch(1))
     await b.commitIngest(fullBatch(2))
-    expect(await a.getDevice('d')).toMatchObject({ recordCount: 500 })
+    expect(await a.getDevice('d', LIVE)).toMatchObject({ recordCount: 500 })
     await a.close()
     await b.close()
   })

@@ -12,6 +12,7 @@ import {
   collect,
   deadLetter,
   entry,
+  LIVE,
   seriesState,
   utf8Compare,
   walk,
@@ -101,7 +102,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         next: null,
       })
       expect(await store.findIdempotent('req-1', 0)).toEqual(answer('req-1', 202, '{"accepted":3}', 'abc123'))
-      expect(await store.listDevices({ limit: 10 })).toEqual({
+      expect(await store.listDevices({ limit: 10, liveness: LIVE })).toEqual({
         items: [
           {
             deviceId: 'dev-1',
@@ -110,6 +111,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
             lastTs: 200,
             recordCount: 2,
             anomalyCount: 2,
+            status: 'unmanaged',
+            labels: {},
           },
           {
             deviceId: 'dev-2',
@@ -118,6 +121,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
             lastTs: 150,
             recordCount: 1,
             anomalyCount: 0,
+            status: 'unmanaged',
+            labels: {},
           },
         ],
         next: null,
@@ -231,7 +236,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     describe('cursors', () => {
       const listings = (store: Store) => ({
         anomalies: (cursor: string) => store.listAnomalies({ limit: 5, cursor }),
-        devices: (cursor: string) => store.listDevices({ limit: 5, cursor }),
+        devices: (cursor: string) => store.listDevices({ limit: 5, cursor, liveness: LIVE }),
         deadLetters: (cursor: string) => store.listDeadLetters({ limit: 5, cursor }),
       })
       const b64 = (text: string) => Buffer.from(text).toString('base64url')
@@ -293,10 +298,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           }),
         )
         const a = (await store.listAnomalies({ limit: 1 })).next!
-        const d = (await store.listDevices({ limit: 1 })).next!
+        const d = (await store.listDevices({ limit: 1, liveness: LIVE })).next!
         const l = (await store.listDeadLetters({ limit: 1 })).next!
         await expect(store.listAnomalies({ limit: 1, cursor: d })).rejects.toBeInstanceOf(InvalidCursorError)
-        await expect(store.listDevices({ limit: 1, cursor: l })).rejects.toBeInstanceOf(InvalidCursorError)
+        await expect(store.listDevices({ limit: 1, cursor: l, liveness: LIVE })).rejects.toBeInstanceOf(
+          InvalidCursorError,
+        )
         await expect(store.listDeadLetters({ limit: 1, cursor: a })).rejects.toBeInstanceOf(
           InvalidCursorError,
         )
@@ -312,7 +319,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const store = await fresh()
         for (const limit of [0, -1, 1.5, Number.NaN]) {
           await expect(store.listAnomalies({ limit })).rejects.toBeInstanceOf(RangeError)
-          await expect(store.listDevices({ limit })).rejects.toBeInstanceOf(RangeError)
+          await expect(store.listDevices({ limit, liveness: LIVE })).rejects.toBeInstanceOf(RangeError)
           await expect(store.recentRecords('d', 'm', limit, 0)).rejects.toBeInstanceOf(RangeError)
           await expect(store.recentWindows('d', 'm', limit, 0)).rejects.toBeInstanceOf(RangeError)
         }
@@ -366,8 +373,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.recentWindows('a', 'temp', 5, 0)).toEqual([])
         expect((await store.loadStates([{ deviceId: 'a', metric: 'temp' }])).size).toBe(0)
         expect((await store.listDeadLetters({ limit: 5 })).items).toEqual([])
-        expect(await store.getDevice('a')).toMatchObject({ recordCount: 1, lastSeen: 1 })
-        expect(await store.getDevice('b')).toBeUndefined()
+        expect(await store.getDevice('a', LIVE)).toMatchObject({ recordCount: 1, lastSeen: 1 })
+        expect(await store.getDevice('b', LIVE)).toBeUndefined()
       })
     })
 
@@ -456,23 +463,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         // A late batch: older timestamps must not move lastTs back.
         await store.commitIngest(batch(2000, { records: [entry('a', 10)], anomalies: [anomaly('a', 10)] }))
         await store.commitIngest(batch(3000, { records: [entry('a', 90), entry('c', 1)] }))
-        expect(await store.getDevice('a')).toEqual({
+        expect(await store.getDevice('a', LIVE)).toEqual({
           deviceId: 'a',
           firstSeen: 1000,
           lastSeen: 3000,
           lastTs: 90,
           recordCount: 4,
           anomalyCount: 2,
+          status: 'unmanaged',
+          labels: {},
         })
-        expect(await store.getDevice('b')).toEqual({
+        expect(await store.getDevice('b', LIVE)).toEqual({
           deviceId: 'b',
           firstSeen: 1000,
           lastSeen: 1000,
           lastTs: 5,
           recordCount: 1,
           anomalyCount: 0,
+          status: 'unmanaged',
+          labels: {},
         })
-        expect(await store.getDevice('nobody')).toBeUndefined()
+        expect(await store.getDevice('nobody', LIVE)).toBeUndefined()
       })
 
       it('pages by device id in UTF-8 byte order, for any ids', async () => {
@@ -483,7 +494,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
             (ids, limit) =>
               withStore(async (store) => {
                 await store.commitIngest(batch(1, { records: ids.map((id) => entry(id, 1)) }))
-                const got = await walk(limit, (cursor) => store.listDevices({ limit, cursor }))
+                const got = await walk(limit, (cursor) =>
+                  store.listDevices({ limit, cursor, liveness: LIVE }),
+                )
                 expect(got.map((d) => d.deviceId)).toEqual([...ids].sort(utf8Compare))
               }),
           ),
@@ -760,10 +773,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         windows: 0,
         deadLetters: 0,
         idempotency: 0,
+        deviceEvents: 0,
         series: 0,
         devices: 0,
+        expiredCredentials: 0,
       }
-      const cut = (before: number, idempotencyBefore = before) => ({ before, idempotencyBefore })
+      const cut = (before: number, idempotencyBefore = before) => ({ before, idempotencyBefore, now: before })
 
       it('deletes what was ingested before the cutoff, counts it, and keeps the rest', async () => {
         const store = await fresh()
@@ -801,7 +816,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.findIdempotent('k1000', 0)).toBeUndefined()
         expect(await store.findIdempotent('k2000', 0)).toBeDefined()
         // The device and its series had data since the cutoff: they stay.
-        expect(await store.getDevice('d')).toMatchObject({ recordCount: 6, anomalyCount: 3 })
+        expect(await store.getDevice('d', LIVE)).toMatchObject({ recordCount: 6, anomalyCount: 3 })
         expect((await store.loadStates([{ deviceId: 'd', metric: 'm' }])).size).toBe(1)
 
         // Idempotency keys have their own cutoff.
@@ -818,7 +833,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           devices: 1,
         })
         expect(await collect(store.exportRecords({}))).toEqual([])
-        expect(await store.getDevice('d')).toBeUndefined()
+        expect(await store.getDevice('d', LIVE)).toBeUndefined()
         // A writer still holding the purged series' state is refused; one that reads again starts afresh.
         await expect(commit(4000, 1)).rejects.toBeInstanceOf(CommitConflictError)
         version = 0

@@ -43,6 +43,9 @@ export function batch(
   return { ...emptyCommit(receivedAt), ...parts }
 }
 
+/** Status as of now, with the default heartbeat timeout. */
+export const LIVE = { now: Date.now(), timeoutMs: 90_000 }
+
 /** A series state read at `version` (0: new), so that a commit of it stores version + 1. */
 export function seriesState(
   deviceId: string,

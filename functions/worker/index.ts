@@ -2,7 +2,8 @@
 // D1. The object is the single writer of detector state: concurrent batches queue inside it (and
 // are group-committed), so no two requests ever advance a series from the same snapshot (and the
 // series versions in D1 would refuse it if they did). It keeps hot state in memory and persists it
-// to D1 with every batch; a new instance reloads it from D1. Retention runs from the object's alarm.
+// to D1 with every batch; a new instance reloads it from D1. The object's alarm notes devices gone
+// silent every few seconds and applies retention hourly.
 import { DurableObject } from 'cloudflare:workers'
 import kernelModule from '../../kernels/build/edgewatch.wasm'
 import { loadKernel } from '../../kernels/host/kernel.js'
@@ -36,9 +37,16 @@ export class Edgewatch extends DurableObject<Env> {
     return response
   }
 
+  /** Every sweep interval: devices gone silent are noted; retention runs hourly. */
   async alarm(): Promise<void> {
-    await (await this.start()).purge()
-    await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS)
+    const started = await this.start()
+    await started.sweep()
+    const purgedAt = (await this.ctx.storage.get<number>('purged-at')) ?? 0
+    if (Date.now() - purgedAt >= PURGE_EVERY_MS) {
+      await started.purge()
+      await this.ctx.storage.put('purged-at', Date.now())
+    }
+    await this.ctx.storage.setAlarm(Date.now() + started.sweepEveryMs)
   }
 
   /** Starts once per object; a failed start is tried again on the next request. */
@@ -59,7 +67,7 @@ export class Edgewatch extends DurableObject<Env> {
         log: (line) => console.log(line),
       })
       if ((await this.ctx.storage.getAlarm()) === null)
-        await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS)
+        await this.ctx.storage.setAlarm(Date.now() + started.sweepEveryMs)
       return started
     })().catch((e: unknown) => {
       this.started = undefined

@@ -8,7 +8,12 @@ declare module '*.wasm' {
 
 declare module 'cloudflare:workers' {
   export interface DurableObjectState {
-    storage: { getAlarm(): Promise<number | null>; setAlarm(at: number): Promise<void> }
+    storage: {
+      getAlarm(): Promise<number | null>
+      setAlarm(at: number): Promise<void>
+      get<T>(key: string): Promise<T | undefined>
+      put<T>(key: string, value: T): Promise<void>
+    }
     blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>
   }
   export abstract class DurableObject<Env = unknown> {

@@ -1,0 +1,82 @@
+// Device credentials: a device that enrolled gets short-lived bearer tokens by signing single-use
+// challenges with its private key. Tokens are stored hashed and checked on every request, so a
+// revoked device is refused at once; a captured token works only until it expires.
+import { ApiError } from '../../http/errors.js'
+import type { Metrics } from '../../observability/metrics.js'
+import type { DeviceIdentity, FleetStore } from '../../store/fleet-port.js'
+import { randomToken, signed, tokenHash, verify } from './crypto.js'
+import type { FleetOptions } from './options.js'
+
+/** Device tokens carry this prefix, so other bearer tokens are never looked up. */
+export const DEVICE_TOKEN_PREFIX = 'ewd_'
+
+export type DeviceAuth =
+  | { deviceId: string }
+  | { refused: 'invalid_token' | 'token_expired' | 'device_revoked' }
+
+export class Credentials {
+  constructor(
+    private readonly store: FleetStore,
+    private readonly metrics: Metrics,
+    private readonly now: () => number,
+    private readonly options: FleetOptions,
+  ) {}
+
+  async challenge(deviceId: string): Promise<{ challenge: string; expiresAt: number }> {
+    await this.identity(deviceId)
+    const challenge = randomToken('')
+    const expiresAt = this.now() + this.options.challengeTtlMs
+    await this.store.addChallenge(challenge, deviceId, expiresAt)
+    return { challenge, expiresAt }
+  }
+
+  /** A token for a device that signed one of its challenges. The challenge is used up, right or wrong. */
+  async token(
+    deviceId: string,
+    challenge: string,
+    signature: string,
+  ): Promise<{ token: string; expiresAt: number }> {
+    const identity = await this.identity(deviceId)
+    const at = this.now()
+    if (!(await this.store.takeChallenge(challenge, deviceId, at))) {
+      this.metrics.deviceAuthRefused.inc({ reason: 'invalid_challenge' })
+      throw new ApiError(
+        401,
+        'invalid_challenge',
+        'this challenge is unknown, used or expired: ask for a new one',
+      )
+    }
+    if (!(await verify(identity.publicKey, signed.token(deviceId, challenge), signature))) {
+      this.metrics.deviceAuthRefused.inc({ reason: 'invalid_signature' })
+      throw new ApiError(401, 'invalid_signature', "the signature does not match the device's key")
+    }
+    const token = randomToken(DEVICE_TOKEN_PREFIX)
+    const expiresAt = at + this.options.deviceTokenTtlMs
+    await this.store.addDeviceToken(await tokenHash(token), deviceId, expiresAt)
+    return { token, expiresAt }
+  }
+
+  /** Who a device token belongs to, or why it is refused. */
+  async authenticate(token: string): Promise<DeviceAuth> {
+    const found = await this.store.findDeviceToken(await tokenHash(token))
+    const refused = !found
+      ? 'invalid_token'
+      : found.revoked
+        ? 'device_revoked'
+        : found.expiresAt <= this.now()
+          ? 'token_expired'
+          : undefined
+    if (refused) {
+      this.metrics.deviceAuthRefused.inc({ reason: refused })
+      return { refused }
+    }
+    return { deviceId: found!.deviceId }
+  }
+
+  private async identity(deviceId: string): Promise<DeviceIdentity> {
+    const identity = await this.store.getIdentity(deviceId)
+    if (!identity) throw new ApiError(404, 'unknown_device', `no enrolled device ${deviceId.slice(0, 128)}`)
+    if (identity.revokedAt !== undefined) throw new ApiError(403, 'device_revoked', 'this device was revoked')
+    return identity
+  }
+}

@@ -1,0 +1,81 @@
+// Heartbeats, committed in groups: heartbeats that arrive while a commit is in flight wait and go
+// together in the next one, so thousands of devices cost a few transactions a second, not one
+// fsync each. A heartbeat from a device that was not connected is also a `connected` event.
+import type { Metrics } from '../../observability/metrics.js'
+import type { DeviceEventInput, FleetStore, Heartbeat } from '../../store/fleet-port.js'
+import type { FleetOptions } from './options.js'
+
+export interface HeartbeatAnswer {
+  intervalMs: number
+  timeoutMs: number
+  serverTime: number
+  status: 'connected'
+}
+
+interface Waiting {
+  beat: Heartbeat
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
+export class Heartbeats {
+  private queue: Waiting[] = []
+  private flushing = false
+
+  constructor(
+    private readonly store: FleetStore,
+    private readonly metrics: Metrics,
+    private readonly now: () => number,
+    private readonly options: FleetOptions,
+  ) {}
+
+  async beat(deviceId: string, body: Record<string, unknown>): Promise<HeartbeatAnswer> {
+    const version = body.agentVersion
+    const beat: Heartbeat = {
+      deviceId,
+      at: this.now(),
+      agentVersion: typeof version === 'string' ? version : undefined,
+      body: JSON.stringify(body),
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ beat, resolve, reject })
+      if (!this.flushing) void this.flush()
+    })
+    this.metrics.heartbeats.inc()
+    return {
+      intervalMs: this.options.heartbeatIntervalMs,
+      timeoutMs: this.options.heartbeatTimeoutMs,
+      serverTime: this.now(),
+      status: 'connected',
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, 5000)
+      try {
+        await this.commit(group.map((w) => w.beat))
+        for (const w of group) w.resolve()
+      } catch (e) {
+        for (const w of group) w.reject(e)
+      }
+    }
+    this.flushing = false
+  }
+
+  /** The newest heartbeat of each device, and a `connected` event for each that was not. */
+  private async commit(beats: Heartbeat[]): Promise<void> {
+    const latest = new Map<string, Heartbeat>()
+    for (const b of beats) latest.set(b.deviceId, b)
+    const liveness = { now: this.now(), timeoutMs: this.options.heartbeatTimeoutMs }
+    const before = await this.store.statuses([...latest.keys()], liveness)
+    const events: DeviceEventInput[] = []
+    for (const b of latest.values()) {
+      const status = before.get(b.deviceId)
+      if (status !== undefined && status !== 'connected')
+        events.push({ deviceId: b.deviceId, ts: b.at, kind: 'connected', detail: `was ${status}` })
+    }
+    await this.store.recordHeartbeats([...latest.values()], events)
+  }
+}
