@@ -50,6 +50,7 @@ export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
   })
 
   app.post('/v1/ingest', async (c) => {
+    const principal = c.get('principal')
     const contentType = c.req.header('content-type') ?? ''
     const format = formatOf(contentType)
     if (!format) {
@@ -76,6 +77,7 @@ export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
         format,
         contentType: contentType.slice(0, 100),
         idempotencyKey: c.req.header('idempotency-key'),
+        device: principal.role === 'device' ? principal.deviceId : undefined,
       })
       c.set('logFields', { accepted: answer.accepted, rejected: answer.rejected, replayed: answer.replayed })
       if (answer.replayed) c.header('Idempotent-Replayed', 'true')

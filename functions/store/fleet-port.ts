@@ -91,7 +91,7 @@ export interface FleetStore {
     change: { name?: string | undefined; labels?: Record<string, string> },
     at: number,
   ): Promise<boolean>
-  /** Revokes the device and every token it holds, at once. False when there is no such managed device. */
+  /** Revokes the device: its tokens are refused at once. False when there is no such managed device. */
   revoke(deviceId: string, at: number): Promise<boolean>
   listEvents(deviceId: string, query: PageQuery): Promise<{ items: DeviceEvent[]; next: string | null }>
   /**

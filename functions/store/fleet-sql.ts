@@ -120,7 +120,6 @@ export const FLEET_SQL = {
   goodbye: 'UPDATE devices SET goodbye_at = ? WHERE device_id = ?',
   revoke:
     'UPDATE devices SET revoked_at = ? WHERE device_id = ? AND public_key IS NOT NULL AND revoked_at IS NULL',
-  dropTokens: 'DELETE FROM device_tokens WHERE device_id = ?',
   dropChallenges: 'DELETE FROM device_challenges WHERE device_id = ?',
 
   listEvents:

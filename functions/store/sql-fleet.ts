@@ -210,8 +210,8 @@ export class SqlFleetStore implements FleetStore {
     if (!identity) return false
     if (identity.revokedAt !== undefined) return true
     await this.db.batch([
+      // Its tokens stay (until they expire) so that using one says `device_revoked`, not `invalid_token`.
       this.bind(F.revoke, [at, deviceId]),
-      this.bind(F.dropTokens, [deviceId]),
       this.bind(F.dropChallenges, [deviceId]),
       ...this.events([{ deviceId, ts: at, kind: 'revoked', detail: undefined }]),
     ])
