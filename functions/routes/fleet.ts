@@ -73,15 +73,16 @@ export function fleetRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
     security,
     request: { params: z.object({ id: z.string().max(64) }) },
     responses: {
-      204: { description: 'Revoked' },
+      200: json(TokenSchema, 'The token, revoked'),
       404: jsonError('No such token'),
       401: jsonError('Missing or wrong token'),
     },
   })
   app.post('/v1/fleet/enrolment-tokens/:id/revoke', async (c) => {
     const id = c.req.param('id')
-    if (!(await ctx.store.fleet.revokeEnrolmentToken(id, ctx.now())))
+    const revoked = await ctx.store.fleet.revokeEnrolmentToken(id, ctx.now())
+    if (!revoked)
       throw new ApiError(404, 'enrolment_token_not_found', `no enrolment token ${id.slice(0, 64)}`)
-    return c.body(null, 204)
+    return c.json(presentEnrolmentToken(revoked), 200)
   })
 }

@@ -31,6 +31,8 @@ async function start(): Promise<Started> {
       EDGEWATCH_RETENTION: variable('retention'),
       EDGEWATCH_BODY_LIMIT: variable('body_limit'),
       EDGEWATCH_IDEMPOTENCY_TTL: variable('idempotency_ttl'),
+      EDGEWATCH_HEARTBEAT_INTERVAL: variable('heartbeat_interval'),
+      EDGEWATCH_HEARTBEAT_TIMEOUT: variable('heartbeat_timeout'),
     },
     tokens: {
       ingest: variable('ingest_token'),

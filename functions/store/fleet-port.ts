@@ -60,8 +60,8 @@ export interface FleetStore {
   createEnrolmentToken(token: EnrolmentToken, tokenHash: string): Promise<void>
   listEnrolmentTokens(query: PageQuery): Promise<{ items: EnrolmentToken[]; next: string | null }>
   findEnrolmentToken(tokenHash: string): Promise<EnrolmentToken | undefined>
-  /** False when there is no such token. */
-  revokeEnrolmentToken(id: string, at: number): Promise<boolean>
+  /** The token, revoked (at `at`, or earlier); undefined when there is no such token. */
+  revokeEnrolmentToken(id: string, at: number): Promise<EnrolmentToken | undefined>
 
   getIdentity(deviceId: string): Promise<DeviceIdentity | undefined>
   findByThumbprint(thumbprint: string): Promise<DeviceIdentity | undefined>

@@ -89,7 +89,7 @@ export const FLEET_SQL = {
   listTokens: `SELECT rowid AS seq, ${TOKEN} FROM enrolment_tokens ORDER BY rowid DESC LIMIT ?`,
   listTokensAfter: `SELECT rowid AS seq, ${TOKEN} FROM enrolment_tokens WHERE rowid < ? ORDER BY rowid DESC LIMIT ?`,
   revokeToken: 'UPDATE enrolment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
-  tokenExists: 'SELECT 1 FROM enrolment_tokens WHERE id = ?',
+  tokenById: `SELECT ${TOKEN} FROM enrolment_tokens WHERE id = ?`,
   /** The enrolment_token_use trigger aborts the enrolment when this use is refused. */
   useToken: 'UPDATE enrolment_tokens SET uses = uses + 1, last_used_at = ? WHERE id = ?',
   /** An unmanaged device of the same id (records sent under it before) becomes this one. */

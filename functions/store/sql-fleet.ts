@@ -99,9 +99,10 @@ export class SqlFleetStore implements FleetStore {
     return row ? toToken(row) : undefined
   }
 
-  async revokeEnrolmentToken(id: string, at: number): Promise<boolean> {
+  async revokeEnrolmentToken(id: string, at: number): Promise<EnrolmentToken | undefined> {
     await this.run(F.revokeToken, [at, id])
-    return (await this.first(F.tokenExists, [id])) !== undefined
+    const row = await this.first<TokenRow>(F.tokenById, [id])
+    return row ? toToken(row) : undefined
   }
 
   async getIdentity(deviceId: string): Promise<DeviceIdentity | undefined> {

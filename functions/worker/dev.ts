@@ -24,6 +24,8 @@ const vars: Record<string, string | undefined> = {
   EDGEWATCH_IDEMPOTENCY_TTL: env.EDGEWATCH_IDEMPOTENCY_TTL,
   EDGEWATCH_MAX_INFLIGHT_BYTES: env.EDGEWATCH_MAX_INFLIGHT_BYTES,
   EDGEWATCH_MAX_QUEUED_RECORDS: env.EDGEWATCH_MAX_QUEUED_RECORDS,
+  EDGEWATCH_HEARTBEAT_INTERVAL: env.EDGEWATCH_HEARTBEAT_INTERVAL,
+  EDGEWATCH_HEARTBEAT_TIMEOUT: env.EDGEWATCH_HEARTBEAT_TIMEOUT,
 }
 // The tokens go in an env file (wrangler shows such values as hidden), never on the command line
 // or in its output. Single quotes keep them literal; a token holding one goes as a --var instead.

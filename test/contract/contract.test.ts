@@ -7,6 +7,7 @@ import { createApp } from '../../functions/app.js'
 import { resolveAnalysisConfig } from '../../functions/domain/analysis-config.js'
 import { openSqliteStore } from '../../functions/store/sqlite.js'
 import { loadNodeKernel } from '../../kernels/node.js'
+import { testDevice } from '../device-client.js'
 import { RUNTIMES, type RunningRuntime } from '../runtimes.js'
 import { batches, fixedDataset, ndjson, T0 } from './dataset.js'
 
@@ -18,6 +19,9 @@ const ENV = {
   EDGEWATCH_INGEST_TOKEN: INGEST,
   EDGEWATCH_ADMIN_TOKEN: ADMIN,
   EDGEWATCH_BODY_LIMIT: String(BODY_LIMIT),
+  // Short, so that a device goes unreachable within the test.
+  EDGEWATCH_HEARTBEAT_INTERVAL: '1s',
+  EDGEWATCH_HEARTBEAT_TIMEOUT: '3s',
 }
 
 interface Expected {
@@ -247,6 +251,102 @@ describe.each(RUNTIMES)('contract: $name', (runtime) => {
     )
     const kinds = ((await res.json()) as { anomalies: { kind: string }[] }).anomalies.map((a) => a.kind)
     expect(kinds).toEqual(['error', 'high_temp', 'slow_response'])
+  })
+
+  it('enrols a device, authenticates it, and derives its status from its heartbeats', async () => {
+    const made = await req('/v1/fleet/enrolment-tokens', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ labels: { site: 'contract' }, maxUses: 1 }),
+    })
+    expect(made.status).toBe(201)
+    const { token } = (await made.json()) as { token: string }
+    const d = await testDevice((path, init) => fetch(`${rt.url}${path}`, init))
+    expect((await d.enrol(token)).status).toBe(201)
+    expect(
+      await errorCode(await (await testDevice((path, init) => fetch(`${rt.url}${path}`, init))).enrol(token)),
+    ).toBe('enrolment_token_used_up')
+    const device = async () =>
+      (await (await req(`/v1/devices/${d.deviceId}`)).json()) as Record<string, unknown>
+    expect(await device()).toMatchObject({ status: 'pending', labels: { site: 'contract' }, name: 'pump-7' })
+    expect((await d.login()).status).toBe(200)
+    const beat = await d.heartbeat()
+    expect(await beat.json()).toMatchObject({ intervalMs: 1000, timeoutMs: 3000, status: 'connected' })
+    expect(await device()).toMatchObject({ status: 'connected', agentVersion: '0.1.0' })
+    expect(((await (await d.ingest([{ ts: T0, temp: 20 }])).json()) as { accepted: number }).accepted).toBe(1)
+    expect(await errorCode(await d.ingest([{ deviceId: 'press-1', ts: T0, temp: 20 }]))).toBe(
+      'forbidden_device',
+    )
+    const list = (await (await req('/v1/devices?status=connected&label=site%3Dcontract')).json()) as {
+      items: { deviceId: string }[]
+    }
+    expect(list.items.map((i) => i.deviceId)).toEqual([d.deviceId])
+    await new Promise((r) => setTimeout(r, 3200))
+    expect(await device()).toMatchObject({ status: 'unreachable' })
+    expect((await d.heartbeat()).status).toBe(200)
+    expect((await d.goodbye()).status).toBe(200)
+    expect(await device()).toMatchObject({ status: 'disconnected' })
+    expect((await req(`/v1/devices/${d.deviceId}/revoke`, { method: 'POST' })).status).toBe(200)
+    const refused = await d.heartbeat()
+    expect([refused.status, await errorCode(refused)]).toEqual([403, 'device_revoked'])
+    const events = (await (await req(`/v1/devices/${d.deviceId}/events`)).json()) as {
+      items: { kind: string }[]
+    }
+    expect(events.items.map((e) => e.kind).filter((k) => k !== 'unreachable')).toEqual([
+      'revoked',
+      'disconnected',
+      'connected',
+      'connected',
+      'enrolled',
+    ])
+  }, 30_000)
+
+  it('relays many devices over one request, each part answered as if alone', async () => {
+    const made = await req('/v1/fleet/enrolment-tokens', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ maxUses: 3 }),
+    })
+    const { token } = (await made.json()) as { token: string }
+    const devices = []
+    for (let i = 0; i < 3; i++) {
+      const d = await testDevice((path, init) => fetch(`${rt.url}${path}`, init))
+      await d.enrol(token)
+      await d.login()
+      devices.push(d)
+    }
+    const parts = devices.flatMap((d, i) => [
+      {
+        method: 'POST',
+        path: '/v1/ingest',
+        headers: {
+          authorization: `Bearer ${d.token}`,
+          'content-type': 'application/json',
+          'idempotency-key': `relay-${i}`,
+        },
+        body: JSON.stringify({ ts: T0 + i, temp: 20 + i }),
+      },
+      {
+        method: 'POST',
+        path: '/v1/device/heartbeat',
+        headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+        body: '{}',
+      },
+    ])
+    const res = await fetch(`${rt.url}/v1/gateway/relay`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ parts }),
+    })
+    expect(res.status).toBe(200)
+    const answers = ((await res.json()) as { parts: { status: number; body: string }[] }).parts
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200])
+    for (const d of devices) {
+      expect(await (await req(`/v1/devices/${d.deviceId}`)).json()).toMatchObject({
+        status: 'connected',
+        recordCount: 1,
+      })
+    }
   })
 
   it('answers unknown routes with 404 in the error shape', async () => {

@@ -84,6 +84,8 @@ async function main() {
       retention: env.EDGEWATCH_RETENTION ?? '7d',
       body_limit: env.EDGEWATCH_BODY_LIMIT ?? '8MiB',
       idempotency_ttl: env.EDGEWATCH_IDEMPOTENCY_TTL ?? '24h',
+      heartbeat_interval: env.EDGEWATCH_HEARTBEAT_INTERVAL ?? '30s',
+      heartbeat_timeout: env.EDGEWATCH_HEARTBEAT_TIMEOUT ?? '90s',
     },
   })
   instantiate(getCoreModule, host.imports) // compiles every core module once

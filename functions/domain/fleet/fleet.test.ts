@@ -4,17 +4,17 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Kernel } from '../../../kernels/host/kernel.js'
 import { loadNodeKernel } from '../../../kernels/node.js'
+import { testDevice } from '../../../test/device-client.js'
 import { type App, createApp } from '../../app.js'
 import { Metrics } from '../../observability/metrics.js'
 import { openSqliteStore } from '../../store/sqlite.js'
 import { resolveAnalysisConfig } from '../analysis-config.js'
-import { base64url, signed, thumbprint } from './crypto.js'
+import { base64url, signed } from './crypto.js'
 import { sweepUnreachable } from './sweeper.js'
 
 const ADMIN = 'fleet-admin-token-01'
 const INGEST = 'fleet-ingest-token-1'
 const T0 = Date.UTC(2026, 10, 30, 12)
-const encoder = new TextEncoder()
 
 let kernel: Kernel
 beforeAll(async () => {
@@ -72,60 +72,12 @@ async function enrolmentToken(body: Record<string, unknown> = {}): Promise<strin
   return ((await res.json()) as { token: string }).token
 }
 
-/** A device: its key pair, and the protocol's steps. */
-async function device() {
-  const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
-    'sign',
-    'verify',
-  ])) as CryptoKeyPair
-  const jwk = await crypto.subtle.exportKey('jwk', keys.publicKey)
-  const publicKey = { kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! }
-  const thumb = await thumbprint(publicKey)
-  const sign = async (message: string, key = keys.privateKey) =>
-    base64url(
-      new Uint8Array(
-        await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, encoder.encode(message)),
-      ),
-    )
-  const d = {
-    deviceId: '',
-    token: '',
-    sign,
-    enrolBody: async (timestamp = clock.now) => ({
-      publicKey,
-      name: 'pump-7',
-      agent: { version: '0.1.0', platform: 'test' },
-      timestamp,
-      signature: await sign(signed.enrol(timestamp, thumb)),
-    }),
-    async enrol(token: string) {
-      const res = await call('/v1/device/enrol', { token, body: await d.enrolBody() })
-      if (res.ok) d.deviceId = ((await res.clone().json()) as { deviceId: string }).deviceId
-      return res
-    },
-    async challenge() {
-      const res = await call('/v1/device/challenge', { body: { deviceId: d.deviceId } })
-      return ((await res.json()) as { challenge: string }).challenge
-    },
-    async login() {
-      const challenge = await d.challenge()
-      const res = await call('/v1/device/token', {
-        body: { deviceId: d.deviceId, challenge, signature: await sign(signed.token(d.deviceId, challenge)) },
-      })
-      if (res.ok) d.token = ((await res.clone().json()) as { token: string }).token
-      return res
-    },
-    heartbeat: (body: Record<string, unknown> = { uptimeMs: 1000, agentVersion: '0.1.0' }) =>
-      call('/v1/device/heartbeat', { token: d.token, body }),
-    ingest: (lines: object[], key?: string) =>
-      call('/v1/ingest', {
-        token: d.token,
-        raw: lines.map((l) => JSON.stringify(l)).join('\n'),
-        headers: { 'Content-Type': 'application/x-ndjson', ...(key ? { 'Idempotency-Key': key } : {}) },
-      }),
-  }
-  return d
-}
+/** A device speaking the protocol to the in-process app, on the fake clock. */
+const device = () =>
+  testDevice(
+    async (path, init) => app.request(path, init),
+    () => clock.now,
+  )
 
 async function enrolled(labels: Record<string, string> = {}) {
   const d = await device()
@@ -171,9 +123,10 @@ describe('enrolment', () => {
     expect(await code(await (await device()).enrol(short))).toBe('enrolment_token_expired')
     const revoked = await enrolmentToken()
     const list = (await (await admin('/v1/fleet/enrolment-tokens')).json()) as { items: { id: string }[] }
-    expect(
-      (await admin(`/v1/fleet/enrolment-tokens/${list.items[0]!.id}/revoke`, { method: 'POST' })).status,
-    ).toBe(204)
+    const revokedAnswer = await admin(`/v1/fleet/enrolment-tokens/${list.items[0]!.id}/revoke`, {
+      method: 'POST',
+    })
+    expect(await revokedAnswer.json()).toMatchObject({ revokedAt: new Date(T0 + 60_001).toISOString() })
     expect(await code(await (await device()).enrol(revoked))).toBe('enrolment_token_revoked')
     expect(metrics.enrolments.get()).toBe(1)
   })
@@ -343,7 +296,7 @@ describe('status and events', () => {
     await d.login()
     await d.heartbeat()
     expect(await statusOf(d.deviceId)).toBe('connected')
-    expect((await call('/v1/device/goodbye', { token: d.token })).status).toBe(204)
+    expect((await call('/v1/device/goodbye', { token: d.token })).status).toBe(200)
     expect(await statusOf(d.deviceId)).toBe('disconnected')
     expect(await events(d.deviceId)).toEqual([
       'enrolled',
