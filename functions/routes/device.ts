@@ -79,7 +79,7 @@ export function deviceApiRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void
     '/v1/device/token',
     "A device token (about 15 min) for a challenge signed with the device's key",
     TokenRequest,
-    z.object({ token: z.string(), expiresAt: z.number() }),
+    z.object({ token: z.string(), expiresAt: z.number(), expiresInMs: z.number(), serverTime: z.number() }),
     'invalid_challenge, invalid_signature, unknown_device (404), device_revoked',
   )
   app.post('/v1/device/token', async (c) => {

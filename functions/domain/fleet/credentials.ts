@@ -35,7 +35,7 @@ export class Credentials {
     deviceId: string,
     challenge: string,
     signature: string,
-  ): Promise<{ token: string; expiresAt: number }> {
+  ): Promise<{ token: string; expiresAt: number; expiresInMs: number; serverTime: number }> {
     const identity = await this.identity(deviceId)
     const at = this.now()
     if (!(await this.store.takeChallenge(challenge, deviceId, at))) {
@@ -53,7 +53,7 @@ export class Credentials {
     const token = randomToken(DEVICE_TOKEN_PREFIX)
     const expiresAt = at + this.options.deviceTokenTtlMs
     await this.store.addDeviceToken(await tokenHash(token), deviceId, expiresAt)
-    return { token, expiresAt }
+    return { token, expiresAt, expiresInMs: this.options.deviceTokenTtlMs, serverTime: at }
   }
 
   /** Who a device token belongs to, or why it is refused. */

@@ -57,15 +57,18 @@ export class Enrolments {
     const at = this.now()
     const token = await this.store.findEnrolmentToken(await tokenHash(enrolmentToken))
     if (!token) throw refused('invalid_enrolment_token', 'this enrolment token is not known')
-    this.usable(token, at, false)
     const jwk = publicJwk(request.publicKey)
     if (!jwk)
       throw new ApiError(400, 'invalid_public_key', 'publicKey must be an EC P-256 JWK (kty, crv, x, y)')
     if (Math.abs(at - request.timestamp) > this.options.enrolWindowMs)
-      throw new ApiError(400, 'stale_timestamp', 'the enrolment timestamp is too far from the server clock')
+      throw new ApiError(400, 'stale_timestamp', 'the enrolment timestamp is too far from the server clock', {
+        serverTime: at,
+      })
     const thumb = await thumbprint(jwk)
     if (!(await verify(jwk, signed.enrol(request.timestamp, thumb), request.signature)))
       throw new ApiError(400, 'invalid_signature', 'the signature does not match the public key')
+    // A key already enrolled gets its device back whatever its token's state since (a device that
+    // crashed before saving its id must not be locked out): the signature proved it holds the key.
     const existing = await this.store.findByThumbprint(thumb)
     if (existing?.revokedAt !== undefined)
       throw new ApiError(403, 'device_revoked', 'this device was revoked')
