@@ -1,4 +1,5 @@
-// The edgewatch command line: `serve` runs the server, `detect` runs the analysis over a file.
+// The edgewatch command line: `serve` runs the server, `detect` runs the analysis over a file,
+// `device` and `simulate` run device agents, `fleet` administers the fleet of a running server.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -7,6 +8,8 @@ import { ConfigError, configFromEnv } from '../config.js'
 import { TokenError } from '../http/auth.js'
 import { startNodeServer } from '../node/server.js'
 import { detect } from './detect.js'
+import { deviceCommand, simulateCommand } from './device.js'
+import { fleet } from './fleet.js'
 
 const HELP = `edgewatch: watch IoT fleets; ingest device logs and telemetry, find anomalies with Wasm kernels.
 
@@ -31,6 +34,29 @@ Usage:
       A server export (/v1/export) is checked against its last line: detect fails when the server
       reported an error there or the footer's record count differs from the records read.
 
+  edgewatch device --server URL --enrol TOKEN [--name NAME] [--state-dir DIR] [--sensor pump|env]
+                   [--rate HZ] [--batch-ms MS]
+      Runs one device agent with a simulated sensor: it enrols once (its key and outbox are kept in
+      --state-dir, ./device-NAME by default), then sends readings and heartbeats until stopped.
+
+  edgewatch simulate --server URL --enrol TOKEN --devices N [--rate HZ] [--duration 60s]
+                     [--faults SPEC] [--labels-out FILE] [--gateway K] [--sensor pump|env|mixed]
+                     [--batch-ms MS] [--drain 30s] [--wave N] [--seed N] [--admin-token TOKEN]
+      Runs N device agents in this process (behind gateways of K devices each with --gateway), then
+      stops them and drains their outboxes; prints one JSON line (devices, enrolled, recordsSent,
+      recordsAcked, recordsLost, heartbeatP99Ms, e2eP95Ms, faultsInjected; with an admin token, or
+      EDGEWATCH_ADMIN_TOKEN, also recordsStored and faultsDetected). SPEC: e.g.
+      "sim-00003:cavitation@120s+5m, *:spike@30s, 10%:drift(flow)@10m+2m" (devices are sim-00000…).
+
+  edgewatch fleet [--server URL] [--token ADMIN] [--json] COMMAND
+      tokens create [--label k=v]... [--max-uses N] [--expires-in 24h] | tokens list | tokens revoke ID
+      devices list [--status S] [--label k=v] [--limit N] | devices show ID | devices revoke ID
+      devices label ID [--name NAME] [--label k=v]...
+      Administers the fleet of a running server: enrolment tokens and devices (edgewatch fleet --help).
+      Server: --server, EDGEWATCH_SERVER or http://127.0.0.1:3000. Admin token: --token,
+      EDGEWATCH_ADMIN_TOKEN, or the one edgewatch serve generated in <EDGEWATCH_DATA_DIR>/tokens.json.
+      Tables on stdout, or the API's JSON with --json; exit 1 when the server refuses, 2 on usage errors.
+
   edgewatch --help | --version
 `
 
@@ -50,6 +76,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'serve') return await serveCommand()
     if (command === 'detect') return await detectCommand(rest)
+    if (command === 'fleet') return await fleet(rest)
+    if (command === 'device') return await deviceCommand(rest)
+    if (command === 'simulate') return await simulateCommand(rest)
   } catch (e) {
     const usage =
       e instanceof ConfigError ||

@@ -1,6 +1,7 @@
 // Dead letters: rejected input kept with where it was and why. Each one fits in a row that every
 // store accepts (D1 refuses rows over 2 MB): longer raw input is cut, and the whole input's size and
 // sha256 are kept with it, so what was sent can still be identified and matched.
+import { sha256Hex } from './hash.js'
 import type { DeadLetter } from './types.js'
 
 export type Letter = Omit<DeadLetter, 'receivedAt'>
@@ -44,14 +45,6 @@ export async function bytesLetter(
   const letter: Letter = { position, reason, contentType, raw: 'base64:' + toBase64(kept) }
   if (kept.byteLength < bytes.byteLength) letter.truncated = await wholeOf(bytes)
   return letter
-}
-
-/** The sha256 of bytes, as lowercase hex (WebCrypto: every runtime has it). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
-  let hex = ''
-  for (const b of digest) hex += b.toString(16).padStart(2, '0')
-  return hex
 }
 
 /** What identifies the whole input of a cut dead letter. */

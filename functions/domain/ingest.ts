@@ -18,7 +18,7 @@ import {
   seriesKey,
 } from '../store/port.js'
 import { Analyser } from './analyse.js'
-import { sha256Hex } from './dead-letters.js'
+import { sha256Hex } from './hash.js'
 import { type IngestInput, type Prepared, prepare } from './ingest-prepare.js'
 import { pause } from './pause.js'
 import { presentAnomaly } from './present.js'
@@ -121,6 +121,9 @@ export class Ingestor {
   /** Runs queued requests group by group until the queue is empty. */
   private async drain(): Promise<void> {
     this.draining = true
+    // One turn of the event loop first: requests that arrived together (a relay's parts, a burst of
+    // connections) join this group instead of each paying its own commit.
+    await pause()
     while (this.queue.length > 0) {
       let records = 0
       let take = 0

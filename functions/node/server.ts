@@ -1,6 +1,7 @@
 // The Node entry: finds SQLite, the Wasm kernel, the tokens and the environment, hands them to the
 // shared bootstrap, applies retention hourly, notes devices gone silent, and serves the app (and the
 // web app) over HTTP.
+import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import { serve } from '@hono/node-server'
 import { loadNodeKernel } from '../../kernels/node.js'
 import { bootstrap, PURGE_EVERY_MS } from '../bootstrap.js'
 import { configFromEnv, type Env, type ServiceConfig } from '../config.js'
+import { useSha256 } from '../domain/hash.js'
 import { openSqliteStore } from '../store/sqlite.js'
 import { type ResolvedTokens, resolveTokens } from './tokens.js'
 import { withWebApp } from './web-app.js'
@@ -20,6 +22,7 @@ export interface RunningServer {
 }
 
 export async function startNodeServer(env: Env = process.env): Promise<RunningServer> {
+  useSha256((bytes) => createHash('sha256').update(bytes).digest('hex'))
   const configFile = env.EDGEWATCH_CONFIG_FILE
   const configText = configFile ? readFileSync(configFile, 'utf8') : undefined
   // Read once before touching the disk, so a bad setting fails before a data directory is made.

@@ -113,6 +113,7 @@ export function deviceRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
     const id = c.req.param('id')
     if (!(await ctx.store.fleet.revoke(id, ctx.now())))
       throw new ApiError(404, 'device_not_found', `no enrolled device ${id.slice(0, 128)}`)
+    ctx.fleet.credentials.forget(id)
     return c.json(presentDevice((await ctx.store.getDevice(id, ctx.liveness()))!), 200)
   })
 

@@ -59,17 +59,25 @@ export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       })
     }
     // Bodies in flight are bounded by their size as sent (the whole limit when it is not declared),
-    // then by their size once read (a gzip body grows when it is decompressed).
+    // then by their size once read (a gzip body grows when it is decompressed). A relay's parts
+    // are already counted in the relay's own body.
+    const relayed = (c.env as AppEnv['Bindings'] | undefined)?.relayed === true
     const declared = Number(c.req.header('content-length') ?? Number.NaN)
-    let reserved = Number.isFinite(declared) ? Math.min(declared, ctx.bodyLimitBytes) : ctx.bodyLimitBytes
+    let reserved = relayed
+      ? 0
+      : Number.isFinite(declared)
+        ? Math.min(declared, ctx.bodyLimitBytes)
+        : ctx.bodyLimitBytes
     if (!ctx.bodies.take(reserved)) {
       ctx.metrics.overloaded.inc({ bound: 'body_bytes' })
       throw overloaded(`${ctx.bodies.current} bytes of request bodies are in flight`)
     }
     try {
       const body = await readBody(c.req.raw, ctx.bodyLimitBytes)
-      ctx.bodies.resize(reserved, body.bytes.byteLength)
-      reserved = body.bytes.byteLength
+      if (!relayed) {
+        ctx.bodies.resize(reserved, body.bytes.byteLength)
+        reserved = body.bytes.byteLength
+      }
       const answer = await ctx.ingestor.ingest({
         text: body.unreadable ? undefined : decodeUtf8(body.bytes),
         bytes: body.bytes,

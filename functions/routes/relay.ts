@@ -3,7 +3,9 @@
 // exactly as if it had come alone: parts run through the whole app, concurrently, so their records
 // share group commits. The relay itself needs no token: every part is authenticated on its own.
 import { type OpenAPIHono, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
 import type { AppContext } from '../app-context.js'
+import { overloaded } from '../domain/ingest.js'
 import type { AppEnv } from '../http/env.js'
 import { RelayRequest } from '../http/fleet-schemas.js'
 import { readJson } from '../http/json-body.js'
@@ -32,7 +34,22 @@ export function relayRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
     },
   })
   app.post('/v1/gateway/relay', async (c) => {
-    const { parts } = await readJson(c.req.raw, RelayRequest, ctx.bodyLimitBytes)
+    // The relay's body counts against the bodies in flight once, for all its parts.
+    const declared = Number(c.req.header('content-length') ?? Number.NaN)
+    const reserved = Number.isFinite(declared) ? Math.min(declared, ctx.bodyLimitBytes) : ctx.bodyLimitBytes
+    if (!ctx.bodies.take(reserved)) {
+      ctx.metrics.overloaded.inc({ bound: 'body_bytes' })
+      throw overloaded(`${ctx.bodies.current} bytes of request bodies are in flight`)
+    }
+    try {
+      return await relay(c.req.raw, c)
+    } finally {
+      ctx.bodies.give(reserved)
+    }
+  })
+
+  const relay = async (request: Request, c: Context<AppEnv>) => {
+    const { parts } = await readJson(request, RelayRequest, ctx.bodyLimitBytes)
     const answers = await Promise.all(
       parts.map(async (part) => {
         const res = await ctx.dispatch(
@@ -47,5 +64,5 @@ export function relayRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       }),
     )
     return c.json({ parts: answers }, 200)
-  })
+  }
 }

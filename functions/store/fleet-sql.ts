@@ -79,6 +79,7 @@ const TOKEN = 'id, labels, max_uses, uses, expires_at, created_at, revoked_at'
 
 export const FLEET_SQL = {
   identity: `SELECT ${IDENTITY} FROM devices WHERE device_id = ? AND public_key IS NOT NULL`,
+  deviceExists: 'SELECT 1 AS found FROM devices WHERE device_id = ?',
   identityByThumbprint: `SELECT ${IDENTITY} FROM devices WHERE thumbprint = ?`,
 
   insertToken:

@@ -197,6 +197,7 @@ export class SqlFleetStore implements FleetStore {
     change: { name?: string | undefined; labels?: Record<string, string> },
     at: number,
   ) {
+    if ((await this.first(F.deviceExists, [deviceId])) === undefined) return false
     const { sql, params } = updateDeviceSql(change, deviceId)
     const detail = JSON.stringify(change)
     const [result] = await this.db.batch([

@@ -14,7 +14,17 @@ export type DeviceAuth =
   | { deviceId: string }
   | { refused: 'invalid_token' | 'token_expired' | 'device_revoked' }
 
+/**
+ * A token checked against the store this recently is trusted without asking again: a fleet sends a
+ * request per device every second or so, and each would otherwise cost a hash and a lookup. A
+ * revocation made through this process drops the device's tokens at once; one made by another
+ * process on the same database takes effect here within this time.
+ */
+export const TOKEN_RECHECK_MS = 2000
+const RECENT_TOKENS = 100_000
+
 export class Credentials {
+  private readonly recent = new Map<string, { deviceId: string; expiresAt: number; checkedAt: number }>()
   constructor(
     private readonly store: FleetStore,
     private readonly metrics: Metrics,
@@ -58,19 +68,31 @@ export class Credentials {
 
   /** Who a device token belongs to, or why it is refused. */
   async authenticate(token: string): Promise<DeviceAuth> {
+    const at = this.now()
+    const seen = this.recent.get(token)
+    if (seen && at - seen.checkedAt < TOKEN_RECHECK_MS && at < seen.expiresAt)
+      return { deviceId: seen.deviceId }
     const found = await this.store.findDeviceToken(await tokenHash(token))
     const refused = !found
       ? 'invalid_token'
       : found.revoked
         ? 'device_revoked'
-        : found.expiresAt <= this.now()
+        : found.expiresAt <= at
           ? 'token_expired'
           : undefined
+    this.recent.delete(token)
     if (refused) {
       this.metrics.deviceAuthRefused.inc({ reason: refused })
       return { refused }
     }
+    this.recent.set(token, { deviceId: found!.deviceId, expiresAt: found!.expiresAt, checkedAt: at })
+    if (this.recent.size > RECENT_TOKENS) this.recent.delete(this.recent.keys().next().value!)
     return { deviceId: found!.deviceId }
+  }
+
+  /** Forgets the device's tokens seen lately (it was revoked): its next request asks the store. */
+  forget(deviceId: string): void {
+    for (const [token, seen] of this.recent) if (seen.deviceId === deviceId) this.recent.delete(token)
   }
 
   private async identity(deviceId: string): Promise<DeviceIdentity> {

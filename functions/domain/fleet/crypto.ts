@@ -1,7 +1,7 @@
 // The cryptography of device identity, with WebCrypto only (Node, workerd, browsers and Spin's JS
 // engine all have it): ECDSA P-256 signatures over SHA-256 (raw r||s, base64url), RFC 7638 key
 // thumbprints, random tokens, and hashes for storing tokens.
-import { sha256Hex } from '../dead-letters.js'
+import { sha256Hex } from '../hash.js'
 
 const encoder = new TextEncoder()
 

@@ -337,6 +337,7 @@ describe('status and events', () => {
       await code(await admin(`/v1/devices/${d.deviceId}`, { method: 'PATCH', body: { colour: 'red' } })),
     ).toBe('invalid_request')
     expect((await admin('/v1/devices/nobody', { method: 'PATCH', body: { name: 'x' } })).status).toBe(404)
+    expect(await events('nobody')).toEqual([])
   })
 })
 

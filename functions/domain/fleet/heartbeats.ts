@@ -3,6 +3,7 @@
 // fsync each. A heartbeat from a device that was not connected is also a `connected` event.
 import type { Metrics } from '../../observability/metrics.js'
 import type { DeviceEventInput, FleetStore, Heartbeat } from '../../store/fleet-port.js'
+import { pause } from '../pause.js'
 import type { FleetOptions } from './options.js'
 
 export interface HeartbeatAnswer {
@@ -52,6 +53,8 @@ export class Heartbeats {
 
   private async flush(): Promise<void> {
     this.flushing = true
+    // One turn of the event loop first, so that heartbeats arriving together share a commit.
+    await pause()
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, 5000)
       try {

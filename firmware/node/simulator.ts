@@ -1,0 +1,237 @@
+// A simulated fleet in one Node process: N agents (the real device agent), each with a simulated
+// sensor and fault injection, enrolled in waves, sending for a while, then stopped with their outbox
+// drained. Behind gateways (`gateway` devices each), their requests share one relay connection, each
+// device keeping its own identity and token. What it measures is what `edgewatch simulate` prints.
+import { type Agent, createAgent } from '../agent/agent.js'
+import { memoryStorage } from '../agent/memory-storage.js'
+import { relayTransport } from '../agent/relay.js'
+import { directTransport, type Transport } from '../agent/transport.js'
+import {
+  applyFaultPlans,
+  createEnvironment,
+  createPump,
+  type FaultLabel,
+  type FaultySensor,
+  parseFaultSpec,
+  withFaults,
+} from '../sensors/index.js'
+import { fileStorage } from './file-storage.js'
+import { nodeFreeMemory } from './memory.js'
+
+export interface SimulationOptions {
+  server: string
+  enrolmentToken: string
+  devices: number
+  rateHz: number
+  /** How long each device collects readings before it sends them (one batch). */
+  batchMs: number
+  durationMs: number
+  /** How long to wait at the end for every outbox to empty. */
+  drainMs: number
+  sensor: 'pump' | 'env' | 'mixed'
+  /** Fault spec (firmware/sensors/fault-spec.ts); offsets count from the start of the run. */
+  faults?: string | undefined
+  /** Devices per gateway (one relay connection each); 0 or undefined: each device connects itself. */
+  gateway?: number | undefined
+  /** Keep identities and outboxes in files under this directory (default: in memory). */
+  stateDir?: string | undefined
+  /** Devices started (and enrolled) at once. */
+  wave: number
+  seed: number
+  agentVersion: string
+  /** Called about once a second while running. */
+  onProgress?: (p: Progress) => void
+}
+
+export interface Progress {
+  phase: 'enrolling' | 'running' | 'draining'
+  elapsedS: number
+  enrolled: number
+  connected: number
+  readings: number
+  recordsAcked: number
+  queued: number
+  retries: number
+}
+
+export interface SimulationResult {
+  devices: number
+  enrolled: number
+  connected: number
+  readings: number
+  recordsSent: number
+  recordsAcked: number
+  recordsRefused: number
+  recordsLost: number
+  dropped: number
+  retries: number
+  heartbeats: number
+  heartbeatP99Ms: number | null
+  e2eP50Ms: number | null
+  e2eP95Ms: number | null
+  enrolSeconds: number
+  runSeconds: number
+  labels: FaultLabel[]
+  /** Device name to its id, for the labels and for checks against the server. */
+  deviceIds: Record<string, string>
+  relay: { envelopes: number; parts: number } | null
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export async function simulate(o: SimulationOptions): Promise<SimulationResult> {
+  const names = Array.from({ length: o.devices }, (_, i) => `sim-${String(i).padStart(5, '0')}`)
+  const sensors: FaultySensor[] = names.map((name, i) => {
+    const kind = o.sensor === 'mixed' ? (i % 2 ? 'env' : 'pump') : o.sensor
+    const seed = o.seed * 1_000_003 + i
+    const sensor = kind === 'pump' ? createPump({ seed }) : createEnvironment({ seed })
+    return withFaults(sensor, { deviceId: name, seed: o.seed })
+  })
+  const upstream = directTransport(o.server)
+  const gateways: ReturnType<typeof relayTransport>[] = []
+  const routes: Transport[] = []
+  const transportFor = (i: number): Transport => {
+    if (!o.gateway) return upstream
+    const g = Math.floor(i / o.gateway)
+    if (!routes[g]) {
+      // A gateway keeps heartbeats and readings in envelopes of their own, so that a heartbeat's
+      // answer never waits for the commit of the readings it travelled with.
+      const beats = relayTransport({ upstream, paths: ['/v1/device/heartbeat', '/v1/device/goodbye'] })
+      const readings = relayTransport({ upstream, paths: ['/v1/ingest'] })
+      gateways.push(beats, readings)
+      routes[g] = { send: (r, signal) => (r.path === '/v1/ingest' ? readings : beats).send(r, signal) }
+    }
+    return routes[g]
+  }
+  const agents: Agent[] = []
+  const t0 = performance.now()
+  const elapsedS = () => (performance.now() - t0) / 1000
+  let phase: Progress['phase'] = 'enrolling'
+  const progress = () => {
+    if (!o.onProgress) return
+    let enrolled = 0
+    let connected = 0
+    let readings = 0
+    let recordsAcked = 0
+    let queued = 0
+    let retries = 0
+    for (const a of agents) {
+      const s = a.stats()
+      if (s.deviceId) enrolled++
+      if (s.status === 'connected') connected++
+      readings += s.readings
+      recordsAcked += s.recordsAcked
+      queued += s.outboxDepth
+      retries += s.retries
+    }
+    o.onProgress({
+      phase,
+      elapsedS: elapsedS(),
+      enrolled,
+      connected,
+      readings,
+      recordsAcked,
+      queued,
+      retries,
+    })
+  }
+  const ticker = setInterval(progress, 1000)
+  try {
+    // Enrolment in waves: each wave's agents start together, and the next waits until they all enrolled.
+    for (let from = 0; from < o.devices; from += o.wave) {
+      const wave: Agent[] = []
+      for (let i = from; i < Math.min(o.devices, from + o.wave); i++) {
+        const agent = createAgent({
+          transport: transportFor(i),
+          enrolmentToken: o.enrolmentToken,
+          name: names[i]!,
+          sensor: sensors[i]!,
+          storage: o.stateDir
+            ? await fileStorage(`${o.stateDir}/${names[i]}`, { durable: false })
+            : memoryStorage(),
+          rateHz: o.rateHz,
+          batchMs: o.batchMs,
+          agentVersion: o.agentVersion,
+          platform: 'edgewatch-simulate',
+          memory: nodeFreeMemory,
+        })
+        wave.push(agent)
+      }
+      await Promise.all(wave.map((a) => a.start()))
+      agents.push(...wave)
+      while (wave.some((a) => a.stats().deviceId === null && a.stats().status !== 'revoked')) await sleep(50)
+    }
+    const enrolSeconds = elapsedS()
+    phase = 'running'
+    const runStart = Date.now()
+    const plans = parseFaultSpec(o.faults ?? '')
+    const labels = applyFaultPlans(plans, sensors, runStart, o.seed)
+    await sleep(o.durationMs)
+    const runSeconds = elapsedS() - enrolSeconds
+    const connected = agents.filter((a) => a.stats().status === 'connected').length
+    phase = 'draining'
+    await Promise.all(agents.map((a) => a.stop({ goodbye: true, drainMs: o.drainMs })))
+    return result(agents, labels, names, enrolSeconds, runSeconds, connected, gateways)
+  } finally {
+    clearInterval(ticker)
+  }
+}
+
+function result(
+  agents: Agent[],
+  labels: FaultLabel[],
+  names: string[],
+  enrolSeconds: number,
+  runSeconds: number,
+  connected: number,
+  gateways: ReturnType<typeof relayTransport>[],
+): SimulationResult {
+  const sum = (f: (s: ReturnType<Agent['stats']>) => number) => agents.reduce((n, a) => n + f(a.stats()), 0)
+  const heartbeats: number[] = []
+  const e2e: number[] = []
+  const deviceIds: Record<string, string> = {}
+  agents.forEach((a, i) => {
+    const s = a.stats()
+    heartbeats.push(...s.heartbeatRttMs)
+    e2e.push(...s.ackLatencyMs)
+    if (s.deviceId) deviceIds[names[i]!] = s.deviceId
+  })
+  const readings = sum((s) => s.readings)
+  const recordsAcked = sum((s) => s.recordsAcked)
+  const refused = sum((s) => s.recordsRefused + s.rejectedRecords)
+  const relay = gateways.length
+    ? gateways.reduce(
+        (n, g) => ({ envelopes: n.envelopes + g.counts().envelopes, parts: n.parts + g.counts().parts }),
+        { envelopes: 0, parts: 0 },
+      )
+    : null
+  return {
+    devices: agents.length,
+    enrolled: Object.keys(deviceIds).length,
+    connected,
+    readings,
+    recordsSent: sum((s) => s.recordsSent),
+    recordsAcked,
+    recordsRefused: refused,
+    recordsLost: readings - recordsAcked - refused,
+    dropped: sum((s) => s.dropped),
+    retries: sum((s) => s.retries),
+    heartbeats: sum((s) => s.heartbeats),
+    heartbeatP99Ms: percentile(heartbeats, 0.99),
+    e2eP50Ms: percentile(e2e, 0.5),
+    e2eP95Ms: percentile(e2e, 0.95),
+    enrolSeconds: round(enrolSeconds),
+    runSeconds: round(runSeconds),
+    labels: labels.map((l) => ({ ...l, deviceId: deviceIds[l.deviceId] ?? l.deviceId })),
+    deviceIds,
+    relay,
+  }
+}
+
+function percentile(values: number[], q: number): number | null {
+  if (values.length === 0) return null
+  const sorted = Float64Array.from(values).sort()
+  return round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!)
+}
+
+const round = (x: number) => Math.round(x * 10) / 10
