@@ -55,6 +55,8 @@ export interface AgentOptions {
   tokenRefreshMarginMs?: number
   /** How long a goodbye may take (default 5 s). */
   goodbyeTimeoutMs?: number
+  /** Reading starts when this settles (default: at start); a simulator starts a whole fleet at once. */
+  sampleFrom?: Promise<void>
 }
 
 export interface StopOptions {
@@ -243,8 +245,10 @@ export function createAgent(options: AgentOptions): Agent {
       const identity = await session.load()
       stats.deviceId = identity.deviceId
       await refreshOutboxStats(ctx)
-      sampler = supervise('sampler', reading.signal, () =>
-        runSampler(
+      sampler = supervise('sampler', reading.signal, async () => {
+        await options.sampleFrom
+        if (reading.signal.aborted) return
+        return runSampler(
           ctx,
           {
             sensor: options.sensor,
@@ -253,8 +257,8 @@ export function createAgent(options: AgentOptions): Agent {
             maxBatchRecords: options.maxBatchRecords ?? 10_000,
           },
           reading.signal,
-        ),
-      )
+        )
+      })
       supervise('enrolment', main.signal, () => enrolThenSend(main.signal))
       // Revocation ends everything without stop(): report the end when the loops are done.
       main.signal.addEventListener('abort', () => void finish(), { once: true })

@@ -41,6 +41,8 @@ export interface SimulationOptions {
   agentVersion: string
   /** Called about once a second while running. */
   onProgress?: (p: Progress) => void
+  /** Called when the run is over, before the devices stop (to look at the server while they run). */
+  beforeStop?: () => Promise<void>
 }
 
 export interface Progress {
@@ -104,6 +106,12 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     return routes[g]
   }
   const agents: Agent[] = []
+  // Every device starts reading at once, when the whole fleet has enrolled: the run is measured in
+  // steady state, not while the first devices' backlog waits for the last ones to enrol.
+  let startReading = () => {}
+  const readingStarts = new Promise<void>((resolve) => {
+    startReading = resolve
+  })
   const t0 = performance.now()
   const elapsedS = () => (performance.now() - t0) / 1000
   let phase: Progress['phase'] = 'enrolling'
@@ -154,6 +162,10 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
           agentVersion: o.agentVersion,
           platform: 'edgewatch-simulate',
           memory: nodeFreeMemory,
+          // Spread over a batch: devices of a real fleet do not all send in the same millisecond.
+          sampleFrom: readingStarts.then(async () => {
+            await sleep(Math.random() * o.batchMs)
+          }),
         })
         wave.push(agent)
       }
@@ -161,17 +173,25 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       agents.push(...wave)
       while (wave.some((a) => a.stats().deviceId === null && a.stats().status !== 'revoked')) await sleep(50)
     }
+    // Authenticated too (a first heartbeat sent), so that the run measures the steady state.
+    while (agents.some((a) => a.stats().heartbeats === 0 && a.stats().status !== 'revoked')) await sleep(100)
     const enrolSeconds = elapsedS()
     phase = 'running'
+    const before = agents.map((a) => ({
+      beats: a.stats().heartbeatRttMs.length,
+      acks: a.stats().ackLatencyMs.length,
+    }))
+    startReading()
     const runStart = Date.now()
     const plans = parseFaultSpec(o.faults ?? '')
     const labels = applyFaultPlans(plans, sensors, runStart, o.seed)
     await sleep(o.durationMs)
     const runSeconds = elapsedS() - enrolSeconds
     const connected = agents.filter((a) => a.stats().status === 'connected').length
+    await o.beforeStop?.()
     phase = 'draining'
     await Promise.all(agents.map((a) => a.stop({ goodbye: true, drainMs: o.drainMs })))
-    return result(agents, labels, names, enrolSeconds, runSeconds, connected, gateways)
+    return result(agents, before, labels, names, enrolSeconds, runSeconds, connected, gateways)
   } finally {
     clearInterval(ticker)
   }
@@ -179,6 +199,8 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
 
 function result(
   agents: Agent[],
+  /** How many round trips each agent had measured before the run: those are left out. */
+  before: { beats: number; acks: number }[],
   labels: FaultLabel[],
   names: string[],
   enrolSeconds: number,
@@ -192,8 +214,8 @@ function result(
   const deviceIds: Record<string, string> = {}
   agents.forEach((a, i) => {
     const s = a.stats()
-    heartbeats.push(...s.heartbeatRttMs)
-    e2e.push(...s.ackLatencyMs)
+    heartbeats.push(...s.heartbeatRttMs.slice(before[i]!.beats))
+    e2e.push(...s.ackLatencyMs.slice(before[i]!.acks))
     if (s.deviceId) deviceIds[names[i]!] = s.deviceId
   })
   const readings = sum((s) => s.readings)

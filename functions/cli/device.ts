@@ -114,6 +114,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
     throw new ConfigError('--sensor must be pump, env or mixed')
   const adminToken = values['admin-token'] ?? process.env.EDGEWATCH_ADMIN_TOKEN
   const live = process.stderr.isTTY
+  let serverConnected: number | undefined
   const onProgress = (p: Progress) => {
     const line =
       `${p.phase} ${p.elapsedS.toFixed(0)} s: ${p.enrolled} enrolled, ${p.connected} connected, ` +
@@ -136,10 +137,17 @@ export async function simulateCommand(args: string[]): Promise<number> {
     seed: Math.floor(positive(values.seed, 1, '--seed')),
     agentVersion: AGENT_VERSION,
     onProgress,
+    beforeStop: adminToken
+      ? async () => {
+          serverConnected = await countConnected(server, adminToken)
+        }
+      : undefined,
   })
   if (live) process.stderr.write('\n')
   if (values['labels-out']) writeFileSync(values['labels-out'], JSON.stringify(result.labels, null, 2) + '\n')
-  const checked = adminToken ? await serverSide(server, adminToken, result) : undefined
+  const checked = adminToken
+    ? { serverConnected, ...(await serverSide(server, adminToken, result)) }
+    : undefined
   const { labels, deviceIds: _, ...figures } = result
   process.stdout.write(
     JSON.stringify({ ...figures, faultsInjected: labels.length, ...(checked ?? {}) }) + '\n',
@@ -147,6 +155,25 @@ export async function simulateCommand(args: string[]): Promise<number> {
   return result.recordsLost === 0 && (checked?.recordsStored ?? result.recordsAcked) === result.recordsAcked
     ? 0
     : 1
+}
+
+/** Devices the server counts as connected (all of them, not only this simulation's). */
+async function countConnected(server: string, token: string): Promise<number> {
+  let n = 0
+  let cursor: string | null = null
+  do {
+    const res = await fetch(
+      new URL(
+        `/v1/devices?status=connected&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        server,
+      ),
+      { headers: { Authorization: `Bearer ${token}` } },
+    )
+    const page = (await res.json()) as { items: unknown[]; next: string | null }
+    n += page.items.length
+    cursor = page.next
+  } while (cursor)
+  return n
 }
 
 /** What the server holds for the simulated devices, and which injected faults it flagged. */

@@ -52,6 +52,12 @@ export interface Heartbeat {
 
 export type DeviceEventInput = Omit<DeviceEvent, 'id'>
 
+export interface BeatHistory {
+  lastHeartbeat: number | undefined
+  goodbyeAt: number | undefined
+  unreachableAt: number | undefined
+}
+
 export class EnrolmentRefusedError extends Error {
   override name = 'EnrolmentRefusedError'
 }
@@ -82,8 +88,8 @@ export interface FleetStore {
 
   /** Heartbeats and the status changes they bring, in one transaction. */
   recordHeartbeats(beats: Heartbeat[], events: DeviceEventInput[]): Promise<void>
-  /** The statuses these devices have now (absent: no such device). */
-  statuses(deviceIds: string[], liveness: Liveness): Promise<Map<string, DeviceStatus>>
+  /** When these devices last beat, said goodbye and were noted silent (absent: no such device). */
+  beatHistory(deviceIds: string[]): Promise<Map<string, BeatHistory>>
   goodbye(deviceId: string, at: number): Promise<void>
   /** False when there is no such managed device. */
   update(

@@ -59,14 +59,6 @@ export function getDeviceSql(deviceId: string, l: Liveness): BoundSql {
   return { sql: `SELECT ${DEVICE} FROM devices WHERE device_id = ?`, params: [silentBefore(l), deviceId] }
 }
 
-/** One parameter more than STATUS: a JSON array of device ids. */
-export function statusesSql(deviceIds: string[], l: Liveness): BoundSql {
-  return {
-    sql: `SELECT device_id, ${STATUS} AS status FROM devices WHERE device_id IN (SELECT value FROM json_each(?))`,
-    params: [silentBefore(l), JSON.stringify(deviceIds)],
-  }
-}
-
 export function countByStatusSql(l: Liveness): BoundSql {
   return {
     sql: `SELECT status, count(*) AS n FROM (SELECT ${STATUS} AS status FROM devices) GROUP BY status`,
@@ -80,6 +72,10 @@ const TOKEN = 'id, labels, max_uses, uses, expires_at, created_at, revoked_at'
 export const FLEET_SQL = {
   identity: `SELECT ${IDENTITY} FROM devices WHERE device_id = ? AND public_key IS NOT NULL`,
   deviceExists: 'SELECT 1 AS found FROM devices WHERE device_id = ?',
+  /** One parameter: a JSON array of device ids. */
+  beatHistory:
+    'SELECT device_id, last_heartbeat, goodbye_at, unreachable_at FROM devices ' +
+    'WHERE device_id IN (SELECT value FROM json_each(?))',
   identityByThumbprint: `SELECT ${IDENTITY} FROM devices WHERE thumbprint = ?`,
 
   insertToken:

@@ -4,6 +4,7 @@
 import { DEVICE_STATUSES, type DeviceStatus } from '../domain/types.js'
 import { errorText } from '../observability/error-text.js'
 import {
+  type BeatHistory,
   type DeviceEventInput,
   type DeviceIdentity,
   type Enrolment,
@@ -19,7 +20,6 @@ import {
   INSERT_EVENTS,
   noteSilentSql,
   silentDevicesSql,
-  statusesSql,
   updateDeviceSql,
 } from './fleet-sql.js'
 import { jsonChunks, jsonRowsInserts } from './json-rows.js'
@@ -176,12 +176,21 @@ export class SqlFleetStore implements FleetStore {
     ])
   }
 
-  async statuses(deviceIds: string[], liveness: Liveness): Promise<Map<string, DeviceStatus>> {
-    const out = new Map<string, DeviceStatus>()
+  async beatHistory(deviceIds: string[]): Promise<Map<string, BeatHistory>> {
+    const out = new Map<string, BeatHistory>()
     if (deviceIds.length === 0) return out
-    const { sql, params } = statusesSql(deviceIds, liveness)
-    for (const r of await this.all<{ device_id: string; status: DeviceStatus }>(sql, params))
-      out.set(r.device_id, r.status)
+    type Row = {
+      device_id: string
+      last_heartbeat: number | null
+      goodbye_at: number | null
+      unreachable_at: number | null
+    }
+    for (const r of await this.all<Row>(F.beatHistory, [JSON.stringify(deviceIds)]))
+      out.set(r.device_id, {
+        lastHeartbeat: r.last_heartbeat ?? undefined,
+        goodbyeAt: r.goodbye_at ?? undefined,
+        unreachableAt: r.unreachable_at ?? undefined,
+      })
     return out
   }
 

@@ -67,17 +67,25 @@ export class Heartbeats {
     this.flushing = false
   }
 
-  /** The newest heartbeat of each device, and a `connected` event for each that was not. */
+  /**
+   * The newest heartbeat of each device, and a `connected` event for each whose heartbeats start
+   * (again): its first one, or the first after a silence, a goodbye or being noted unreachable.
+   */
   private async commit(beats: Heartbeat[]): Promise<void> {
     const latest = new Map<string, Heartbeat>()
     for (const b of beats) latest.set(b.deviceId, b)
-    const liveness = { now: this.now(), timeoutMs: this.options.heartbeatTimeoutMs }
-    const before = await this.store.statuses([...latest.keys()], liveness)
+    const history = await this.store.beatHistory([...latest.keys()])
     const events: DeviceEventInput[] = []
     for (const b of latest.values()) {
-      const status = before.get(b.deviceId)
-      if (status !== undefined && status !== 'connected')
-        events.push({ deviceId: b.deviceId, ts: b.at, kind: 'connected', detail: `was ${status}` })
+      const h = history.get(b.deviceId)
+      if (!h) continue
+      const last = h.lastHeartbeat
+      const resumed =
+        last === undefined ||
+        b.at - last > this.options.heartbeatTimeoutMs ||
+        (h.goodbyeAt ?? Number.NEGATIVE_INFINITY) >= last ||
+        (h.unreachableAt ?? Number.NEGATIVE_INFINITY) >= last
+      if (resumed) events.push({ deviceId: b.deviceId, ts: b.at, kind: 'connected', detail: undefined })
     }
     await this.store.recordHeartbeats([...latest.values()], events)
   }
