@@ -5,6 +5,7 @@
 import { type Agent, createAgent } from '../agent/agent.js'
 import { memoryStorage } from '../agent/memory-storage.js'
 import { relayTransport } from '../agent/relay.js'
+import type { AgentEvent, AgentStatus } from '../agent/stats.js'
 import { directTransport, type Transport } from '../agent/transport.js'
 import {
   applyFaultPlans,
@@ -115,40 +116,49 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const t0 = performance.now()
   const elapsedS = () => (performance.now() - t0) / 1000
   let phase: Progress['phase'] = 'enrolling'
-  const progress = () => {
-    if (!o.onProgress) return
-    let enrolled = 0
-    let connected = 0
-    let readings = 0
-    let recordsAcked = 0
-    let queued = 0
-    let retries = 0
-    for (const a of agents) {
-      const s = a.stats()
-      if (s.deviceId) enrolled++
-      if (s.status === 'connected') connected++
-      readings += s.readings
-      recordsAcked += s.recordsAcked
-      queued += s.outboxDepth
-      retries += s.retries
-    }
-    o.onProgress({
+  // Counted from the agents' events: asking 10,000 agents for stats() every tick would cost more
+  // than running them.
+  const live = { enrolled: 0, beating: 0, sealedRecords: 0, ackedRecords: 0, queued: 0, retries: 0 }
+  const status: AgentStatus[] = []
+  const beats: number[] = []
+  const onEvent = (i: number) => (e: AgentEvent) => {
+    if (e.type === 'enrolled') live.enrolled++
+    else if (e.type === 'status') status[i] = e.status
+    else if (e.type === 'heartbeat') {
+      if (beats[i] === 0) live.beating++
+      beats[i] = (beats[i] ?? 0) + 1
+    } else if (e.type === 'sealed') {
+      live.sealedRecords += e.records
+      live.queued++
+    } else if (e.type === 'acked') {
+      live.ackedRecords += e.records
+      live.queued--
+    } else if (e.type === 'rejected') live.queued--
+    else if (e.type === 'dropped') live.queued -= e.count
+    else if (e.type === 'retry') live.retries++
+  }
+  const connected = () => status.filter((s) => s === 'connected').length
+  const ticker = setInterval(() => {
+    o.onProgress?.({
       phase,
       elapsedS: elapsedS(),
-      enrolled,
-      connected,
-      readings,
-      recordsAcked,
-      queued,
-      retries,
+      enrolled: live.enrolled,
+      connected: connected(),
+      readings: live.sealedRecords,
+      recordsAcked: live.ackedRecords,
+      queued: live.queued,
+      retries: live.retries,
     })
+  }, 1000)
+  const enrolledBy = async (n: number) => {
+    while (live.enrolled < n) await sleep(50)
   }
-  const ticker = setInterval(progress, 1000)
   try {
     // Enrolment in waves: each wave's agents start together, and the next waits until they all enrolled.
     for (let from = 0; from < o.devices; from += o.wave) {
       const wave: Agent[] = []
       for (let i = from; i < Math.min(o.devices, from + o.wave); i++) {
+        beats[i] = 0
         const agent = createAgent({
           transport: transportFor(i),
           enrolmentToken: o.enrolmentToken,
@@ -162,6 +172,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
           agentVersion: o.agentVersion,
           platform: 'edgewatch-simulate',
           memory: nodeFreeMemory,
+          onEvent: onEvent(i),
           // Spread over a batch: devices of a real fleet do not all send in the same millisecond.
           sampleFrom: readingStarts.then(async () => {
             await sleep(Math.random() * o.batchMs)
@@ -171,10 +182,10 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       }
       await Promise.all(wave.map((a) => a.start()))
       agents.push(...wave)
-      while (wave.some((a) => a.stats().deviceId === null && a.stats().status !== 'revoked')) await sleep(50)
+      await enrolledBy(agents.length)
     }
-    // Authenticated too (a first heartbeat sent), so that the run measures the steady state.
-    while (agents.some((a) => a.stats().heartbeats === 0 && a.stats().status !== 'revoked')) await sleep(100)
+    // Authenticated too (a first heartbeat answered), so that the run measures the steady state.
+    while (live.beating < agents.length) await sleep(100)
     const enrolSeconds = elapsedS()
     phase = 'running'
     const before = agents.map((a) => ({
@@ -187,11 +198,11 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     const labels = applyFaultPlans(plans, sensors, runStart, o.seed)
     await sleep(o.durationMs)
     const runSeconds = elapsedS() - enrolSeconds
-    const connected = agents.filter((a) => a.stats().status === 'connected').length
+    const connectedAtEnd = connected()
     await o.beforeStop?.()
     phase = 'draining'
     await Promise.all(agents.map((a) => a.stop({ goodbye: true, drainMs: o.drainMs })))
-    return result(agents, before, labels, names, enrolSeconds, runSeconds, connected, gateways)
+    return result(agents, before, labels, names, enrolSeconds, runSeconds, connectedAtEnd, gateways)
   } finally {
     clearInterval(ticker)
   }

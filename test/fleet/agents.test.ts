@@ -68,7 +68,8 @@ describe('device agents against the real server', () => {
     })
     return (await res.json()) as T
   }
-  const device = (id: string) => admin<{ status: string; recordCount: number }>(`/v1/devices/${id}`)
+  const device = (id: string) =>
+    admin<{ status: string; recordCount: number; lastHeartbeat: string | null }>(`/v1/devices/${id}`)
 
   beforeAll(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'edgewatch-agents-'))
