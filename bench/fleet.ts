@@ -64,7 +64,10 @@ try {
   const sampler = setInterval(() => {
     peakRssMb = Math.max(peakRssMb, memoryMb(pid).rss)
   }, 500)
+  // It stops by itself: enrolment gives up after 10 minutes, the drain after 30 s; this is the backstop.
+  const backstop = setTimeout(() => sim.kill('SIGKILL'), 30 * 60_000)
   const code = await new Promise<number | null>((resolve) => sim.once('exit', resolve))
+  clearTimeout(backstop)
   clearInterval(sampler)
   peakRssMb = Math.max(peakRssMb, memoryMb(pid).hwm)
   const line = out.trim().split('\n').pop() ?? '{}'

@@ -38,6 +38,8 @@ export interface SimulationOptions {
   stateDir?: string | undefined
   /** Devices started (and enrolled) at once. */
   wave: number
+  /** How long enrolment may take in all (default 10 min): past it the run starts with the devices enrolled so far. */
+  enrolTimeoutMs?: number
   seed: number
   agentVersion: string
   /** Called about once a second while running. */
@@ -150,8 +152,14 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       retries: live.retries,
     })
   }, 1000)
-  const enrolledBy = async (n: number) => {
-    while (live.enrolled < n) await sleep(50)
+  const enrolDeadline = performance.now() + (o.enrolTimeoutMs ?? 600_000)
+  /** Waits until `done()`, or the enrolment deadline; says which. */
+  const waitFor = async (done: () => boolean) => {
+    while (!done()) {
+      if (performance.now() > enrolDeadline) return false
+      await sleep(50)
+    }
+    return true
   }
   try {
     // Enrolment in waves: each wave's agents start together, and the next waits until they all enrolled.
@@ -182,10 +190,10 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       }
       await Promise.all(wave.map((a) => a.start()))
       agents.push(...wave)
-      await enrolledBy(agents.length)
+      if (!(await waitFor(() => live.enrolled >= agents.length))) break
     }
     // Authenticated too (a first heartbeat answered), so that the run measures the steady state.
-    while (live.beating < agents.length) await sleep(100)
+    await waitFor(() => live.beating >= agents.length)
     const enrolSeconds = elapsedS()
     phase = 'running'
     const before = agents.map((a) => ({
