@@ -139,7 +139,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
     onProgress,
     beforeStop: adminToken
       ? async () => {
-          serverConnected = await countConnected(server, adminToken)
+          serverConnected = await countConnected(server, adminToken).catch(() => undefined)
         }
       : undefined,
   })
@@ -167,7 +167,7 @@ async function countConnected(server: string, token: string): Promise<number> {
         `/v1/devices?status=connected&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         server,
       ),
-      { headers: { Authorization: `Bearer ${token}` } },
+      { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) },
     )
     const page = (await res.json()) as { items: unknown[]; next: string | null }
     n += page.items.length
@@ -179,7 +179,10 @@ async function countConnected(server: string, token: string): Promise<number> {
 /** What the server holds for the simulated devices, and which injected faults it flagged. */
 async function serverSide(server: string, token: string, r: SimulationResult) {
   const get = async <T>(path: string): Promise<T> => {
-    const res = await fetch(new URL(path, server), { headers: { Authorization: `Bearer ${token}` } })
+    const res = await fetch(new URL(path, server), {
+      headers: { Authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(60_000),
+    })
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`)
     return (await res.json()) as T
   }
