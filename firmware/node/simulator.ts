@@ -85,6 +85,8 @@ export interface SimulationResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function simulate(o: SimulationOptions): Promise<SimulationResult> {
+  // A bad fault spec fails here, before any device starts.
+  const plans = parseFaultSpec(o.faults ?? '')
   const names = Array.from({ length: o.devices }, (_, i) => `sim-${String(i).padStart(5, '0')}`)
   const sensors: FaultySensor[] = names.map((name, i) => {
     const kind = o.sensor === 'mixed' ? (i % 2 ? 'env' : 'pump') : o.sensor
@@ -202,7 +204,6 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     }))
     startReading()
     const runStart = Date.now()
-    const plans = parseFaultSpec(o.faults ?? '')
     const labels = applyFaultPlans(plans, sensors, runStart, o.seed)
     await sleep(o.durationMs)
     const runSeconds = elapsedS() - enrolSeconds

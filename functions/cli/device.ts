@@ -5,7 +5,12 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createNodeAgent } from '../../firmware/node/agent.js'
-import { type Progress, type SimulationResult, simulate } from '../../firmware/node/simulator.js'
+import {
+  type Progress,
+  type SimulationOptions,
+  type SimulationResult,
+  simulate,
+} from '../../firmware/node/simulator.js'
 import { createEnvironment, createPump, parseTime, withFaults } from '../../firmware/sensors/index.js'
 import { ConfigError } from '../config.js'
 
@@ -115,13 +120,18 @@ export async function simulateCommand(args: string[]): Promise<number> {
   const adminToken = values['admin-token'] ?? process.env.EDGEWATCH_ADMIN_TOKEN
   const live = process.stderr.isTTY
   let serverConnected: number | undefined
+  let anomalies: number | undefined
+  let last = { at: 0, acked: 0 }
   const onProgress = (p: Progress) => {
+    const rate = p.elapsedS > last.at ? (p.recordsAcked - last.acked) / (p.elapsedS - last.at) : 0
+    last = { at: p.elapsedS, acked: p.recordsAcked }
     const line =
       `${p.phase} ${p.elapsedS.toFixed(0)} s: ${p.enrolled} enrolled, ${p.connected} connected, ` +
-      `${p.readings} readings, ${p.recordsAcked} acked, ${p.queued} batches queued, ${p.retries} retries`
+      `${Math.round(rate)} records/s, ${p.recordsAcked} acked, ${p.queued} batches queued, ` +
+      `${p.retries} retries${anomalies === undefined ? '' : `, ${anomalies} anomalies`}`
     process.stderr.write(live ? `\r${line}\u001b[K` : `${line}\n`)
   }
-  const result = await simulate({
+  const options: SimulationOptions = {
     server,
     enrolmentToken: required(values.enrol ?? process.env.EDGEWATCH_ENROLMENT_TOKEN, '--enrol TOKEN'),
     devices: Math.floor(positive(values.devices, 10, '--devices')),
@@ -142,7 +152,19 @@ export async function simulateCommand(args: string[]): Promise<number> {
           serverConnected = await countConnected(server, adminToken).catch(() => undefined)
         }
       : undefined,
-  })
+  }
+  // Anomalies found so far, from the server's /metrics (open to all), every few seconds.
+  const watchAnomalies = setInterval(() => {
+    void anomaliesFound(server).then((n) => {
+      anomalies = n
+    })
+  }, 5000)
+  let result: SimulationResult
+  try {
+    result = await simulate(options)
+  } finally {
+    clearInterval(watchAnomalies)
+  }
   if (live) process.stderr.write('\n')
   if (values['labels-out']) writeFileSync(values['labels-out'], JSON.stringify(result.labels, null, 2) + '\n')
   const checked = adminToken
@@ -155,6 +177,20 @@ export async function simulateCommand(args: string[]): Promise<number> {
   return result.recordsLost === 0 && (checked?.recordsStored ?? result.recordsAcked) === result.recordsAcked
     ? 0
     : 1
+}
+
+/** The anomalies the server has found since it started (sum of edgewatch_anomalies_total), or undefined. */
+async function anomaliesFound(server: string): Promise<number | undefined> {
+  try {
+    const text = await (
+      await fetch(new URL('/metrics', server), { signal: AbortSignal.timeout(5000) })
+    ).text()
+    let n = 0
+    for (const m of text.matchAll(/^edgewatch_anomalies_total(?:\{[^}]*\})? (\d+)$/gm)) n += Number(m[1])
+    return n
+  } catch {
+    return undefined
+  }
 }
 
 /** Devices the server counts as connected (all of them, not only this simulation's). */
