@@ -2,6 +2,8 @@
 // A stream is a daily sine, Gaussian noise and a slow trend; after a clean warm-up, faults of four
 // kinds are injected one after another with clean stretches between them.
 
+import { createRandom } from '../../firmware/sensors/random.js'
+
 export type FaultKind = 'spike' | 'drift' | 'stuck' | 'noise'
 export const FAULT_KINDS: readonly FaultKind[] = ['spike', 'drift', 'stuck', 'noise']
 
@@ -31,16 +33,10 @@ export interface StreamOptions {
   stepMs?: number
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+/** A small seeded PRNG, uniform in [0, 1): the sensors' mulberry32. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const random = createRandom(seed)
+  return () => random.next()
 }
 
 function gaussian(rnd: () => number): number {

@@ -1,11 +1,7 @@
-// A seeded uniform [0, 1) source (mulberry32), so that tests with jitter are repeatable.
+// A seeded uniform [0, 1) source (the sensors' mulberry32), so that tests with jitter are repeatable.
+import { createRandom } from '../../sensors/random.js'
+
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const random = createRandom(seed)
+  return () => random.next()
 }
