@@ -1,4 +1,6 @@
 // What every route can reach: the app's dependencies after wiring.
+import type { Deployments } from './domain/apps/deployments.js'
+import type { Releases } from './domain/apps/releases.js'
 import type { Credentials } from './domain/fleet/credentials.js'
 import type { Enrolments } from './domain/fleet/enrolment.js'
 import type { Heartbeats } from './domain/fleet/heartbeats.js'
@@ -26,6 +28,10 @@ export interface AppContext {
     heartbeats: Heartbeats
     options: FleetOptions
     store: FleetStore
+  }
+  apps: {
+    releases: Releases
+    deployments: Deployments
   }
   /** Now, and the heartbeat timeout: what device status is derived from. */
   liveness(): Liveness

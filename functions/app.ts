@@ -6,6 +6,9 @@ import type { Kernel } from '../kernels/host/kernel.js'
 import type { AppContext } from './app-context.js'
 import { Analyser } from './domain/analyse.js'
 import type { AnalysisConfig } from './domain/analysis-config.js'
+import { Deployments } from './domain/apps/deployments.js'
+import { DeviceApps } from './domain/apps/device-apps.js'
+import { DEFAULT_MAX_APP_BYTES, Releases } from './domain/apps/releases.js'
 import { Credentials, DEVICE_TOKEN_PREFIX } from './domain/fleet/credentials.js'
 import { Enrolments } from './domain/fleet/enrolment.js'
 import { Heartbeats } from './domain/fleet/heartbeats.js'
@@ -19,6 +22,8 @@ import { InFlight } from './http/in-flight.js'
 import { requestLog } from './http/request-log.js'
 import { instrumentStore } from './observability/instrument-store.js'
 import { Metrics } from './observability/metrics.js'
+import { appRoutes } from './routes/apps.js'
+import { deploymentRoutes } from './routes/deployments.js'
 import { deviceApiRoutes } from './routes/device.js'
 import { deviceRoutes } from './routes/devices.js'
 import { exportRoutes } from './routes/export.js'
@@ -51,6 +56,8 @@ export interface AppDeps {
   /** Where the one-line-per-request JSON log goes. */
   log?: (line: string) => void
   metrics?: Metrics
+  /** The largest app module accepted (default 256 KiB). */
+  maxAppBytes?: number
   /** Origins allowed to call /v1 from a browser (the replay tool served from elsewhere); none by default. */
   corsOrigins?: string[]
 }
@@ -65,6 +72,10 @@ export function createApp(deps: AppDeps) {
     log(JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg, ...fields }))
   const fleetOptions = { ...DEFAULT_FLEET_OPTIONS, ...deps.fleet }
   const credentials = new Credentials(store.fleet, metrics, now, fleetOptions)
+  const liveness = () => ({ now: now(), timeoutMs: fleetOptions.heartbeatTimeoutMs })
+  const releases = new Releases(store.apps, now, deps.maxAppBytes ?? DEFAULT_MAX_APP_BYTES)
+  const deployments = new Deployments(store.apps, releases, now, liveness)
+  const deviceApps = new DeviceApps(store.apps, releases, deployments)
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return
@@ -90,11 +101,12 @@ export function createApp(deps: AppDeps) {
     fleet: {
       enrolments: new Enrolments(store.fleet, metrics, now, fleetOptions),
       credentials,
-      heartbeats: new Heartbeats(store.fleet, metrics, now, fleetOptions),
+      heartbeats: new Heartbeats(store.fleet, metrics, now, fleetOptions, deviceApps),
       options: fleetOptions,
       store: store.fleet,
     },
-    liveness: () => ({ now: now(), timeoutMs: fleetOptions.heartbeatTimeoutMs }),
+    apps: { releases, deployments },
+    liveness,
     dispatch: async (request) => app.fetch(request, { relayed: true }),
   }
   app.use('*', requestLog(metrics, log))
@@ -108,6 +120,8 @@ export function createApp(deps: AppDeps) {
   relayRoutes(app, ctx)
   fleetRoutes(app, ctx)
   deviceRoutes(app, ctx)
+  appRoutes(app, ctx)
+  deploymentRoutes(app, ctx)
   queryRoutes(app, ctx)
   exportRoutes(app, ctx)
   opsRoutes(app, ctx)

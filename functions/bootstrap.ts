@@ -69,6 +69,7 @@ export function bootstrap(parts: RuntimeParts): Started {
     cachedSeries: parts.cachedSeries,
     fleet: { heartbeatIntervalMs: config.heartbeatIntervalMs, heartbeatTimeoutMs: config.heartbeatTimeoutMs },
     corsOrigins: config.corsOrigins,
+    maxAppBytes: config.maxAppBytes,
     version: VERSION,
     log: parts.log,
   })

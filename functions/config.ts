@@ -21,6 +21,8 @@ export interface ServiceConfig {
   /** SQLite synchronous mode on Node: full makes every acknowledged batch survive a power cut. */
   sync: 'full' | 'normal'
   analysis: AnalysisConfig
+  /** The largest app module an upload may carry. */
+  maxAppBytes: number
   /** EDGEWATCH_CORS_ORIGINS: origins allowed to call /v1 from a browser, comma separated, or *. */
   corsOrigins: string[]
 }
@@ -124,6 +126,7 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     sync,
     analysis,
     corsOrigins: parseOrigins(env.EDGEWATCH_CORS_ORIGINS ?? ''),
+    maxAppBytes: parseBytes(env.EDGEWATCH_MAX_APP_BYTES ?? '256KiB', 'EDGEWATCH_MAX_APP_BYTES'),
   }
 }
 

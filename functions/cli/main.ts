@@ -52,7 +52,11 @@ Usage:
       tokens create [--label k=v]... [--max-uses N] [--expires-in 24h] | tokens list | tokens revoke ID
       devices list [--status S] [--label k=v] [--limit N] | devices show ID | devices revoke ID
       devices label ID [--name NAME] [--label k=v]...
-      Administers the fleet of a running server: enrolment tokens and devices (edgewatch fleet --help).
+      apps push FILE --version V [limits] | apps list | apps show ID | apps delete ID
+      deploy APP --to label=k=v|device=ID ... [--batches 1,10%,100%] [--bake 30s] [--watch]
+      deployments [ID] [--watch] | deployments pause|resume|abort|rollback ID
+      Administers the fleet of a running server: enrolment tokens, devices, Wasm apps and their
+      deployments (edgewatch fleet --help).
       Server: --server, EDGEWATCH_SERVER or http://127.0.0.1:3000. Admin token: --token,
       EDGEWATCH_ADMIN_TOKEN, or the one edgewatch serve generated in <EDGEWATCH_DATA_DIR>/tokens.json.
       Tables on stdout, or the API's JSON with --json; exit 1 when the server refuses, 2 on usage errors.

@@ -1,5 +1,7 @@
 // How stored values appear in API answers and exports: times as ISO-8601, absent values as null.
+import type { AppRelease, Deployment } from '../store/apps-port.js'
 import type { EnrolmentToken } from '../store/fleet-port.js'
+import type { DeploymentView } from './apps/deployments.js'
 import type {
   Anomaly,
   DeviceEvent,
@@ -84,5 +86,43 @@ export function presentDeadLetter(d: StoredDeadLetter) {
     contentType: d.contentType,
     raw: d.raw,
     truncated: d.truncated ?? null,
+  }
+}
+
+export function presentApp(a: AppRelease) {
+  return { ...a, createdAt: iso(a.createdAt) }
+}
+
+/** A deployment; its batch is shown 1-based, as people count. */
+export function presentDeployment(d: Deployment) {
+  return {
+    id: d.id,
+    app: d.appId,
+    appName: d.appName,
+    target: d.target,
+    rollout: d.rollout,
+    state: d.state,
+    batch: d.batch + 1,
+    reason: d.reason,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  }
+}
+
+export function presentDeploymentView(v: DeploymentView) {
+  return {
+    ...presentDeployment(v),
+    appVersion: v.appVersion,
+    devicesTotal: v.devicesTotal,
+    counts: v.counts,
+    devices: {
+      items: v.devices.items.map((d) => ({
+        ...d,
+        batch: d.batch + 1,
+        runningAt: d.runningAt === null ? null : iso(d.runningAt),
+        reportedAt: d.reportedAt === null ? null : iso(d.reportedAt),
+      })),
+      next: v.devices.next,
+    },
   }
 }

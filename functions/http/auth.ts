@@ -72,8 +72,10 @@ const SELF_AUTHENTICATED = new Set([
   '/v1/device/token',
   '/v1/gateway/relay',
 ])
-/** Routes for a device's own token only. */
+/** Routes for a device's own token only: heartbeat, goodbye, and downloading the apps it is to run. */
 const DEVICE_ROUTES = new Set(['/v1/device/heartbeat', '/v1/device/goodbye'])
+const isDeviceRoute = (method: string, path: string) =>
+  method === 'POST' ? DEVICE_ROUTES.has(path) : method === 'GET' && path.startsWith('/v1/device/apps/')
 
 const REFUSALS: Record<'invalid_token' | 'token_expired' | 'device_revoked', [401 | 403, string]> = {
   invalid_token: [401, 'invalid token'],
@@ -98,7 +100,7 @@ export function bearerAuth(
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header)
     const given = match?.[1] ?? ''
     const ingestRoute = post && c.req.path === '/v1/ingest'
-    const deviceRoute = post && DEVICE_ROUTES.has(c.req.path)
+    const deviceRoute = isDeviceRoute(c.req.method, c.req.path)
     const isAdmin = given !== '' && isOneOf(given, tokens.admin)
     const isIngest = given !== '' && isOneOf(given, tokens.ingest)
     if (!isAdmin && !isIngest && given.startsWith(devicePrefix)) {

@@ -91,7 +91,18 @@ export function deviceApiRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void
     '/v1/device/heartbeat',
     'A heartbeat: uptime, agent version, free memory, outbox depth, apps. The answer sets the next interval',
     HeartbeatRequest,
-    z.object({ intervalMs: z.number(), timeoutMs: z.number(), serverTime: z.number(), status: z.string() }),
+    z.object({
+      intervalMs: z.number(),
+      timeoutMs: z.number(),
+      serverTime: z.number(),
+      status: z.string(),
+      apps: z
+        .array(z.record(z.string(), z.unknown()))
+        .openapi({
+          description:
+            'the exact set of apps to run: appId, name, version, sha256, size, deploymentId, limits, telemetry',
+        }),
+    }),
     'invalid_token, token_expired, device_revoked',
   )
   app.post('/v1/device/heartbeat', async (c) => {

@@ -12,7 +12,7 @@ import type { BoundSql, InsertSpec } from './sql.js'
 const HEARD = 'max(ifnull(last_heartbeat, 0), CASE WHEN record_count > 0 THEN last_seen ELSE 0 END)'
 
 /** The status of a devices row; one parameter: the time before which silence means unreachable. */
-const STATUS =
+export const STATUS =
   `CASE WHEN public_key IS NULL THEN 'unmanaged' ` +
   `WHEN revoked_at IS NOT NULL THEN 'revoked' ` +
   `WHEN goodbye_at IS NOT NULL AND goodbye_at >= ${HEARD} THEN 'disconnected' ` +

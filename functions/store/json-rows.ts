@@ -75,7 +75,8 @@ function utf8Length(s: string): number {
   return n
 }
 
-function hex(bytes: Uint8Array): string {
+/** Bytes as lowercase hex: how blobs travel into SQL (unhex()). */
+export function hex(bytes: Uint8Array): string {
   let s = ''
   for (const b of bytes) s += b.toString(16).padStart(2, '0')
   return s

@@ -46,6 +46,9 @@ function idCursor(tag: string) {
 export const deadLetterCursor = idCursor('l')
 export const deviceEventCursor = idCursor('e')
 export const enrolmentTokenCursor = idCursor('t')
+export const appCursor = idCursor('p')
+export const deploymentCursor = idCursor('y')
+export const deploymentDeviceCursor = idCursor('v')
 
 /** Rows per page read by exportRecords. */
 export const EXPORT_PAGE_SIZE = 1000

@@ -13,6 +13,7 @@ import type {
   StoredRecord,
   WindowFeatureRow,
 } from '../domain/types.js'
+import type { AppStore } from './apps-port.js'
 import type { FleetStore, Liveness } from './fleet-port.js'
 
 /** An answer stored under its Idempotency-Key, with the sha256 of the body it answered. */
@@ -143,6 +144,8 @@ export interface Store {
   getDevice(deviceId: string, liveness: Liveness): Promise<DeviceSummary | undefined>
   /** Enrolment, device credentials, heartbeats and events. */
   readonly fleet: FleetStore
+  /** App releases and their deployments. */
+  readonly apps: AppStore
   /**
    * The newest records of a device that carry the metric (top-level or under `metrics`), newest
    * first (ts, then id), among those with ts >= `since` (epoch ms). The bound is required: records

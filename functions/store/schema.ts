@@ -179,4 +179,61 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX device_events_device ON device_events (device_id, id)',
     ],
   },
+  {
+    version: 4,
+    statements: [
+      // Apps: a release (name, version) with its limits; its bytes are stored once per sha256.
+      `CREATE TABLE apps (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        memory_pages INTEGER NOT NULL,
+        fuel INTEGER NOT NULL,
+        tick_ms INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        max_restarts INTEGER NOT NULL,
+        telemetry TEXT NOT NULL,
+        imports TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (name, version)
+      )`,
+      'CREATE TABLE app_blobs (sha256 TEXT PRIMARY KEY, bytes BLOB NOT NULL)',
+
+      // Deployments: a release to a set of devices (fixed when it is made), batch by batch.
+      `CREATE TABLE deployments (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        app_id TEXT NOT NULL,
+        app_name TEXT NOT NULL,
+        target TEXT NOT NULL,
+        rollout TEXT NOT NULL,
+        state TEXT NOT NULL,
+        batch INTEGER NOT NULL,
+        batch_done_at INTEGER,
+        reason TEXT,
+        version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+      'CREATE INDEX deployments_app ON deployments (app_id)',
+      'CREATE INDEX deployments_state ON deployments (state)',
+      // One row per device of a deployment: its batch, the release it ran before, what it reports.
+      `CREATE TABLE deployment_devices (
+        deployment_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        batch INTEGER NOT NULL,
+        previous_app_id TEXT,
+        state TEXT NOT NULL,
+        reason TEXT,
+        running_at INTEGER,
+        reported_at INTEGER,
+        PRIMARY KEY (deployment_id, device_id)
+      )`,
+      'CREATE INDEX deployment_devices_device ON deployment_devices (device_id)',
+    ],
+  },
 ]

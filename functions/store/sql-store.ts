@@ -14,6 +14,7 @@ import type {
   WindowFeatureRow,
 } from '../domain/types.js'
 import { errorText } from '../observability/error-text.js'
+import type { AppStore } from './apps-port.js'
 import { deviceDeltas } from './devices.js'
 import type { FleetStore, Liveness } from './fleet-port.js'
 import { getDeviceSql, listDevicesSql } from './fleet-sql.js'
@@ -84,6 +85,7 @@ import {
   UPSERT_DEVICES,
   UPSERT_SERIES,
 } from './sql.js'
+import { SqlAppStore } from './sql-apps.js'
 import { SqlFleetStore } from './sql-fleet.js'
 
 /** The part of the D1 binding this adapter uses (structural, so no global Workers types are needed). */
@@ -154,9 +156,11 @@ const finite = (since: number) => Math.max(since, Number.MIN_SAFE_INTEGER)
 
 export class SqlStore implements Store {
   readonly fleet: FleetStore
+  readonly apps: AppStore
 
   constructor(private readonly db: D1Database) {
     this.fleet = new SqlFleetStore(db)
+    this.apps = new SqlAppStore(db)
   }
 
   async loadStates(series: { deviceId: string; metric: string }[]): Promise<Map<string, SeriesState>> {

@@ -3,6 +3,7 @@
 // come from the app itself run in-process over the in-memory store.
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as wasm from '../../firmware/apps/wasm/testing/assemble.js'
 import { createApp } from '../../functions/app.js'
 import { resolveAnalysisConfig } from '../../functions/domain/analysis-config.js'
 import { openSqliteStore } from '../../functions/store/sqlite.js'
@@ -347,6 +348,111 @@ describe.each(RUNTIMES)('contract: $name', (runtime) => {
         recordCount: 1,
       })
     }
+  })
+
+  it('checks, stores and deploys apps, and serves each device the releases it is to run', async () => {
+    const upload = (query: string, bytes: Uint8Array) =>
+      req(`/v1/apps?${query}`, {
+        method: 'POST',
+        body: bytes as Uint8Array<ArrayBuffer>,
+        headers: { 'Content-Type': 'application/wasm' },
+      })
+    const refusal = async (bytes: Uint8Array, query = 'name=bad&version=1') => {
+      const res = await upload(query, bytes)
+      return [res.status, ((await res.json()) as { error: { code: string; message: string } }).error.message]
+    }
+    const memory = (max?: number) =>
+      wasm.imports(['env', 'memory', { memory: max === undefined ? [1] : [1, max] }])
+    expect(await refusal(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 9]))).toEqual([
+      400,
+      expect.stringMatching(/^malformed module: /),
+    ])
+    expect(
+      await refusal(
+        wasm.minimalApp({
+          imports: wasm.imports(['env', 'memory', { memory: [1] }], ['wasi', 'fd_write', { func: 0 }]),
+        }),
+      ),
+    ).toEqual([400, expect.stringContaining('forbidden import wasi.fd_write')])
+    const ownMemory = wasm.module(
+      wasm.types([[], [wasm.T.i32]]),
+      wasm.functions(0),
+      wasm.memory(1),
+      wasm.exports(['tick', 'func', 0]),
+      wasm.code({ code: [wasm.op.i32_const, 7, wasm.op.end] }),
+    )
+    expect(await refusal(ownMemory)).toEqual([
+      400,
+      'the module defines its own memory; an app must import env.memory',
+    ])
+    expect(
+      await refusal(wasm.minimalApp({ imports: memory(8) }), 'name=bad&version=1&memoryPages=4'),
+    ).toEqual([400, expect.stringContaining('memory')])
+    expect(await refusal(wasm.minimalApp({ exports: wasm.exports(['run', 'func', 0]) }))).toEqual([
+      400,
+      'the module does not export tick',
+    ])
+    expect(await refusal(new Uint8Array(300 * 1024))).toEqual([
+      400,
+      'the module is larger than the limit of 262144 bytes',
+    ])
+    const bytes = wasm.minimalApp({ extra: [wasm.custom('contract', [1])] })
+    const made = await upload(
+      'name=contract-app&version=1.0.0&memoryPages=2&fuel=10000&tickMs=500&wallMs=50&maxRestarts=2',
+      bytes,
+    )
+    expect(made.status).toBe(201)
+    const release = (await made.json()) as { id: string; sha256: string; size: number }
+    expect(release).toMatchObject({
+      size: bytes.byteLength,
+      limits: { memoryPages: 2, fuel: 10000, tickMs: 500, wallMs: 50, maxRestarts: 2 },
+    })
+    expect((await upload('name=contract-app&version=1.0.0', bytes)).status).toBe(409)
+    expect(await (await req(`/v1/apps/${release.id}`)).json()).toMatchObject({ sha256: release.sha256 })
+
+    const tokenRes = await req('/v1/fleet/enrolment-tokens', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ labels: { site: 'apps-contract' } }),
+    })
+    const d = await testDevice((path, init) => fetch(`${rt.url}${path}`, init))
+    await d.enrol(((await tokenRes.json()) as { token: string }).token)
+    await d.login()
+    const deployed = await req('/v1/deployments', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ app: release.id, target: { labels: { site: 'apps-contract' } } }),
+    })
+    expect(deployed.status).toBe(201)
+    const deployment = (await deployed.json()) as { id: string }
+    const told = ((await (await d.heartbeat()).json()) as { apps: Record<string, unknown>[] }).apps
+    expect(told).toEqual([
+      expect.objectContaining({ appId: release.id, deploymentId: deployment.id, sha256: release.sha256 }),
+    ])
+    const download = await fetch(`${rt.url}/v1/device/apps/${release.id}`, {
+      headers: { Authorization: `Bearer ${d.token}` },
+    })
+    expect(download.headers.get('content-type')).toBe('application/wasm')
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(bytes)
+    const running = {
+      appId: release.id,
+      deploymentId: deployment.id,
+      state: 'running',
+      ticks: 4,
+      fuelPerTick: 3,
+    }
+    expect((await d.heartbeat({ uptimeMs: 1, apps: [running] })).status).toBe(200)
+    const view = (await (await req(`/v1/deployments/${deployment.id}`)).json()) as Record<string, unknown>
+    expect(view).toMatchObject({
+      state: 'succeeded',
+      devicesTotal: 1,
+      counts: { running: 1 },
+      devices: { items: [{ deviceId: d.deviceId, state: 'running', report: { ticks: 4, fuelPerTick: 3 } }] },
+    })
+    const refused = await req(`/v1/apps/${release.id}`, { method: 'DELETE' })
+    expect([refused.status, await errorCode(refused)]).toEqual([409, 'app_deployed'])
+    expect((await req(`/v1/deployments/${deployment.id}/rollback`, { method: 'POST' })).status).toBe(200)
+    expect(((await (await d.heartbeat()).json()) as { apps: unknown[] }).apps).toEqual([])
   })
 
   it('answers unknown routes with 404 in the error shape', async () => {

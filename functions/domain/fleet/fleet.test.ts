@@ -271,6 +271,7 @@ describe('status and events', () => {
       timeoutMs: 30_000,
       serverTime: T0,
       status: 'connected',
+      apps: [],
     })
     const shown = (await (await admin(`/v1/devices/${d.deviceId}`)).json()) as Record<string, unknown>
     expect(shown).toMatchObject({

@@ -1,8 +1,10 @@
 // Heartbeats, committed in groups: heartbeats that arrive while a commit is in flight wait and go
 // together in the next one, so thousands of devices cost a few transactions a second, not one
-// fsync each. A heartbeat from a device that was not connected is also a `connected` event.
+// fsync each. A heartbeat from a device that was not connected is also a `connected` event. The
+// answer tells the device which apps to run (see domain/apps/device-apps.ts).
 import type { Metrics } from '../../observability/metrics.js'
 import type { DeviceEventInput, FleetStore, Heartbeat } from '../../store/fleet-port.js'
+import type { DesiredApp, DeviceApps } from '../apps/device-apps.js'
 import { pause } from '../pause.js'
 import type { FleetOptions } from './options.js'
 
@@ -11,11 +13,15 @@ export interface HeartbeatAnswer {
   timeoutMs: number
   serverTime: number
   status: 'connected'
+  /** The exact set of apps the device should run. */
+  apps: DesiredApp[]
 }
 
 interface Waiting {
   beat: Heartbeat
-  resolve: () => void
+  /** Its `apps` report as sent. */
+  apps: unknown
+  resolve: (apps: DesiredApp[]) => void
   reject: (e: unknown) => void
 }
 
@@ -28,6 +34,7 @@ export class Heartbeats {
     private readonly metrics: Metrics,
     private readonly now: () => number,
     private readonly options: FleetOptions,
+    private readonly apps: DeviceApps,
   ) {}
 
   async beat(deviceId: string, body: Record<string, unknown>): Promise<HeartbeatAnswer> {
@@ -38,8 +45,8 @@ export class Heartbeats {
       agentVersion: typeof version === 'string' ? version : undefined,
       body: JSON.stringify(body),
     }
-    await new Promise<void>((resolve, reject) => {
-      this.queue.push({ beat, resolve, reject })
+    const apps = await new Promise<DesiredApp[]>((resolve, reject) => {
+      this.queue.push({ beat, apps: body.apps, resolve, reject })
       if (!this.flushing) void this.flush()
     })
     this.metrics.heartbeats.inc()
@@ -48,6 +55,7 @@ export class Heartbeats {
       timeoutMs: this.options.heartbeatTimeoutMs,
       serverTime: this.now(),
       status: 'connected',
+      apps,
     }
   }
 
@@ -59,7 +67,10 @@ export class Heartbeats {
       const group = this.queue.splice(0, 5000)
       try {
         await this.commit(group.map((w) => w.beat))
-        for (const w of group) w.resolve()
+        const apps = await this.apps.settle(
+          group.map((w) => ({ deviceId: w.beat.deviceId, at: w.beat.at, apps: w.apps })),
+        )
+        for (const w of group) w.resolve(apps.get(w.beat.deviceId) ?? [])
       } catch (e) {
         for (const w of group) w.reject(e)
       }
