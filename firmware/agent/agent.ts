@@ -1,13 +1,19 @@
 // The device agent: one core for every host. It reads a sensor into sealed batches kept in a bounded
 // outbox (storage port), enrols once with its own key, authenticates by signing challenges, sends the
 // outbox oldest first with idempotency keys, and beats. Hosts give it a clock, a storage, a sensor and
-// (optionally) a transport; see firmware/node/ for the Node wiring.
+// (optionally) a transport; see firmware/node/ for the Node wiring. With an app host it also runs
+// the Wasm apps the server deploys (apps/manager.ts), within their limits.
 //
 //   start()  loads or creates the identity, starts reading at once (readings taken before enrolment are
 //            kept in the outbox), enrols if the identity has no deviceId yet (retrying with backoff),
 //            then sends and beats.
 //   stop()   stops reading and seals the last partial batch, optionally waits for the outbox to drain,
 //            stops sending, and says goodbye (best effort). Nothing in the outbox is lost by stopping.
+import { downloadRelease } from './apps/download.js'
+import { createAppManager } from './apps/manager.js'
+import { memoryAppStore } from './apps/memory-store.js'
+import type { AppHost } from './apps/ports.js'
+import type { ReleaseBounds } from './apps/release.js'
 import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelay } from './backoff.js'
 import { systemClock } from './clock.js'
 import { type AgentContext, messageOf, refreshOutboxStats } from './context.js'
@@ -57,6 +63,10 @@ export interface AgentOptions {
   goodbyeTimeoutMs?: number
   /** Reading starts when this settles (default: at start); a simulator starts a whole fleet at once. */
   sampleFrom?: Promise<void>
+  /** Where deployed apps run (see apps/ports.ts); without one, every app the server sends is reported failed. */
+  appHost?: AppHost
+  /** What this device accepts of a release (module size, memory, tick rate, wall time). */
+  appBounds?: Partial<ReleaseBounds>
 }
 
 export interface StopOptions {
@@ -145,6 +155,17 @@ export function createAgent(options: AgentOptions): Agent {
     },
     sleep: (ms, signal) => clock.sleep(ms, signal),
   }
+  const apps = createAppManager({
+    host: options.appHost ?? null,
+    clock,
+    store: options.storage.apps ?? memoryAppStore(),
+    download: (release, maxBytes, signal) =>
+      downloadRelease((request, s) => session.call(request, s), release, maxBytes, signal),
+    channels: options.sensor.channels(),
+    emit,
+    ...(options.appBounds === undefined ? {} : { bounds: options.appBounds }),
+    retry: { ...backoff, baseMs: 1000, capMs: 60_000 },
+  })
   session.onReenrolled = () => {
     stats.deviceId = session.deviceId
     emit({ type: 'enrolled', deviceId: session.deviceId!, created: true })
@@ -219,6 +240,7 @@ export function createAgent(options: AgentOptions): Agent {
           initialIntervalMs: intervalMs,
           spreadMs: options.heartbeatSpreadMs ?? Math.min(intervalMs, 5_000),
           memory: options.memory ?? (() => undefined),
+          apps,
         },
         signal,
       ),
@@ -226,6 +248,7 @@ export function createAgent(options: AgentOptions): Agent {
   }
 
   const finish = async () => {
+    await apps.stop()
     // Loops may add loops (enrolment starts the sender): wait until none is left running.
     for (let n = -1; n !== loops.length; ) {
       n = loops.length
@@ -255,6 +278,7 @@ export function createAgent(options: AgentOptions): Agent {
             rateHz: options.rateHz,
             batchMs: options.batchMs,
             maxBatchRecords: options.maxBatchRecords ?? 10_000,
+            apps,
           },
           reading.signal,
         )
@@ -269,6 +293,8 @@ export function createAgent(options: AgentOptions): Agent {
         await finish()
         return
       }
+      // Apps first, so that what they emitted last goes into the sampler's last batch.
+      await apps.stop()
       reading.abort(new Error('stopping'))
       await sampler
       const drainMs = stopOptions.drainMs ?? 0
@@ -290,8 +316,12 @@ export function createAgent(options: AgentOptions): Agent {
     },
 
     stats() {
+      const counters = apps.counters()
       return {
         ...stats,
+        appRecordsDropped: counters.recordsDropped,
+        appCallsDropped: counters.callsDropped,
+        apps: apps.report(),
         clockOffsetMs: session.clockOffsetMs,
         heartbeatRttMs: [...stats.heartbeatRttMs],
         ackLatencyMs: [...stats.ackLatencyMs],

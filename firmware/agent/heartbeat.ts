@@ -1,6 +1,7 @@
 // Tells the server the device is alive, every intervalMs (the server's answer sets the next interval).
 // The first beat goes right after enrolment/authentication plus a random phase, so that a fleet that
 // starts together does not beat together; failed beats are retried with backoff within the interval.
+import type { AppReport } from './apps/release.js'
 import { retryDelay } from './backoff.js'
 import { type AgentContext, messageOf, refreshOutboxStats } from './context.js'
 import { isAbort, jsonOf, ProtocolError, RevokedError } from './errors.js'
@@ -14,6 +15,16 @@ export interface HeartbeatOptions {
   /** The first beat waits a uniform random phase in [0, spreadMs). */
   spreadMs: number
   memory: () => number | undefined
+  /** The app runtime (apps/manager.ts): its report goes in the body, the answer's desired set to it. */
+  apps?: HeartbeatApps
+}
+
+export interface HeartbeatApps {
+  report(): AppReport[]
+  /** The server took this report. */
+  reported(sent: readonly AppReport[]): void
+  /** The answer's `apps`: absent (undefined) keeps what runs. */
+  desire(apps: unknown): void
 }
 
 interface HeartbeatAnswer {
@@ -21,6 +32,8 @@ interface HeartbeatAnswer {
   timeoutMs?: unknown
   serverTime?: unknown
   status?: unknown
+  /** The desired apps: exactly the set to run; absent (an older server) keeps what runs. */
+  apps?: unknown
 }
 
 export async function runHeartbeat(
@@ -37,7 +50,8 @@ export async function runHeartbeat(
       let sentAt = clock.now()
       let retryAfter: string | undefined
       try {
-        const body = JSON.stringify(await bodyOf(ctx, o, sentAt))
+        const apps = o.apps?.report() ?? []
+        const body = JSON.stringify({ ...(await bodyOf(ctx, o, sentAt)), apps })
         // Authentication (when due) is not part of the round trip the clock offset is measured on.
         await ctx.session.ready(signal)
         sentAt = clock.now()
@@ -62,6 +76,8 @@ export async function runHeartbeat(
           stats.heartbeats += 1
           pushRecent(stats.heartbeatRttMs, rttMs)
           ctx.setStatus('connected')
+          o.apps?.reported(apps)
+          if (answer.apps !== undefined) o.apps?.desire(answer.apps)
           const serverStatus = typeof answer.status === 'string' ? answer.status : null
           ctx.emit({ type: 'heartbeat', rttMs, intervalMs, serverStatus })
           failures = 0
@@ -107,6 +123,5 @@ async function bodyOf(ctx: AgentContext, o: HeartbeatOptions, now: number) {
     outboxDepth: stats.outboxDepth,
     // The persisted counter, plus batches the storage never took (counted in memory only).
     outboxDropped: stats.dropped,
-    apps: [],
   }
 }

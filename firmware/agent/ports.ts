@@ -1,5 +1,7 @@
 // The device agent's ports: everything it needs from its host, and nothing more. The core uses only
 // what every JS host has (fetch, WebCrypto, timers, TextEncoder); a host supplies these four things.
+// (Apps run on a fifth, optional one: an AppHost, see apps/ports.ts.)
+import type { AppStore } from './apps/ports.js'
 
 /** Time, behind one object so that tests can drive a fake clock. */
 export interface Clock {
@@ -71,4 +73,6 @@ export interface Outbox {
 export interface AgentStorage {
   identity: IdentityStore
   outbox: Outbox
+  /** App modules by sha256, kept across restarts (default: in memory only, downloaded again after one). */
+  apps?: AppStore
 }

@@ -6,8 +6,19 @@ import { type AgentContext, messageOf, refreshOutboxStats } from './context.js'
 import { randomId } from './encoding.js'
 import type { SealedBatch, Sensor } from './ports.js'
 
+/** What the sampler shares with the app runtime (apps/manager.ts). */
+export interface SamplerApps {
+  /** Each reading, for the apps' next ticks. */
+  reading(values: Record<string, number>): void
+  /** What the apps emitted since the last call: recorded into the same batches as readings. */
+  takeRecords(): Array<{ ts: number; values: Record<string, number> }>
+  /** True while raw readings are not to be recorded (a `replace` app runs). */
+  replacesReadings(): boolean
+}
+
 export interface SamplerOptions {
   sensor: Sensor
+  apps?: SamplerApps
   rateHz: number
   batchMs: number
   /** Seal early at this many readings (default 10,000). */
@@ -57,14 +68,29 @@ export async function runSampler(ctx: AgentContext, o: SamplerOptions, signal: A
     }
   }
 
+  /** App records join the batch being filled, as readings do. */
+  const takeAppRecords = () => {
+    if (!o.apps) return
+    for (const record of o.apps.takeRecords()) {
+      lines.push(JSON.stringify(recordOf(ctx.session.deviceId, record.ts, record.values)))
+      stats.appRecords += 1
+    }
+  }
+
   try {
     for (;;) {
       const now = clock.now()
       if (now >= next) {
         const ts = Math.round(next)
         try {
-          lines.push(JSON.stringify(recordOf(ctx.session.deviceId, ts, o.sensor.read(ts))))
-          stats.readings += 1
+          const values = o.sensor.read(ts)
+          o.apps?.reading(values)
+          if (o.apps?.replacesReadings()) {
+            stats.readingsReplaced += 1
+          } else {
+            lines.push(JSON.stringify(recordOf(ctx.session.deviceId, ts, values)))
+            stats.readings += 1
+          }
         } catch (e) {
           stats.sensorErrors += 1
           ctx.fail('sensor_error', `${o.sensor.kind}: ${messageOf(e)}`)
@@ -76,6 +102,7 @@ export async function runSampler(ctx: AgentContext, o: SamplerOptions, signal: A
           next += missed * period
         }
       }
+      takeAppRecords()
       if (now >= sealAt || lines.length >= o.maxBatchRecords) {
         await seal()
         sealAt += o.batchMs
@@ -87,6 +114,7 @@ export async function runSampler(ctx: AgentContext, o: SamplerOptions, signal: A
     if (!signal.aborted) throw e
   } finally {
     // A clean stop keeps what was read: the last partial batch goes to the outbox too.
+    takeAppRecords()
     await seal()
   }
 }

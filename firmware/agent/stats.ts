@@ -1,4 +1,6 @@
 // What the agent tells about itself: its status, its counters (stats()) and its events (onEvent).
+import type { AppEvent } from './apps/manager.js'
+import type { AppReport } from './apps/release.js'
 
 export type AgentStatus = 'enrolling' | 'connected' | 'offline' | 'revoked' | 'stopped'
 
@@ -13,8 +15,17 @@ export interface AgentStats {
   status: AgentStatus
   deviceId: string | null
   startedAt: number | null
-  /** Readings taken from the sensor. */
+  /** Readings taken from the sensor and recorded (put into a batch). */
   readings: number
+  /** Readings taken but not recorded, because a `replace` app was running (its records go instead). */
+  readingsReplaced: number
+  /** Records of app metrics (one per tick that emitted) put into batches. */
+  appRecords: number
+  /** App records dropped before a batch took them, and emit()/log() calls past their bounds. */
+  appRecordsDropped: number
+  appCallsDropped: number
+  /** Each app: its release, state and counters, as heartbeats report them. */
+  apps: AppReport[]
   /** Reading times skipped because the host fell behind (a stalled event loop). */
   missedReadings: number
   sensorErrors: number
@@ -66,6 +77,8 @@ export type AgentEvent =
   | { type: 'revoked' }
   | { type: 'error'; code: string; message: string }
   | { type: 'stopped' }
+  /** An app changed state (or its reason changed), or logged. */
+  | AppEvent
 
 /** How many recent values the latency and round-trip lists keep. */
 export const RECENT = 1000
@@ -81,6 +94,11 @@ export function emptyStats(): AgentStats {
     deviceId: null,
     startedAt: null,
     readings: 0,
+    readingsReplaced: 0,
+    appRecords: 0,
+    appRecordsDropped: 0,
+    appCallsDropped: 0,
+    apps: [],
     missedReadings: 0,
     sensorErrors: 0,
     batchesSealed: 0,

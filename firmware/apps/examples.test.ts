@@ -9,7 +9,6 @@ import { PARAM_COUNT, PARAMS_PTR } from '../../kernels/layout.js'
 import { loadNodeKernel } from '../../kernels/node.js'
 import { createEnvironment, createPump, type Fault, type Sensor, withFaults } from '../sensors/index.js'
 import { appPath, EDGE_DETECT_PAGES, ensureApps } from './build.js'
-import { inspectModule } from './sdk/module-info.js'
 import { type Emitted, TestHost } from './sdk/test-host.js'
 
 const T0 = Date.UTC(2026, 10, 23, 6, 0, 0)
@@ -22,6 +21,35 @@ beforeAll(async () => {
   await ensureApps()
   kernel = await loadNodeKernel()
 })
+
+/**
+ * Where an app's data segments end in its memory, as the engine writes them: the app is instantiated, and
+ * nothing of it run, twice, into a memory of `pages` filled with 0x00 and then 0xff; every byte a segment
+ * writes differs from one of the two fills, so the highest byte that changed is the last one written.
+ */
+async function dataEnd(bytes: Uint8Array<ArrayBuffer>, pages: number): Promise<number> {
+  const module = await WebAssembly.compile(bytes)
+  let end = 0
+  for (const fill of [0x00, 0xff]) {
+    const memory = new WebAssembly.Memory({ initial: pages })
+    const view = new Uint8Array(memory.buffer).fill(fill)
+    const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {}
+    for (const { module: from, name, kind } of WebAssembly.Module.imports(module)) {
+      imports[from] ??= {}
+      imports[from][name] =
+        kind === 'memory'
+          ? memory
+          : () => {
+              throw new Error(`${from}.${name} called during instantiation`)
+            }
+    }
+    await WebAssembly.instantiate(module, imports)
+    let i = view.length
+    while (i > end && view[i - 1] === fill) i--
+    end = i
+  }
+  return end
+}
 
 /** A sensor read every periodMs from T0: the times and each channel's values. */
 interface Series {
@@ -303,7 +331,9 @@ describe('edge-detect', () => {
     expect(host.pages()).toBe(EDGE_DETECT_PAGES)
     expect(EDGE_DETECT_PAGES).toBe(28)
     // Its own data stays below the kernel's params block, where the kernel never writes.
-    expect(inspectModule(bytes).dataEnd).toBeLessThanOrEqual(PARAMS_PTR)
+    const end = await dataEnd(bytes, EDGE_DETECT_PAGES)
+    expect(end).toBeGreaterThan(0)
+    expect(end).toBeLessThanOrEqual(PARAMS_PTR)
   })
 
   it("runs on the server's default parameters, bit for bit", async () => {

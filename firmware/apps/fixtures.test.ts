@@ -3,14 +3,20 @@
 import { readFileSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { appPath, ensureApps } from './build.js'
-import { abiProblems, inspectModule } from './sdk/module-info.js'
+import { appPath, checkAbi, ensureApps } from './build.js'
 import { AppTrap, TestHost } from './sdk/test-host.js'
+import { DEFAULT_MAX_APP_BYTES } from './wasm/abi.js'
+import { parseModule } from './wasm/parse.js'
+import { validateApp } from './wasm/validate.js'
 
 beforeAll(ensureApps)
 
 const bytes = (name: string) => readFileSync(appPath(name))
-const problems = (name: string) => abiProblems(inspectModule(bytes(name)))
+/** How the app breaks the ABI (the validator's reason), or null when it keeps it. */
+const refusal = (name: string) => {
+  const check = checkAbi(bytes(name))
+  return check.ok ? null : check.reason
+}
 
 describe('fixtures', () => {
   it('well-behaved: logs at init and emits a counter every tick', async () => {
@@ -31,11 +37,11 @@ describe('fixtures', () => {
     }
     expect(results[0]).toEqual(results[1])
     for (const sum of results[0]!) expect(sum).toBeGreaterThan(1e6)
-    expect(problems('slow')).toEqual([])
+    expect(refusal('slow')).toBeNull()
   })
 
   it('endless-loop: keeps the ABI, and its tick does not return', async () => {
-    expect(problems('endless-loop')).toEqual([])
+    expect(refusal('endless-loop')).toBeNull()
     const source = `
       const { parentPort, workerData } = require('node:worker_threads')
       const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 })
@@ -71,34 +77,38 @@ describe('fixtures', () => {
   it('huge: over 256 KiB, otherwise a valid app that runs', async () => {
     const module = bytes('huge')
     expect(module.length).toBeGreaterThan(256 * 1024)
-    expect(problems('huge')).toEqual([])
-    const min = inspectModule(module).imports.find((i) => i.kind === 'memory')?.memory?.min
-    expect(min).toBe(6)
+    expect(refusal('huge')).toBeNull()
+    // A release with the default size limit refuses it for its size alone.
+    expect(validateApp(module, { maxBytes: DEFAULT_MAX_APP_BYTES, memoryPages: 6 })).toEqual({
+      ok: false,
+      reason: `the module is ${module.length} bytes, above the limit of ${DEFAULT_MAX_APP_BYTES} bytes`,
+    })
+    expect(validateApp(module, { maxBytes: module.length, memoryPages: 6 })).toMatchObject({
+      ok: true,
+      app: { memoryMin: 6, size: module.length },
+    })
     const host = await TestHost.start(module, { memoryPages: 6, channels: [] })
     expect(host.tick(1, [])).toBe(0)
   })
 
   it('forbidden-import: imports wasi_snapshot_preview1.fd_write, so the ABI host cannot link it', async () => {
-    expect(problems('forbidden-import')).toEqual([
-      'imports wasi_snapshot_preview1.fd_write, which the ABI does not provide',
-    ])
+    expect(refusal('forbidden-import')).toBe('forbidden import wasi_snapshot_preview1.fd_write')
     await expect(TestHost.start(bytes('forbidden-import'), { memoryPages: 1, channels: [] })).rejects.toThrow(
       /wasi_snapshot_preview1/,
     )
   })
 
   it('own-memory: defines and exports its own memory, imports none', () => {
-    expect(problems('own-memory')).toEqual([
-      'does not import env.memory (asc --importMemory)',
-      'defines its own memory',
-      'exports memory, which the host never calls',
-    ])
+    expect(refusal('own-memory')).toBe('the module defines its own memory; an app must import env.memory')
+    const m = parseModule(bytes('own-memory'))
+    expect(m.memories).toHaveLength(1)
+    expect(m.imports.filter((i) => i.kind === 'memory')).toEqual([])
     const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes('own-memory')))
     expect(exports).toContainEqual({ name: 'memory', kind: 'memory' })
   })
 
   it('no-tick: keeps the ABI but for the tick export', async () => {
-    expect(problems('no-tick')).toEqual(['does not export tick'])
+    expect(refusal('no-tick')).toBe('the module does not export tick')
     const host = await TestHost.start(bytes('no-tick'), { memoryPages: 1, channels: [] })
     expect(host.has('tick')).toBe(false)
     expect(host.init()).toBe(0)
@@ -106,10 +116,10 @@ describe('fixtures', () => {
 
   it('none has a start section: _initialize is exported instead', () => {
     for (const name of ['well-behaved', 'slow', 'endless-loop', 'memory-hog', 'trap', 'huge', 'no-tick']) {
-      const info = inspectModule(bytes(name))
-      expect(info.hasStart, name).toBe(false)
+      const m = parseModule(bytes(name))
+      expect(m.start, name).toBeNull()
       expect(
-        info.exports.map((e) => e.name),
+        m.exports.map((e) => e.name),
         name,
       ).toContain('_initialize')
     }

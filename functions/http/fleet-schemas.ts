@@ -51,7 +51,7 @@ export const HeartbeatRequest = z
     apps: z.array(z.record(z.string(), z.unknown())).max(64).optional(),
   })
   .passthrough()
-  .refine((b) => JSON.stringify(b).length <= 8192, 'a heartbeat is at most 8 KiB of JSON')
+  .refine((b) => JSON.stringify(b).length <= 16_384, 'a heartbeat is at most 16 KiB of JSON')
 
 export const DevicePatch = z
   .object({ name: name.optional(), labels: Labels.optional() })

@@ -2,7 +2,7 @@
 // a scripted sensor (the caller sets the time and every channel's value before each tick), and collectors
 // for what the app emits and logs. No fuel or time limit: never give it an app that may not return. The
 // device agent's runtime (firmware/agent/apps/) is the real host.
-import { inspectModule } from './module-info.js'
+import { parseModule } from '../wasm/parse.js'
 
 export interface Emitted {
   /** now_ms() when the app emitted it. */
@@ -56,8 +56,8 @@ export class TestHost {
    * calls its _initialize, if it exports one. Throws when it cannot be linked.
    */
   static async start(bytes: Uint8Array<ArrayBuffer>, options: HostOptions): Promise<TestHost> {
-    const memoryImport = inspectModule(bytes).imports.find((i) => i.kind === 'memory')
-    const min = memoryImport?.memory?.min ?? 0
+    const memoryImport = parseModule(bytes).imports.find((i) => i.kind === 'memory')
+    const min = memoryImport?.kind === 'memory' ? memoryImport.limits.min : 0
     if (min > options.memoryPages) {
       throw new RangeError(`the app needs ${min} pages of memory, the limit is ${options.memoryPages}`)
     }
