@@ -1,8 +1,10 @@
 // A simulated fleet in one Node process: N agents (the real device agent), each with a simulated
 // sensor and fault injection, enrolled in waves, sending for a while, then stopped with their outbox
 // drained. Behind gateways (`gateway` devices each), their requests share one relay connection, each
-// device keeping its own identity and token. What it measures is what `edgewatch simulate` prints.
+// device keeping its own identity and token. Deployed apps run on a pool of worker threads shared by
+// the whole fleet, their modules kept once. What it measures is what `edgewatch simulate` prints.
 import { type Agent, createAgent } from '../agent/agent.js'
+import { memoryAppStore } from '../agent/apps/memory-store.js'
 import { memoryStorage } from '../agent/memory-storage.js'
 import { relayTransport } from '../agent/relay.js'
 import type { AgentEvent, AgentStatus } from '../agent/stats.js'
@@ -16,6 +18,8 @@ import {
   parseFaultSpec,
   withFaults,
 } from '../sensors/index.js'
+import { createWorkerAppHost, defaultPoolSize } from './app-host.js'
+import { fileAppStore } from './app-store.js'
 import { fileStorage } from './file-storage.js'
 import { nodeFreeMemory } from './memory.js'
 
@@ -46,6 +50,10 @@ export interface SimulationOptions {
   onProgress?: (p: Progress) => void
   /** Called when the run is over, before the devices stop (to look at the server while they run). */
   beforeStop?: () => Promise<void>
+  /** Worker threads that run the fleet's apps (default: one per CPU); 0: the devices run no apps. */
+  appWorkers?: number
+  /** Every event of every agent, with the device's index (after the simulator counted it). */
+  onAgentEvent?: (device: number, e: AgentEvent) => void
 }
 
 export interface Progress {
@@ -80,6 +88,10 @@ export interface SimulationResult {
   /** Device name to its id, for the labels and for checks against the server. */
   deviceIds: Record<string, string>
   relay: { envelopes: number; parts: number } | null
+  /** Records of app metrics put into batches (beside the readings). */
+  appRecords: number
+  /** The devices' apps at the end, by state. */
+  apps: Record<string, number>
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -110,6 +122,10 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     }
     return routes[g]
   }
+  const workers = o.appWorkers ?? defaultPoolSize()
+  const appHost = workers > 0 ? createWorkerAppHost({ workers }) : null
+  // One module store for the fleet: a module is kept once, however many devices run it.
+  const modules = o.stateDir ? await fileAppStore(o.stateDir, { durable: false }) : memoryAppStore()
   const agents: Agent[] = []
   // Every device starts reading at once, when the whole fleet has enrolled: the run is measured in
   // steady state, not while the first devices' backlog waits for the last ones to enrol.
@@ -140,6 +156,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     } else if (e.type === 'rejected') live.queued--
     else if (e.type === 'dropped') live.queued -= e.count
     else if (e.type === 'retry') live.retries++
+    o.onAgentEvent?.(i, e)
   }
   const connected = () => status.filter((s) => s === 'connected').length
   const ticker = setInterval(() => {
@@ -174,9 +191,13 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
           enrolmentToken: o.enrolmentToken,
           name: names[i]!,
           sensor: sensors[i]!,
-          storage: o.stateDir
-            ? await fileStorage(`${o.stateDir}/${names[i]}`, { durable: false })
-            : memoryStorage(),
+          storage: {
+            ...(o.stateDir
+              ? await fileStorage(`${o.stateDir}/${names[i]}`, { durable: false })
+              : memoryStorage()),
+            apps: modules,
+          },
+          ...(appHost ? { appHost } : {}),
           rateHz: o.rateHz,
           batchMs: o.batchMs,
           agentVersion: o.agentVersion,
@@ -214,6 +235,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     return result(agents, before, labels, names, enrolSeconds, runSeconds, connectedAtEnd, gateways)
   } finally {
     clearInterval(ticker)
+    await appHost?.close()
   }
 }
 
@@ -239,6 +261,9 @@ function result(
     if (s.deviceId) deviceIds[names[i]!] = s.deviceId
   })
   const readings = sum((s) => s.readings)
+  const appRecords = sum((s) => s.appRecords)
+  const apps: Record<string, number> = {}
+  for (const a of agents) for (const app of a.stats().apps) apps[app.state] = (apps[app.state] ?? 0) + 1
   const recordsAcked = sum((s) => s.recordsAcked)
   const refused = sum((s) => s.recordsRefused + s.rejectedRecords)
   const relay = gateways.length
@@ -255,7 +280,7 @@ function result(
     recordsSent: sum((s) => s.recordsSent),
     recordsAcked,
     recordsRefused: refused,
-    recordsLost: readings - recordsAcked - refused,
+    recordsLost: readings + appRecords - recordsAcked - refused,
     dropped: sum((s) => s.dropped),
     retries: sum((s) => s.retries),
     heartbeats: sum((s) => s.heartbeats),
@@ -267,6 +292,8 @@ function result(
     labels: labels.map((l) => ({ ...l, deviceId: deviceIds[l.deviceId] ?? l.deviceId })),
     deviceIds,
     relay,
+    appRecords,
+    apps,
   }
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../../firmware/node/simulator.js'
 import { createEnvironment, createPump, parseTime, withFaults } from '../../firmware/sensors/index.js'
 import { ConfigError } from '../config.js'
+import { clean } from './fleet/format.js'
 
 const AGENT_VERSION = '0.1.0'
 
@@ -75,6 +76,11 @@ export async function deviceCommand(args: string[]): Promise<number> {
       else if (e.type === 'status') process.stderr.write(`status: ${e.status}\n`)
       else if (e.type === 'error') process.stderr.write(`${e.code}: ${e.message}\n`)
       else if (e.type === 'revoked') process.stderr.write('revoked by the server: stopping\n')
+      else if (e.type === 'app')
+        process.stderr.write(
+          `app ${clean(e.name)} ${clean(e.version)}: ${e.state}${e.reason ? ` (${clean(e.reason)})` : ''}\n`,
+        )
+      else if (e.type === 'app-log') process.stderr.write(`app ${clean(e.name)} log: ${clean(e.message)}\n`)
     },
   })
   await agent.start()

@@ -2,7 +2,8 @@
 // the sample (now_ms(), value) through the very kernel of kernels/assembly with the default parameters
 // (written at build time from kernels/host/params.ts, so they cannot drift from the server's), and sends
 // only what the kernel finds: for an anomalous sample "<channel>.anomaly" (its score) and
-// "<channel>.flags" (its verdict bits); for each window the sample closes "<channel>.window.mean", .std,
+// "<channel>.flags" (its verdict bits); for each window the sample closes that does not overlap the last
+// one sent (every sixth, with the default 60 s windows sliding by 10 s) "<channel>.window.mean", .std,
 // .min, .max and .count. Its verdicts equal, bit for bit, the server's on the same (ts, value) series.
 //
 // The kernel keeps one series in the fixed state block at STATE_PTR. Each channel has its own copy of that
@@ -25,10 +26,12 @@ import {
   TS_PTR,
   VALUE_PTR,
   W_COUNT,
+  W_END,
   W_FIELDS,
   W_MAX,
   W_MEAN,
   W_MIN,
+  W_START,
   W_STD,
   WINDOW_PTR,
 } from '../../../../../kernels/layout'
@@ -107,6 +110,9 @@ function detect(ch: i32, ts: f64, x: f64): void {
   const windows = windowCount()
   for (let w = 0; w < windows; w++) {
     const at = WINDOW_PTR + w * W_FIELDS * 8
+    // Windows overlap (60 s every 10 s): only those that tile time are sent, each sample in one.
+    const end = load<f64>(at + W_END * 8)
+    if (end % (end - load<f64>(at + W_START * 8)) !== 0) continue
     emitField(name, 'window.mean', load<f64>(at + W_MEAN * 8))
     emitField(name, 'window.std', load<f64>(at + W_STD * 8))
     emitField(name, 'window.min', load<f64>(at + W_MIN * 8))
