@@ -50,6 +50,8 @@ export interface SimulationOptions {
   onProgress?: (p: Progress) => void
   /** Called when the run is over, before the devices stop (to look at the server while they run). */
   beforeStop?: () => Promise<void>
+  /** Ends the run early when it settles (a signal): the devices then stop and drain as at the end. */
+  stopEarly?: Promise<void>
   /** Worker threads that run the fleet's apps (default: one per CPU); 0: the devices run no apps. */
   appWorkers?: number
   /** Every event of every agent, with the device's index (after the simulator counted it). */
@@ -226,7 +228,14 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     startReading()
     const runStart = Date.now()
     const labels = applyFaultPlans(plans, sensors, runStart, o.seed)
-    await sleep(o.durationMs)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, o.durationMs)
+      }),
+      o.stopEarly ?? new Promise<void>(() => {}),
+    ])
+    clearTimeout(timer)
     const runSeconds = elapsedS() - enrolSeconds
     const connectedAtEnd = connected()
     await o.beforeStop?.()

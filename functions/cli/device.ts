@@ -153,6 +153,21 @@ export async function simulateCommand(args: string[]): Promise<number> {
     seed: Math.floor(positive(values.seed, 1, '--seed')),
     agentVersion: AGENT_VERSION,
     onProgress,
+    // Ctrl-C (or SIGTERM) ends the run early: the devices stop, drain, and the result is printed.
+    // A second one quits at once.
+    stopEarly: new Promise<void>((resolve) => {
+      let asked = false
+      const onSignal = () => {
+        if (asked) process.exit(130)
+        asked = true
+        process.stderr.write(
+          '\nstopping: the devices drain their outboxes (press Ctrl-C again to quit now)\n',
+        )
+        resolve()
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+    }),
     beforeStop: adminToken
       ? async () => {
           serverConnected = await countConnected(server, adminToken).catch(() => undefined)

@@ -96,12 +96,10 @@ export function deviceApiRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void
       timeoutMs: z.number(),
       serverTime: z.number(),
       status: z.string(),
-      apps: z
-        .array(z.record(z.string(), z.unknown()))
-        .openapi({
-          description:
-            'the exact set of apps to run: appId, name, version, sha256, size, deploymentId, limits, telemetry',
-        }),
+      apps: z.array(z.record(z.string(), z.unknown())).openapi({
+        description:
+          'the exact set of apps to run: appId, name, version, sha256, size, deploymentId, limits, telemetry',
+      }),
     }),
     'invalid_token, token_expired, device_revoked',
   )
