@@ -1,4 +1,4 @@
-// The replay tool's build: relative paths (it is served at /app/ by `npm start`, or opened from any
+// The web build (the replay tool, the console, the MCU page): relative paths (it is served at /app/ by `npm start`, or opened from any
 // static host), module workers, and a service worker that precaches every file of the build.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -32,6 +32,14 @@ export default defineConfig(({ command }) => ({
     target: 'es2022',
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 1024,
+    // Three pages: the replay tool (/app/), the fleet console (/app/console/), the simulated MCUs (/app/mcu/).
+    rollupOptions: {
+      input: {
+        replay: fileURLToPath(new URL('./index.html', import.meta.url)),
+        console: fileURLToPath(new URL('./console/index.html', import.meta.url)),
+        mcu: fileURLToPath(new URL('./mcu/index.html', import.meta.url)),
+      },
+    },
   },
   worker: { format: 'es' },
   server: { fs: { allow: ['..'] } },

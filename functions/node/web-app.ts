@@ -1,4 +1,5 @@
-// The replay tool (web/, built by `npm run build:web`) served by the Node server at /app/.
+// The web app (web/, built by `npm run build:web`) served by the Node server at /app/: the replay
+// tool at /app/, the fleet console at /app/console/ (where / leads), the simulated MCUs at /app/mcu/.
 import { existsSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { serveStatic } from '@hono/node-server/serve-static'
@@ -20,6 +21,8 @@ export function withWebApp(
   const outer = new Hono()
   const built = existsSync(join(dir, 'index.html'))
   outer.get('/app', (c) => c.redirect(WEB_PATH, 301))
+  // The console is the front page.
+  outer.get('/', (c) => c.redirect(`${WEB_PATH}console/`, 302))
   if (built) {
     // The service worker must never be served stale, or a new build would never reach the browser.
     outer.use('/app/sw.js', async (c, next) => {
