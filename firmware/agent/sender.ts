@@ -10,13 +10,13 @@ import { retryDelay } from './backoff.js'
 import { type AgentContext, messageOf, refreshOutboxStats } from './context.js'
 import { errorOf, isAbort, jsonOf, ProtocolError, RevokedError } from './errors.js'
 import type { SealedBatch } from './ports.js'
-import { pushRecent } from './stats.js'
+import { pushRecent, type ServerAnomaly } from './stats.js'
 import { TransportError, type TransportResponse } from './transport.js'
 
 const REFUSED = new Set([400, 413, 415, 422])
 
 type Outcome =
-  | { kind: 'acked'; accepted: number; refused: number }
+  | { kind: 'acked'; accepted: number; refused: number; anomalyCount: number; anomalies: ServerAnomaly[] }
   | { kind: 'rejected'; status: number; code: string; message: string }
   | { kind: 'retry'; code: string; reason: string; retryAfter: string | undefined }
 
@@ -24,12 +24,21 @@ export function outcomeOf(res: TransportResponse): Outcome {
   if (res.status >= 200 && res.status < 300) {
     let accepted = Number.NaN
     let refused = 0
+    let anomalyCount = 0
+    let anomalies: ServerAnomaly[] = []
     try {
-      const answer = jsonOf<{ accepted?: unknown; rejectedCount?: unknown }>(res)
+      const answer = jsonOf<{
+        accepted?: unknown
+        rejectedCount?: unknown
+        anomalyCount?: unknown
+        anomalies?: unknown
+      }>(res)
       if (typeof answer.accepted === 'number') accepted = answer.accepted
       if (typeof answer.rejectedCount === 'number') refused = answer.rejectedCount
+      if (Array.isArray(answer.anomalies)) anomalies = answer.anomalies.filter(isAnomaly)
+      anomalyCount = typeof answer.anomalyCount === 'number' ? answer.anomalyCount : anomalies.length
     } catch {}
-    return { kind: 'acked', accepted, refused }
+    return { kind: 'acked', accepted, refused, anomalyCount, anomalies }
   }
   const error = errorOf(res)
   if (REFUSED.has(res.status)) {
@@ -123,6 +132,14 @@ export async function runSender(ctx: AgentContext, signal: AbortSignal): Promise
         attempts: current.attempts,
         latencyMs,
       })
+      if (outcome.anomalyCount > 0) {
+        ctx.emit({
+          type: 'anomalies',
+          id: batch.id,
+          count: outcome.anomalyCount,
+          anomalies: outcome.anomalies,
+        })
+      }
     } else {
       ctx.setStatus('connected')
       stats.rejected += 1
@@ -138,6 +155,12 @@ export async function runSender(ctx: AgentContext, signal: AbortSignal): Promise
     }
     current = null
   }
+}
+
+/** The fields of a server anomaly the agent passes on (see the ingest answer's schema). */
+function isAnomaly(a: unknown): a is ServerAnomaly {
+  const x = a as ServerAnomaly | null
+  return typeof x === 'object' && x !== null && typeof x.kind === 'string' && typeof x.ts === 'string'
 }
 
 const backoffFor = (ctx: AgentContext, attempt: number, retryAfter: string | undefined): number =>

@@ -58,6 +58,16 @@ export interface AgentStats {
   lastError: AgentError | null
 }
 
+/** An anomaly as the server's ingest answer lists it. */
+export interface ServerAnomaly {
+  ts: string
+  kind: string
+  metric: string | null
+  value: number | null
+  score: number
+  detail: string | null
+}
+
 export type AgentEvent =
   | { type: 'status'; status: AgentStatus }
   | { type: 'enrolled'; deviceId: string; created: boolean }
@@ -73,6 +83,8 @@ export type AgentEvent =
       delayMs: number
       reason: string
     }
+  /** The server found anomalies in an acked batch (its verdicts: the first ones it lists, and how many in all). */
+  | { type: 'anomalies'; id: string; count: number; anomalies: ServerAnomaly[] }
   | { type: 'heartbeat'; rttMs: number; intervalMs: number; serverStatus: string | null }
   | { type: 'revoked' }
   | { type: 'error'; code: string; message: string }
