@@ -1,6 +1,8 @@
 // What every route can reach: the app's dependencies after wiring.
 import type { Deployments } from './domain/apps/deployments.js'
 import type { Releases } from './domain/apps/releases.js'
+import type { Feed } from './domain/feed/feed.js'
+import type { StreamOptions } from './domain/feed/options.js'
 import type { Credentials } from './domain/fleet/credentials.js'
 import type { Enrolments } from './domain/fleet/enrolment.js'
 import type { Heartbeats } from './domain/fleet/heartbeats.js'
@@ -35,6 +37,9 @@ export interface AppContext {
   }
   /** Now, and the heartbeat timeout: what device status is derived from. */
   liveness(): Liveness
+  /** What happens in the fleet, read forwards (GET /v1/stream, /v1/stream/poll). */
+  feed: Feed
+  stream: StreamOptions
   /** Runs a request through the whole app (the relay's parts). */
   dispatch(request: Request): Promise<Response>
 }

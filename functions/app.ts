@@ -9,6 +9,8 @@ import type { AnalysisConfig } from './domain/analysis-config.js'
 import { Deployments } from './domain/apps/deployments.js'
 import { DeviceApps } from './domain/apps/device-apps.js'
 import { DEFAULT_MAX_APP_BYTES, Releases } from './domain/apps/releases.js'
+import { Feed } from './domain/feed/feed.js'
+import { DEFAULT_STREAM_OPTIONS, type StreamOptions } from './domain/feed/options.js'
 import { Credentials, DEVICE_TOKEN_PREFIX } from './domain/fleet/credentials.js'
 import { Enrolments } from './domain/fleet/enrolment.js'
 import { Heartbeats } from './domain/fleet/heartbeats.js'
@@ -32,6 +34,7 @@ import { ingestRoutes } from './routes/ingest.js'
 import { opsRoutes } from './routes/ops.js'
 import { queryRoutes } from './routes/queries.js'
 import { relayRoutes } from './routes/relay.js'
+import { streamRoutes } from './routes/stream.js'
 import { InvalidCursorError, type Store } from './store/port.js'
 
 export interface AppDeps {
@@ -60,6 +63,8 @@ export interface AppDeps {
   maxAppBytes?: number
   /** Origins allowed to call /v1 from a browser (the replay tool served from elsewhere); none by default. */
   corsOrigins?: string[]
+  /** How GET /v1/stream holds streams open, and whether the runtime can (defaults: see DEFAULT_STREAM_OPTIONS). */
+  stream?: Partial<StreamOptions>
 }
 
 export function createApp(deps: AppDeps) {
@@ -107,6 +112,8 @@ export function createApp(deps: AppDeps) {
     },
     apps: { releases, deployments },
     liveness,
+    feed: new Feed(store.feed, liveness),
+    stream: { ...DEFAULT_STREAM_OPTIONS, ...deps.stream },
     dispatch: async (request) => app.fetch(request, { relayed: true }),
   }
   app.use('*', requestLog(metrics, log))
@@ -124,6 +131,7 @@ export function createApp(deps: AppDeps) {
   deploymentRoutes(app, ctx)
   queryRoutes(app, ctx)
   exportRoutes(app, ctx)
+  streamRoutes(app, ctx)
   opsRoutes(app, ctx)
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404))
   app.onError((err, c) => {

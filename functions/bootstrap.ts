@@ -36,6 +36,10 @@ export interface RuntimeParts {
   cachedSeries?: number
   /** Where the one-line-per-request JSON log and warnings go. */
   log: (line: string) => void
+  /** Whether the runtime can hold a response open (GET /v1/stream); true unless said otherwise. */
+  streams?: boolean
+  /** Aborted when the server stops: open streams end. */
+  shutdown?: AbortSignal
 }
 
 export interface Started {
@@ -70,6 +74,7 @@ export function bootstrap(parts: RuntimeParts): Started {
     fleet: { heartbeatIntervalMs: config.heartbeatIntervalMs, heartbeatTimeoutMs: config.heartbeatTimeoutMs },
     corsOrigins: config.corsOrigins,
     maxAppBytes: config.maxAppBytes,
+    stream: { supported: parts.streams ?? true, maxMs: config.streamMaxMs, shutdown: parts.shutdown },
     version: VERSION,
     log: parts.log,
   })

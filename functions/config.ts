@@ -25,6 +25,8 @@ export interface ServiceConfig {
   maxAppBytes: number
   /** EDGEWATCH_CORS_ORIGINS: origins allowed to call /v1 from a browser, comma separated, or *. */
   corsOrigins: string[]
+  /** EDGEWATCH_STREAM_MAX: how long one GET /v1/stream stays open before it ends (clients reconnect). */
+  streamMaxMs: number
 }
 
 export type Env = Record<string, string | undefined>
@@ -127,6 +129,7 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     analysis,
     corsOrigins: parseOrigins(env.EDGEWATCH_CORS_ORIGINS ?? ''),
     maxAppBytes: parseBytes(env.EDGEWATCH_MAX_APP_BYTES ?? '256KiB', 'EDGEWATCH_MAX_APP_BYTES'),
+    streamMaxMs: parseDuration(env.EDGEWATCH_STREAM_MAX ?? '5m', 'EDGEWATCH_STREAM_MAX'),
   }
 }
 

@@ -121,6 +121,7 @@ export class Metrics {
     'Device credentials refused, by reason.',
   )
   readonly devices = new Gauge('edgewatch_devices', 'Devices by status, when scraped.')
+  readonly streamsOpen = new Gauge('edgewatch_streams_open', 'GET /v1/stream responses open now.')
   readonly requests = new Counter(
     'edgewatch_http_requests_total',
     'HTTP requests, by method, route and status.',
@@ -149,6 +150,7 @@ export class Metrics {
         this.heartbeats,
         this.deviceAuthRefused,
         this.devices,
+        this.streamsOpen,
         this.requests,
         this.requestSeconds,
         this.storeSeconds,

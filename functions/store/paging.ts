@@ -31,6 +31,25 @@ export const deviceCursor = {
   },
 }
 
+/**
+ * A place in the fleet's live feed (GET /v1/stream): the last anomaly id and the last device event id
+ * delivered. Both tables take increasing ids in commit order (one writer at a time), so "after this
+ * pair" names exactly what is still to come from each.
+ */
+export interface FeedPosition {
+  anomaly: number
+  event: number
+}
+
+export const feedCursor = {
+  encode: (p: FeedPosition): string => encode(['f', p.anomaly, p.event]),
+  decode: (cursor: string): FeedPosition => {
+    const [, anomaly, event] = decode(cursor, 'f', 3)
+    if (!isPosition(anomaly) || !isPosition(event)) throw invalid()
+    return { anomaly, event }
+  },
+}
+
 /** A cursor over a listing by descending id, tagged so that one listing's cursor fails on another. */
 function idCursor(tag: string) {
   return {
@@ -94,6 +113,10 @@ function isTs(v: unknown): v is number {
 
 function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v)
+}
+
+function isPosition(v: unknown): v is number {
+  return isId(v) && v >= 0
 }
 
 function invalid(): InvalidCursorError {

@@ -14,6 +14,7 @@ import type {
   WindowFeatureRow,
 } from '../domain/types.js'
 import type { AppStore } from './apps-port.js'
+import type { FeedStore } from './feed-port.js'
 import type { FleetStore, Liveness } from './fleet-port.js'
 
 /** An answer stored under its Idempotency-Key, with the sha256 of the body it answered. */
@@ -146,6 +147,8 @@ export interface Store {
   readonly fleet: FleetStore
   /** App releases and their deployments. */
   readonly apps: AppStore
+  /** What happens in the fleet, read forwards from a position (the live feed). */
+  readonly feed: FeedStore
   /**
    * The newest records of a device that carry the metric (top-level or under `metrics`), newest
    * first (ts, then id), among those with ts >= `since` (epoch ms). The bound is required: records

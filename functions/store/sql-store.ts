@@ -16,6 +16,7 @@ import type {
 import { errorText } from '../observability/error-text.js'
 import type { AppStore } from './apps-port.js'
 import { deviceDeltas } from './devices.js'
+import type { FeedStore } from './feed-port.js'
 import type { FleetStore, Liveness } from './fleet-port.js'
 import { getDeviceSql, listDevicesSql } from './fleet-sql.js'
 import { jsonChunks, jsonRowsInserts } from './json-rows.js'
@@ -86,6 +87,7 @@ import {
   UPSERT_SERIES,
 } from './sql.js'
 import { SqlAppStore } from './sql-apps.js'
+import { SqlFeedStore } from './sql-feed.js'
 import { SqlFleetStore } from './sql-fleet.js'
 
 /** The part of the D1 binding this adapter uses (structural, so no global Workers types are needed). */
@@ -157,10 +159,12 @@ const finite = (since: number) => Math.max(since, Number.MIN_SAFE_INTEGER)
 export class SqlStore implements Store {
   readonly fleet: FleetStore
   readonly apps: AppStore
+  readonly feed: FeedStore
 
   constructor(private readonly db: D1Database) {
     this.fleet = new SqlFleetStore(db)
     this.apps = new SqlAppStore(db)
+    this.feed = new SqlFeedStore(db)
   }
 
   async loadStates(series: { deviceId: string; metric: string }[]): Promise<Map<string, SeriesState>> {
