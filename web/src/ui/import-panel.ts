@@ -89,5 +89,16 @@ export function importPanel(app: App): void {
       )
     })()
   })
+  // Opened from the console (/app/?server=&deviceId=&since=&until=): the form is filled in, with
+  // the admin token the console keeps for this tab.
+  const params = new URLSearchParams(location.search)
+  for (const k of ['server', 'deviceId', 'since', 'until']) {
+    const v = params.get(k)
+    const input = form.elements.namedItem(k)
+    if (v && input instanceof HTMLInputElement) input.value = v
+  }
+  const token = form.elements.namedItem('token')
+  if (params.has('deviceId') && token instanceof HTMLInputElement)
+    token.value = sessionStorage.getItem('edgewatch.adminToken') ?? ''
   root.append(drop, form, progress, status)
 }
