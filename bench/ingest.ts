@@ -1,11 +1,17 @@
 // Ingest benchmark: records/s end to end through HTTP into SQLite with analysis. The server is the
 // real `edgewatch serve` in its own process; autocannon loads it from this process with 1,000-record
 // NDJSON batches on 10 connections. Also measures the bare JSON.parse rate of the same bytes.
+// Then, when `influxd` is installed (Debian's `influxdb`; skipped with a notice otherwise, or with
+// BENCH_INFLUX=0), the side-by-side comparison: the same 300 distinct 1,000-record batches (40 devices,
+// two metrics and a message each, time moving forward) to InfluxDB's /write as line protocol and to
+// a fresh edgewatch as NDJSON, 10 connections, BENCH_COMPARE_S (10) seconds each, alternating for
+// BENCH_ROUNDS (3) rounds; the medians and their ratio go into the JSON line.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { startServer } from '../test/server-process.js'
+import { type BenchRecord, influxdPath, lineOf, startInflux } from './ingest/influx.js'
 import { median, report } from './stats.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 20)
@@ -68,6 +74,7 @@ function peakRssMb(pid: number): number {
 }
 
 const bodies = makeBodies()
+let summary: Record<string, unknown> = {}
 const dataDir = mkdtempSync(join(tmpdir(), 'edgewatch-bench-'))
 const server = await startServer({
   EDGEWATCH_DATA_DIR: dataDir,
@@ -105,7 +112,7 @@ try {
   console.log(
     `records/s ${Math.round(recordsPerS)}  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  peak RSS ${rss.toFixed(0)} MB`,
   )
-  report({
+  summary = {
     benchmark: 'ingest',
     sync: SYNC,
     duration_s: DURATION_S,
@@ -122,8 +129,121 @@ try {
     stored_records: storedRecords,
     non_2xx: result.non2xx,
     errors: result.errors,
-  })
+  }
 } finally {
   await server.stop('SIGTERM')
   rmSync(dataDir, { recursive: true, force: true })
+}
+report({ ...summary, ...(await compareWithInflux()) })
+
+/** The comparison's batches: 300 distinct bodies of 1,000 records from 40 devices. */
+function comparisonRecords(): BenchRecord[][] {
+  const batches: BenchRecord[][] = []
+  let t = Date.UTC(2026, 10, 2)
+  for (let b = 0; b < 300; b++) {
+    const batch: BenchRecord[] = []
+    for (let i = 0; i < BATCH; i++) {
+      const device = i % 40
+      if (device === 0) t += 1000
+      const temp = 40 + Math.sin((t / 60_000) * (1 + device / 20)) * 5 + ((i * 7919 + b) % 13) / 10
+      batch.push({
+        deviceId: `pump-${String(device).padStart(3, '0')}`,
+        ts: t,
+        temp: Math.round(temp * 100) / 100,
+        latencyMs: 20 + ((i * 31 + b) % 50),
+        msg: i % 97 === 0 ? 'pressure warning' : 'telemetry',
+      })
+    }
+    batches.push(batch)
+  }
+  return batches
+}
+
+async function load(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  bodies: string[],
+  seconds: number,
+) {
+  const r = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: bodies.map((body) => ({ method: 'POST', path, headers, body })),
+  })
+  return {
+    recordsPerS: (r['2xx'] * BATCH) / seconds,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    ok: r['2xx'],
+  }
+}
+
+async function compareWithInflux(): Promise<Record<string, unknown>> {
+  if (process.env.BENCH_INFLUX === '0') return {}
+  const binary = influxdPath()
+  if (!binary) {
+    console.log(
+      '!!! influxd is not installed (apt-get install influxdb): the side-by-side comparison is SKIPPED !!!',
+    )
+    return { influxdb_records_per_s: null, ratio: null }
+  }
+  const seconds = Number(process.env.BENCH_COMPARE_S ?? 10)
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+  const batches = comparisonRecords()
+  const ndjson = batches.map((b) => b.map((r) => JSON.stringify(r)).join('\n'))
+  const lines = batches.map((b) => b.map(lineOf).join('\n'))
+  const dir = mkdtempSync(join(tmpdir(), 'edgewatch-bench-compare-'))
+  const edge = await startServer({
+    EDGEWATCH_DATA_DIR: dir,
+    EDGEWATCH_INGEST_TOKEN: 'bench-ingest-token-0001',
+    EDGEWATCH_ADMIN_TOKEN: 'bench-admin-token-00001',
+    EDGEWATCH_SYNC: SYNC,
+  })
+  const influx = await startInflux(binary)
+  try {
+    const edgeRuns: number[] = []
+    const influxRuns: number[] = []
+    let edgeAcked = 0
+    for (let round = 1; round <= rounds; round++) {
+      const i = await load(influx.url, influx.writePath, { 'content-type': 'text/plain' }, lines, seconds)
+      const e = await load(
+        edge.url,
+        '/v1/ingest',
+        { authorization: 'Bearer bench-ingest-token-0001', 'content-type': 'application/x-ndjson' },
+        ndjson,
+        seconds,
+      )
+      edgeAcked += e.ok * BATCH
+      influxRuns.push(i.recordsPerS)
+      edgeRuns.push(e.recordsPerS)
+      console.log(
+        `round ${round}: influxdb ${Math.round(i.recordsPerS)} records/s (p99 ${i.p99} ms, non-2xx ${i.non2xx}), ` +
+          `edgewatch ${Math.round(e.recordsPerS)} records/s (p99 ${e.p99} ms, non-2xx ${e.non2xx}); ratio ${(e.recordsPerS / i.recordsPerS).toFixed(2)}`,
+      )
+    }
+    const stored = (await (
+      await fetch(`${edge.url}/v1/devices?limit=1000`, {
+        headers: { authorization: 'Bearer bench-admin-token-00001' },
+      })
+    ).json()) as { items: { recordCount: number }[] }
+    const influxMedian = median(influxRuns)
+    const edgeMedian = median(edgeRuns)
+    return {
+      compare_seconds: seconds,
+      compare_rounds: rounds,
+      influxdb_records_per_s: Math.round(influxMedian),
+      edgewatch_compare_records_per_s: Math.round(edgeMedian),
+      ratio: Number((edgeMedian / influxMedian).toFixed(3)),
+      ratio_by_round: edgeRuns.map((e, k) => Number((e / influxRuns[k]!).toFixed(3))),
+      edgewatch_compare_acknowledged: edgeAcked,
+      edgewatch_compare_stored: stored.items.reduce((n, d) => n + d.recordCount, 0),
+    }
+  } finally {
+    await influx.stop()
+    await edge.stop('SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
