@@ -30,6 +30,8 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
   mkdirSync(dataDir, { recursive: true })
   const tokens = resolveTokens(env, dataDir)
   const store = openSqliteStore(join(dataDir, 'edgewatch.db'), { synchronous: sync })
+  // Open streams (GET /v1/stream) end when the server stops, so closing waits for no client.
+  const shutdown = new AbortController()
   let started: ReturnType<typeof bootstrap>
   try {
     started = bootstrap({
@@ -39,6 +41,7 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
       store,
       kernel: await loadNodeKernel(),
       cachedSeries: 50_000,
+      shutdown: shutdown.signal,
       log: (line) => process.stdout.write(line + '\n'),
     })
   } catch (e) {
@@ -64,6 +67,7 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
     tokens,
     close: async () => {
       for (const t of timers) clearInterval(t)
+      shutdown.abort()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await store.close()
     },

@@ -42,6 +42,9 @@ async function start(): Promise<Started> {
     },
     store: await openSpinSqliteStore(Connection.open('default')),
     kernel: componentKernel(run),
+    // Tried under the jco host: the component streams, but the host serves one request at a time, so
+    // an open stream held up every other request. GET /v1/stream answers 501; clients poll instead.
+    streams: false,
     log: (line) => console.log(line),
   })
 }

@@ -26,6 +26,7 @@ const vars: Record<string, string | undefined> = {
   EDGEWATCH_MAX_QUEUED_RECORDS: env.EDGEWATCH_MAX_QUEUED_RECORDS,
   EDGEWATCH_HEARTBEAT_INTERVAL: env.EDGEWATCH_HEARTBEAT_INTERVAL,
   EDGEWATCH_HEARTBEAT_TIMEOUT: env.EDGEWATCH_HEARTBEAT_TIMEOUT,
+  EDGEWATCH_STREAM_MAX: env.EDGEWATCH_STREAM_MAX,
 }
 // The tokens go in an env file (wrangler shows such values as hidden), never on the command line
 // or in its output. Single quotes keep them literal; a token holding one goes as a --var instead.

@@ -23,6 +23,46 @@ const ENV = {
   // Short, so that a device goes unreachable within the test.
   EDGEWATCH_HEARTBEAT_INTERVAL: '1s',
   EDGEWATCH_HEARTBEAT_TIMEOUT: '3s',
+  // Short, so that a live stream ends by itself within the test.
+  EDGEWATCH_STREAM_MAX: '3s',
+}
+/** The runtimes that hold GET /v1/stream open (the others answer 501 and are polled). */
+const STREAMING = new Set(['node', 'workerd'])
+
+interface FeedItem {
+  id: string
+  event: string
+  data: Record<string, unknown>
+}
+
+/** The SSE events of a response until it ends or `stopAfter` ms pass; `id` frames without data are skipped. */
+async function sseEvents(
+  res: Response,
+  stopAfter: number,
+): Promise<{ events: FeedItem[]; text: string; ended: boolean }> {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+  let text = ''
+  let ended = false
+  const timer = setTimeout(() => void reader.cancel(), stopAfter)
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += value
+    }
+    ended = true
+  } catch {}
+  clearTimeout(timer)
+  const events = text
+    .split('\n\n')
+    .map((block) =>
+      Object.fromEntries(
+        block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+      ),
+    )
+    .filter((f) => f.event)
+    .map((f) => ({ id: f.id as string, event: f.event as string, data: JSON.parse(f.data as string) }))
+  return { events, text, ended }
 }
 
 interface Expected {
@@ -454,6 +494,82 @@ describe.each(RUNTIMES)('contract: $name', (runtime) => {
     expect((await req(`/v1/deployments/${deployment.id}/rollback`, { method: 'POST' })).status).toBe(200)
     expect(((await (await d.heartbeat()).json()) as { apps: unknown[] }).apps).toEqual([])
   })
+
+  it('serves the live feed by polling: exactly what follows a cursor, from any event on', async () => {
+    const poll = async (query: string) => {
+      const res = await req(`/v1/stream/poll?${query}`)
+      expect(res.status).toBe(200)
+      return (await res.json()) as { items: FeedItem[]; next: string }
+    }
+    const start = await poll('')
+    expect(start.items).toEqual([])
+    await ingest(
+      ndjson([0, 1, 2].map((i) => ({ deviceId: 'feed-1', ts: T0 + i, level: 'error', msg: `m${i}` }))),
+    )
+    const renamed = await req('/v1/devices/feed-1', {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'fed' }),
+    })
+    expect(renamed.status).toBe(200)
+    const all = (await poll(`cursor=${start.next}`)).items
+    // Devices of earlier tests may go unreachable meanwhile (their events join the feed): look at ours.
+    const ours = all.filter((i) => i.data.deviceId === 'feed-1')
+    expect(ours.map((i) => [i.event, i.data.kind])).toEqual([
+      ['anomaly', 'error'],
+      ['anomaly', 'error'],
+      ['anomaly', 'error'],
+      ['device', 'updated'],
+    ])
+    expect(ours[3]!.data).toMatchObject({ detail: '{"name":"fed"}', status: 'unmanaged' })
+    for (let k = 0; k < all.length; k++) {
+      const rest = (await poll(`cursor=${all[k]!.id}`)).items
+      expect(rest.slice(0, all.length - k - 1)).toEqual(all.slice(k + 1))
+    }
+    const two = await poll(`cursor=${start.next}&limit=2`)
+    expect(two.items).toEqual(all.slice(0, 2))
+    expect(two.next).toBe(all[1]!.id)
+    expect(await errorCode(await req('/v1/stream/poll?cursor=bogus'))).toBe('invalid_cursor')
+    expect(await errorCode(await req('/v1/stream/poll?limit=1001'))).toBe('invalid_request')
+    expect((await req('/v1/stream/poll', {}, INGEST)).status).toBe(401)
+  })
+
+  it('streams the live feed as Server-Sent Events where the runtime can hold a stream open, else says 501', async () => {
+    if (!STREAMING.has(runtime.name)) {
+      const res = await req('/v1/stream')
+      expect(res.status).toBe(501)
+      expect(await errorCode(res)).toBe('stream_unsupported')
+      return
+    }
+    expect(await errorCode(await req('/v1/stream', { headers: { 'Last-Event-ID': 'bogus' } }))).toBe(
+      'invalid_cursor',
+    )
+    const live = await req('/v1/stream')
+    expect(live.status).toBe(200)
+    expect(live.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const reading = sseEvents(live, 10_000)
+    await new Promise((r) => setTimeout(r, 300))
+    await ingest(
+      ndjson([0, 1].map((i) => ({ deviceId: 'feed-2', ts: T0 + i, level: 'fatal', msg: `s${i}` }))),
+    )
+    const streamed = await reading
+    // EDGEWATCH_STREAM_MAX is 3 s here: the stream ended by itself, after a retry hint.
+    expect(streamed.ended).toBe(true)
+    const start = /^retry: \d+\nid: (\S+)\n\n/.exec(streamed.text)?.[1]
+    expect(start).toBeDefined()
+    const all = ((await (await req(`/v1/stream/poll?cursor=${start}`)).json()) as { items: FeedItem[] }).items
+    expect(streamed.events.filter((e) => e.data.deviceId === 'feed-2').map((e) => e.data.kind)).toEqual([
+      'error',
+      'error',
+    ])
+    expect(all.slice(0, streamed.events.length)).toEqual(streamed.events)
+    // Resuming with Last-Event-ID gives exactly the events after it.
+    const resumed = await sseEvents(
+      await req('/v1/stream', { headers: { 'Last-Event-ID': all[0]!.id } }),
+      10_000,
+    )
+    expect(resumed.events.slice(0, all.length - 1)).toEqual(all.slice(1))
+  }, 30_000)
 
   it('answers unknown routes with 404 in the error shape', async () => {
     const res = await req('/no/such/route', {}, null)
