@@ -30,6 +30,8 @@ let browser: Browser
 let page: Page
 let agent: Agent
 let deviceId: string
+/** The Last-Event-ID of each GET /v1/stream the console made ('' for none). */
+const streamRequests: string[] = []
 
 async function shot(name: string) {
   const path = join(shots, name)
@@ -61,11 +63,16 @@ beforeAll(async () => {
     EDGEWATCH_INGEST_TOKEN: INGEST,
     EDGEWATCH_HEARTBEAT_INTERVAL: '1s',
     EDGEWATCH_HEARTBEAT_TIMEOUT: '3s',
+    // The server ends each stream this soon: the console must reconnect with its last event id.
+    EDGEWATCH_STREAM_MAX: '4s',
   })
   browser = await launchChromium()
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   page = await context.newPage()
   page.on('pageerror', (e) => console.error('page error:', e.message))
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/v1/stream') streamRequests.push(r.headers()['last-event-id'] ?? '')
+  })
 }, 60_000)
 
 afterAll(async () => {
@@ -205,7 +212,22 @@ describe.runIf(run)('fleet console in Chromium', () => {
       { timeout: 20_000 },
     )
     expect(await page.textContent('#chart-legend')).toContain('spike')
+    // The stream ended (EDGEWATCH_STREAM_MAX) and the console came back with its last event id.
+    for (let i = 0; i < 50 && streamRequests.length < 2; i++) await new Promise((r) => setTimeout(r, 200))
+    expect(streamRequests.length).toBeGreaterThan(1)
+    expect(streamRequests.slice(1).every((id) => id.length > 0)).toBe(true)
     await shot('console-device.png')
+
+    // The replay tool opens with this device and time range filled in, and the token of the tab.
+    await page.click('#open-replay')
+    await page.waitForURL(/\/app\/\?server=/)
+    await page.waitForSelector('form.pull input[name="deviceId"]')
+    expect(await page.inputValue('form.pull input[name="deviceId"]')).toBe(deviceId)
+    expect(await page.inputValue('form.pull input[name="server"]')).toBe(server.url)
+    expect(Date.parse(await page.inputValue('form.pull input[name="since"]'))).toBeGreaterThan(0)
+    expect(await page.inputValue('form.pull input[name="token"]')).toBe(ADMIN)
+    await page.goBack()
+    await page.waitForSelector('#device-charts figure.chart')
   }, 60_000)
 
   it('uploads an app from the console (a bad one is refused with the reason) and deploys it to the label: running', async () => {
@@ -290,6 +312,43 @@ describe.runIf(run)('fleet console in Chromium', () => {
     )
     expect(await page.textContent('#rollout-reason')).toContain('failed')
   }, 90_000)
+
+  it('falls back to polling when the stream is unsupported (501), says so, and still shows new anomalies', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const polling = await context.newPage()
+    await polling.route(
+      (url) => url.pathname === '/v1/stream',
+      (route) =>
+        route.fulfill({
+          status: 501,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            error: { code: 'stream_unsupported', message: 'cannot stream here', details: null },
+          }),
+        }),
+    )
+    try {
+      await polling.goto(`${server.url}/app/console/#/fleet`)
+      await polling.fill('#token', ADMIN)
+      await polling.click('#signin button[type=submit]')
+      await polling.waitForFunction(() =>
+        document.querySelector('#live-status')?.textContent?.includes('live updates by polling every 5 s'),
+      )
+      expect(await polling.textContent('#live-status')).toContain('this server cannot stream')
+      const now = Date.now()
+      const records = Array.from({ length: 40 }, (_, i) => ({
+        deviceId: 'pump-2',
+        ts: now - (40 - i) * 200,
+        pressure: i === 39 ? 60 : 3 + (i % 4) * 0.01,
+      }))
+      await api('/v1/ingest', { method: 'POST', body: JSON.stringify(records) }, INGEST)
+      await polling.waitForSelector('#feed-list li[data-device="pump-2"][data-kind="spike"]', {
+        timeout: 15_000,
+      })
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
 
   it('keeps thousands of devices in a virtualised list: only the rows in view are in the page', async () => {
     const now = Date.now()

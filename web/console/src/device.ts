@@ -65,8 +65,10 @@ async function discoverMetrics(api: Api, device: Device, signal: AbortSignal): P
     deviceId: device.deviceId,
     limit: 100,
   })
-  for (const a of anomalies.items) if (a.metric) names.add(a.metric)
-  return [...names].sort().slice(0, MAX_METRICS)
+  // Metrics with recent anomalies first, then by name.
+  const flagged = [...new Set(anomalies.items.map((a) => a.metric).filter((m): m is string => Boolean(m)))]
+  const rest = [...names].filter((n) => !flagged.includes(n)).sort()
+  return [...flagged, ...rest].slice(0, MAX_METRICS)
 }
 
 interface Chart {
@@ -106,10 +108,10 @@ function chart(metric: string, width: number): Chart {
   c.plot = new uPlot(
     {
       width,
-      height: 170,
+      height: 150,
       scales: { x: { time: true } },
       series: [{}, { label: metric, stroke: '#1f4e8c', width: 1 }],
-      axes: [{ stroke: '#333' }, { stroke: '#333' }],
+      axes: [{ stroke: '#333' }, { stroke: '#333', size: 60 }],
       legend: { show: false },
       cursor: { sync: { key: 'edgewatch-console' } },
       plugins: [markers],
@@ -304,7 +306,12 @@ export function deviceView(root: HTMLElement, api: Api, live: Live, id: string):
     )
   }
 
-  const width = () => Math.max(360, chartList.clientWidth - 8)
+  /** A chart's width: its column of the grid (26rem or more each). */
+  const width = () => {
+    const gridWidth = chartList.clientWidth
+    const columns = Math.max(1, Math.floor((gridWidth + 16) / (26 * 15 + 16)))
+    return Math.max(300, Math.floor((gridWidth - (columns - 1) * 16) / columns) - 4)
+  }
 
   const loadCharts = async () => {
     if (!device) return
@@ -318,7 +325,6 @@ export function deviceView(root: HTMLElement, api: Api, live: Live, id: string):
       ),
     )
     if (abort.signal.aborted) return
-    if (charts.size === 0) chartList.replaceChildren()
     const kinds = new Set<string>()
     let from = Number.POSITIVE_INFINITY
     let to = Number.NEGATIVE_INFINITY
@@ -327,7 +333,6 @@ export function deviceView(root: HTMLElement, api: Api, live: Live, id: string):
       if (!c) {
         c = chart(s.metric, width())
         charts.set(s.metric, c)
-        chartList.append(c.figure)
       }
       setSeries(c, s)
       for (const v of s.values) for (const k of v.anomalies) kinds.add(k)
@@ -336,6 +341,8 @@ export function deviceView(root: HTMLElement, api: Api, live: Live, id: string):
         to = Math.max(to, Date.parse(s.values.at(-1)!.ts))
       }
     }
+    // In the order of `metrics` (a metric that just had an anomaly comes first).
+    chartList.replaceChildren(...metrics.flatMap((m) => (charts.get(m) ? [charts.get(m)!.figure] : [])))
     if (metrics.length === 0)
       chartList.replaceChildren(h('p', { class: 'hint' }, 'No metrics in its recent records.'))
     legend.replaceChildren(...(kinds.size ? ['Markers: ', ...[...kinds].sort().map((k) => kindChip(k))] : []))
@@ -423,12 +430,12 @@ export function deviceView(root: HTMLElement, api: Api, live: Live, id: string):
     soon = setTimeout(() => {
       soon = undefined
       if (e.type === 'anomaly' && e.data.metric && !metrics.includes(e.data.metric))
-        metrics = [...metrics, e.data.metric].sort()
+        metrics = [e.data.metric, ...metrics]
       void refresh(true)
     }, 500)
   })
   const onResize = () => {
-    for (const c of charts.values()) c.plot.setSize({ width: width(), height: 170 })
+    for (const c of charts.values()) c.plot.setSize({ width: width(), height: 150 })
   }
   addEventListener('resize', onResize)
   return () => {
