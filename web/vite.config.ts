@@ -12,7 +12,9 @@ function serviceWorker(): Plugin {
     name: 'edgewatch-service-worker',
     apply: 'build',
     generateBundle(_options, bundle) {
-      const files = ['./', ...Object.keys(bundle).map((f) => `./${f}`)]
+      // Every page by its URL (the HTML is not in the bundle yet here): a navigation to /app/console/
+      // or /app/mcu/ must find its own page in the cache, not fall back to the replay tool's shell.
+      const files = ['./', './console/', './mcu/', ...Object.keys(bundle).map((f) => `./${f}`)]
       const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 12)
       const source = readFileSync(new URL('./sw-template.js', import.meta.url), 'utf8')
         .replace('__VERSION__', version)
