@@ -226,7 +226,10 @@ describe.runIf(run)('fleet console in Chromium', () => {
     expect(await page.inputValue('form.pull input[name="server"]')).toBe(server.url)
     expect(Date.parse(await page.inputValue('form.pull input[name="since"]'))).toBeGreaterThan(0)
     expect(await page.inputValue('form.pull input[name="token"]')).toBe(ADMIN)
+    // Back, and reloaded: the replay tool's service worker now controls /app/ and must give the
+    // console its own page.
     await page.goBack()
+    await page.reload()
     await page.waitForSelector('#device-charts figure.chart')
   }, 60_000)
 
@@ -252,6 +255,7 @@ describe.runIf(run)('fleet console in Chromium', () => {
       document.querySelector('#upload-status')?.textContent?.startsWith('Uploaded counter@1.0.0'),
     )
     expect(await page.textContent('#apps-list')).toContain('counter@1.0.0')
+    await shot('console-apps.png')
 
     expect(
       await page.$eval('#deploy-app', (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent),
@@ -303,13 +307,18 @@ describe.runIf(run)('fleet console in Chromium', () => {
     const row = `#rollout-batches tr[data-device="${deviceId}"][data-state="failed"]`
     await page.waitForSelector(row, { timeout: 40_000 })
     expect(await page.textContent(row)).toMatch(/fuel_exhausted|wall_timeout/)
-    await page.waitForFunction(
-      () => document.querySelector<HTMLElement>('#view')?.dataset.state === 'failed',
-      undefined,
-      {
-        timeout: 20_000,
-      },
-    )
+    const id = decodeURIComponent((await page.evaluate(() => location.hash)).split('/')[2]!)
+    await page
+      .waitForFunction(
+        () => document.querySelector<HTMLElement>('#view')?.dataset.state === 'failed',
+        undefined,
+        {
+          timeout: 20_000,
+        },
+      )
+      .catch(async (e: Error) => {
+        throw new Error(`${e.message}\nthe deployment: ${JSON.stringify(await api(`/v1/deployments/${id}`))}`)
+      })
     expect(await page.textContent('#rollout-reason')).toContain('failed')
   }, 90_000)
 

@@ -339,7 +339,7 @@ export function fleetView(root: HTMLElement, api: Api, live: Live): () => void {
       void load()
     }, ms)
   }
-  const offEvent = live.onEvent((e) => refreshSoon(e.type === 'device' ? 300 : 2000))
+  const offEvent = live.onEvent((e) => refreshSoon(e.type === 'device' ? 300 : 5000))
   const timer = setInterval(() => void load(), REFRESH_MS)
   void load()
   return () => {
