@@ -170,7 +170,6 @@ describe.runIf(run)('fleet console in Chromium', () => {
     await page.click('button[data-sort="status"]')
     await page.click('button[data-sort="status"]')
     await page.waitForSelector(`${row} [data-status="connected"]`)
-    await shot('console-fleet.png')
   }, 60_000)
 
   it('opens the device view: a chart of its readings, its events, and an anomaly in the live feed without reload', async () => {
@@ -307,19 +306,11 @@ describe.runIf(run)('fleet console in Chromium', () => {
     const row = `#rollout-batches tr[data-device="${deviceId}"][data-state="failed"]`
     await page.waitForSelector(row, { timeout: 40_000 })
     expect(await page.textContent(row)).toMatch(/fuel_exhausted|wall_timeout/)
-    const id = decodeURIComponent((await page.evaluate(() => location.hash)).split('/')[2]!)
-    await page
-      .waitForFunction(
-        () => document.querySelector<HTMLElement>('#view')?.dataset.state === 'failed',
-        undefined,
-        {
-          timeout: 20_000,
-        },
-      )
-      .catch(async (e: Error) => {
-        throw new Error(`${e.message}\nthe deployment: ${JSON.stringify(await api(`/v1/deployments/${id}`))}`)
-      })
-    expect(await page.textContent('#rollout-reason')).toContain('failed')
+    // The count of failed devices says so too. (The deployment itself may end `succeeded` or
+    // `failed`: the device reported the app running before its first tick ran out of fuel.)
+    await page.waitForFunction(() =>
+      document.querySelector('[data-count="failed"]')?.textContent?.trim().endsWith('1'),
+    )
   }, 90_000)
 
   it('falls back to polling when the stream is unsupported (501), says so, and still shows new anomalies', async () => {
@@ -360,6 +351,10 @@ describe.runIf(run)('fleet console in Chromium', () => {
   }, 60_000)
 
   it('keeps thousands of devices in a virtualised list: only the rows in view are in the page', async () => {
+    // The fleet with the agent's apps (one running, one failed) and the anomalies found so far.
+    await page.click('nav a[data-nav="fleet"]')
+    await page.waitForSelector(`#fleet-rows .row[data-device="${deviceId}"] .app-failed`, { timeout: 20_000 })
+    await shot('console-fleet.png')
     const now = Date.now()
     const body = Array.from({ length: 3000 }, (_, i) =>
       JSON.stringify({ deviceId: `sensor-${String(i).padStart(4, '0')}`, ts: now, temp: 20 + (i % 7) }),
@@ -369,7 +364,6 @@ describe.runIf(run)('fleet console in Chromium', () => {
       { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } },
       INGEST,
     )
-    await page.click('nav a[data-nav="fleet"]')
     await page.waitForFunction(
       () => document.querySelector('#fleet-summary')?.textContent?.includes('3,006 of 3,006'),
       undefined,

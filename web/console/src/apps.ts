@@ -218,8 +218,8 @@ export function appsView(root: HTMLElement, api: Api, go: (hash: string) => void
   const batches = h('input', { id: 'deploy-batches', value: '100%', placeholder: '1, 10%, 100%' })
   const bake = h('input', { id: 'deploy-bake', value: '0', placeholder: '1m' })
   const maxFailures = h('input', { id: 'deploy-maxFailures', value: '0', placeholder: '5%' })
-  const gate = h('input', { id: 'deploy-gate', type: 'checkbox' })
-  const margin = h('input', { id: 'deploy-margin', value: '10%' })
+  const gate = h('input', { id: 'deploy-gate', type: 'checkbox', 'aria-label': 'health gate on' })
+  const margin = h('input', { id: 'deploy-margin', value: '10%', 'aria-label': 'health gate margin' })
   const deployStatus = h('p', { id: 'deploy-status', role: 'status', 'aria-live': 'polite' })
   const deploy = h(
     'form',
@@ -231,7 +231,7 @@ export function appsView(root: HTMLElement, api: Api, go: (hash: string) => void
     field('Batches', batches, 'cumulative: 1, 10%, 100%'),
     field('Bake', bake, 'between batches: 30s, 1m'),
     field('Max failures', maxFailures, 'per batch: 0, 5%'),
-    field('Health gate', h('span', {}, gate, ' margin ', margin)),
+    field('Health gate', h('span', { class: 'inline' }, gate, h('span', {}, 'on, margin'), margin)),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Deploy')),
     deployStatus,
   )

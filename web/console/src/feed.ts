@@ -69,6 +69,8 @@ export async function feedPanel(root: HTMLElement, api: Api, live: Live): Promis
   live.onEvent((e) => {
     if (e.type === 'anomaly') add([e.data], true)
   })
+  // The newest anomalies once live updates run: anything stored later comes live (repeats are ignored).
+  await live.ready
   try {
     const page = await api.get<{ items: Anomaly[] }>('/v1/anomalies', { limit: 50 })
     for (const a of page.items) if (typeof a.id === 'number') live.seen(a.id)

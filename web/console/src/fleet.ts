@@ -243,8 +243,11 @@ export function fleetView(root: HTMLElement, api: Api, live: Live): () => void {
           : apps.map((a) =>
               h(
                 'span',
-                { class: `app app-${a.state}`, title: a.reason ?? '' },
-                `${a.name}@${a.version} ${a.state}`,
+                {
+                  class: `app app-${a.state}`,
+                  title: `${a.name}@${a.version} ${a.state}${a.reason ? `: ${a.reason}` : ''}`,
+                },
+                `${a.name} ${a.state}`,
               ),
             )),
       ),

@@ -32,8 +32,21 @@ const sleep = (ms: number, signal: AbortSignal) =>
     })
   })
 
+/**
+ * The server's clock from an answer's Date header (whole seconds), else this machine's: where a
+ * stream that delivered no event ended, so that the next one starts there (`since`), not at "now".
+ * eventsource-parser passes on only events with data, never the server's bare `id:` lines.
+ */
+function serverTime(res: Response): number {
+  const t = Date.parse(res.headers.get('date') ?? '')
+  return Number.isFinite(t) ? t : Date.now()
+}
+
 export class Live {
   status: LiveStatus = { mode: 'connecting', text: 'connecting to live updates…' }
+  /** Settles once the first stream or poll answered (or after a few seconds): load history after it. */
+  readonly ready: Promise<void>
+  private markReady: () => void = () => {}
   private readonly events = new Set<(e: LiveEvent) => void>()
   private readonly statuses = new Set<(s: LiveStatus) => void>()
   private readonly abort = new AbortController()
@@ -41,6 +54,8 @@ export class Live {
   private readonly pollMs: number
   private readonly maxFailures: number
   private lastAnomalyId: number
+  /** Where to start again when no event id came yet (server time, ms, a second early: repeats are ignored). */
+  private resumeSince: number | undefined
 
   constructor(
     private readonly api: Api,
@@ -49,6 +64,10 @@ export class Live {
     this.pollMs = options.pollMs ?? 5000
     this.maxFailures = options.maxFailures ?? 3
     this.lastAnomalyId = options.lastAnomalyId ?? 0
+    this.ready = new Promise((resolve) => {
+      this.markReady = resolve
+      setTimeout(resolve, 5000)
+    })
   }
 
   onEvent(fn: (e: LiveEvent) => void): () => void {
@@ -95,7 +114,8 @@ export class Live {
       try {
         const headers: Record<string, string> = { accept: 'text/event-stream' }
         if (this.lastId) headers['last-event-id'] = this.lastId
-        const res = await this.api.raw('/v1/stream', { headers, signal })
+        const since = this.lastId ? undefined : this.resumeSince
+        const res = await this.api.raw(withQuery('/v1/stream', { since }), { headers, signal })
         if (res.status === 501 || res.status === 404 || res.status === 405) {
           const e = await errorOf(res)
           const why =
@@ -104,7 +124,9 @@ export class Live {
         }
         if (!res.ok || !res.body) throw await errorOf(res)
         failures = 0
+        this.resumeSince = serverTime(res) - 1000
         this.setStatus({ mode: 'stream', text: 'live: streaming from the server' })
+        this.markReady()
         const parser = createParser({
           onEvent: (m: EventSourceMessage) => {
             if (m.id) this.lastId = m.id
@@ -134,13 +156,15 @@ export class Live {
   private async poll(why: string): Promise<void> {
     const signal = this.abort.signal
     const every = `live updates by polling every ${Math.round(this.pollMs / 1000)} s (${why})`
-    this.setStatus({ mode: 'polling', text: every })
     let route: 'stream-poll' | 'anomalies' = 'stream-poll'
     let cursor: string | null = this.lastId ?? null
     while (!signal.aborted) {
       try {
         if (route === 'stream-poll') {
-          const res = await this.api.raw(withQuery('/v1/stream/poll', { cursor, limit: 500 }), { signal })
+          const since = cursor ? undefined : this.resumeSince
+          const res = await this.api.raw(withQuery('/v1/stream/poll', { cursor, since, limit: 500 }), {
+            signal,
+          })
           if (res.status === 404 || res.status === 405) {
             route = 'anomalies'
             continue
@@ -160,6 +184,7 @@ export class Live {
           for (const a of fresh) this.dispatch('anomaly', a)
         }
         if (this.status.text !== every) this.setStatus({ mode: 'polling', text: every })
+        this.markReady()
       } catch (e) {
         if (signal.aborted) return
         this.setStatus({ mode: 'polling', text: `${every}; last poll failed: ${(e as Error).message}` })

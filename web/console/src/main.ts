@@ -75,8 +75,8 @@ function start(api: Api): void {
   }
   addEventListener('hashchange', render)
   render()
-  void feedPanel(feed, api, live)
   live.start()
+  void feedPanel(feed, api, live)
   document.body.dataset.signedIn = 'true'
 }
 
