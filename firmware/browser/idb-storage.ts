@@ -7,7 +7,11 @@
 // Reads come from a copy in memory of what this device's outbox holds, loaded once when the storage
 // opens and changed only after each write has committed: one agent owns a device's storage, so the
 // copy is exact, and a device's sender (oldest, count, dropped after every ack) costs no IndexedDB
-// read. Writes are one transaction each (append with its bound and the dropped counter together).
+// read. Writes are grouped: what every device of the page asks while a transaction commits goes into
+// the next one (IndexedDB runs read-write transactions on the same stores one after another, so 1,000
+// devices writing one transaction each would queue behind each other; one commit for many is what a
+// database does for group commit). A write resolves only once its transaction has committed, and an
+// append, its bound and the dropped counter are in the same one.
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 import type { AppStore } from '../agent/apps/ports.js'
 import type { AgentStorage, Identity, SealedBatch } from '../agent/ports.js'
@@ -42,6 +46,55 @@ export function openMcuDatabase(name = 'edgewatch-mcu'): Promise<McuDatabase> {
 
 export interface IdbStorage extends AgentStorage {
   apps: AppStore
+  /** The outbox's depth now, without a transaction (the copy in memory). */
+  depth(): number
+}
+
+interface Write {
+  puts: OutboxRow[]
+  deletes: [string, number][]
+  meta?: { device: string; nextSeq: number; dropped: number }
+  resolve(): void
+  reject(e: unknown): void
+}
+
+const writers = new WeakMap<McuDatabase, (w: Omit<Write, 'resolve' | 'reject'>) => Promise<void>>()
+
+/** The database's one writer: writes asked while a transaction commits go together in the next one. */
+function writerOf(db: McuDatabase): (w: Omit<Write, 'resolve' | 'reject'>) => Promise<void> {
+  const known = writers.get(db)
+  if (known) return known
+  let queue: Write[] = []
+  let running = false
+  const run = async () => {
+    running = true
+    while (queue.length > 0) {
+      const group = queue
+      queue = []
+      try {
+        const tx = db.transaction(['outbox', 'meta'], 'readwrite')
+        const outbox = tx.objectStore('outbox')
+        const meta = tx.objectStore('meta')
+        for (const w of group) {
+          for (const row of w.puts) void outbox.put(row)
+          for (const key of w.deletes) void outbox.delete(key)
+          if (w.meta) void meta.put(w.meta)
+        }
+        await tx.done
+        for (const w of group) w.resolve()
+      } catch (e) {
+        for (const w of group) w.reject(e)
+      }
+    }
+    running = false
+  }
+  const write = (w: Omit<Write, 'resolve' | 'reject'>) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ ...w, resolve, reject })
+      if (!running) void run()
+    })
+  writers.set(db, write)
+  return write
 }
 
 const rangeOf = (device: string) => IDBKeyRange.bound([device, -Infinity], [device, Infinity])
@@ -59,6 +112,7 @@ export async function idbStorage(db: McuDatabase, device: string): Promise<IdbSt
   let kept: OutboxRow[] = rows
   let nextSeq = meta?.nextSeq ?? (rows.at(-1)?.seq ?? -1) + 1
   let dropped = meta?.dropped ?? 0
+  const write = writerOf(db)
 
   return {
     identity: {
@@ -76,12 +130,11 @@ export async function idbStorage(db: McuDatabase, device: string): Promise<IdbSt
         const row: OutboxRow = { ...batch, device, seq: nextSeq++ }
         const excess = Math.max(0, kept.length + 1 - limit)
         const gone = kept.slice(0, excess)
-        const w = db.transaction(['outbox', 'meta'], 'readwrite')
-        const outbox = w.objectStore('outbox')
-        void outbox.put(row)
-        for (const old of gone) void outbox.delete([device, old.seq])
-        void w.objectStore('meta').put({ device, nextSeq, dropped: dropped + excess })
-        await w.done
+        await write({
+          puts: [row],
+          deletes: gone.map((old) => [device, old.seq]),
+          meta: { device, nextSeq, dropped: dropped + excess },
+        })
         dropped += excess
         const removed = new Set(gone)
         kept = [...kept.filter((b) => !removed.has(b)), row]
@@ -92,15 +145,14 @@ export async function idbStorage(db: McuDatabase, device: string): Promise<IdbSt
         const wanted = new Set(ids)
         const gone = kept.filter((b) => wanted.has(b.id))
         if (gone.length === 0) return
-        const w = db.transaction('outbox', 'readwrite')
-        for (const b of gone) void w.store.delete([device, b.seq])
-        await w.done
+        await write({ puts: [], deletes: gone.map((b) => [device, b.seq]) })
         kept = kept.filter((b) => !wanted.has(b.id))
       },
       count: async () => kept.length,
       dropped: async () => dropped,
     },
     apps: idbAppStore(db),
+    depth: () => kept.length,
   }
 }
 

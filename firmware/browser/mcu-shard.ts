@@ -89,7 +89,15 @@ export interface McuView {
   serverAnomalies: number
   edgeAnomalies: number
   faults: string[]
-  budget: { fuel: number; pages: number } | null
+  instances: InstanceMeter[]
+}
+
+/** One app instance's last call against its limits: fuel used of the call's budget, memory pages of the maximum. */
+export interface InstanceMeter {
+  fuel: number
+  fuelBudget: number
+  pages: number
+  pagesLimit: number
 }
 
 /** One MCU in a few fields, for lists of every MCU (tests, the benchmark). */
@@ -122,6 +130,12 @@ export interface ShardCounts {
 }
 
 const SERIES = 60
+/**
+ * Requests of a shard in flight at once (the rest wait their turn here). A browser sends at most six
+ * to a host at a time anyway, and a thousand fetches left pending at once (every MCU asking for its
+ * token after enrolling) make Chromium fail some outright (net::ERR_INSUFFICIENT_RESOURCES).
+ */
+const MAX_REQUESTS = 8
 const VERDICTS = 12
 
 interface Mcu {
@@ -138,15 +152,23 @@ interface Mcu {
   network: boolean
   status: AgentStatus | 'off'
   deviceId: string | null
-  /** Counted over every life of this MCU on the page (an agent's own stats start at zero). */
-  base: { readings: number; acked: number; retries: number }
+  /**
+   * Counted from its agents' events, over every life of this MCU on the page (an agent's own stats
+   * start at zero, and asking 1,000 agents for stats() a few times a second would cost more than
+   * running them). `records`: readings and app records sealed into batches.
+   */
+  tally: { records: number; acked: number; retries: number; dropped: number; lastError: string | null }
+  /** Its apps by name, from the agent's app events. */
+  apps: Map<string, { name: string; state: string; reason: string | null }>
+  /** Its outbox's depth, read from the storage's copy in memory. */
+  depth: () => number
   edge: Verdict[]
   server: Verdict[]
   edgeAnomalies: number
   serverAnomalies: number
   faults: string[]
-  /** The budget of the app instance started or called last: fuel per call, memory pages. */
-  budget: { fuel: number; pages: number } | null
+  /** Its app instances as the host sees them (the agent's reports do not carry the limits). */
+  instances: Set<InstanceMeter>
 }
 
 export interface Shard {
@@ -185,10 +207,21 @@ export function createShard(): Shard {
   const appHostOf = (mcu: Mcu, host: AppHost): AppHost => ({
     async start(spec) {
       const instance = await host.start(spec)
+      const meter: InstanceMeter = {
+        fuel: 0,
+        fuelBudget: 0,
+        pages: spec.module.memory.min,
+        pagesLimit: spec.memoryPages,
+      }
+      mcu.instances.add(meter)
       return {
         async call(entry, input) {
-          mcu.budget = { fuel: input.fuel, pages: spec.memoryPages }
           const result = await instance.call(entry, input)
+          if (entry === 'tick' && result.outcome.ok) {
+            meter.fuel = result.fuelUsed
+            meter.fuelBudget = input.fuel
+            meter.pages = result.memoryPages
+          }
           for (const [name, value] of result.emits) {
             if (!name.endsWith('.anomaly')) continue
             const channel = name.slice(0, -'.anomaly'.length)
@@ -198,13 +231,23 @@ export function createShard(): Shard {
           }
           return result
         },
-        stop: () => instance.stop(),
+        stop() {
+          mcu.instances.delete(meter)
+          instance.stop()
+        },
       }
     },
   })
 
   const onEvent = (mcu: Mcu) => (e: AgentEvent) => {
+    const t = mcu.tally
     if (e.type === 'status') mcu.status = e.status
+    else if (e.type === 'sealed') t.records += e.records
+    else if (e.type === 'acked') t.acked += e.accepted
+    else if (e.type === 'retry') t.retries += 1
+    else if (e.type === 'dropped') t.dropped = e.total
+    else if (e.type === 'error') t.lastError = `${e.code}: ${e.message}`
+    else if (e.type === 'app') mcu.apps.set(e.name, { name: e.name, state: e.state, reason: e.reason })
     else if (e.type === 'enrolled') mcu.deviceId = e.deviceId
     else if (e.type === 'anomalies') {
       mcu.serverAnomalies += e.count
@@ -218,6 +261,7 @@ export function createShard(): Shard {
   const boot = async (mcu: Mcu) => {
     const { config: c, db: d, appHost: host } = need()
     const storage = await idbStorage(d, `mcu-${mcu.spec.index}`)
+    mcu.depth = storage.depth
     const agent = createAgent({
       transport: transportOf(mcu),
       enrolmentToken: c.enrolmentToken,
@@ -245,10 +289,6 @@ export function createShard(): Shard {
     if (!agent) return
     mcu.agent = null
     await agent.stop({ goodbye })
-    const s = agent.stats()
-    mcu.base.readings += s.readings + s.appRecords
-    mcu.base.acked += s.recordsAcked
-    mcu.base.retries += s.retries
     mcu.power = 'off'
     mcu.status = 'off'
   }
@@ -274,25 +314,21 @@ export function createShard(): Shard {
     },
   })
 
-  const live = (mcu: Mcu) => {
-    const s = mcu.agent?.stats()
-    return {
-      readings: mcu.base.readings + (s ? s.readings + s.appRecords : 0),
-      acked: mcu.base.acked + (s?.recordsAcked ?? 0),
-      retries: mcu.base.retries + (s?.retries ?? 0),
-      outbox: s?.outboxDepth ?? 0,
-      dropped: s?.dropped ?? 0,
-      apps: s?.apps ?? [],
-      lastError: s?.lastError ? `${s.lastError.code}: ${s.lastError.message}` : null,
-    }
-  }
+  const live = (mcu: Mcu) => ({
+    readings: mcu.tally.records,
+    acked: mcu.tally.acked,
+    retries: mcu.tally.retries,
+    outbox: mcu.depth(),
+    dropped: mcu.tally.dropped,
+    lastError: mcu.tally.lastError,
+  })
 
   return {
     async configure(c) {
       config = c
       db ??= await openMcuDatabase(c.database)
       appHost ??= createBrowserAppHost({ workers: c.appWorkers })
-      const upstream = directTransport(c.server)
+      const upstream = limited(directTransport(c.server), MAX_REQUESTS)
       const beats = relayTransport({ upstream, paths: ['/v1/device/heartbeat', '/v1/device/goodbye'] })
       const readings = relayTransport({ upstream, paths: ['/v1/ingest'] })
       route = { send: (r, signal) => (r.path === '/v1/ingest' ? readings : beats).send(r, signal) }
@@ -321,13 +357,15 @@ export function createShard(): Shard {
           network: true,
           status: 'off',
           deviceId: null,
-          base: { readings: 0, acked: 0, retries: 0 },
+          tally: { records: 0, acked: 0, retries: 0, dropped: 0, lastError: null },
+          apps: new Map(),
+          depth: () => 0,
           edge: [],
           server: [],
           edgeAnomalies: 0,
           serverAnomalies: 0,
           faults: [],
-          budget: null,
+          instances: new Set(),
         }
         mcus.set(spec.index, mcu)
         added.push(mcu)
@@ -395,7 +433,7 @@ export function createShard(): Shard {
         c.retries += l.retries
         c.edgeAnomalies += mcu.edgeAnomalies
         c.serverAnomalies += mcu.serverAnomalies
-        for (const app of l.apps) c.apps[app.state] = (c.apps[app.state] ?? 0) + 1
+        for (const app of mcu.apps.values()) c.apps[app.state] = (c.apps[app.state] ?? 0) + 1
       }
       return c
     },
@@ -423,13 +461,14 @@ export function createShard(): Shard {
           lastError: l.lastError,
           channels: mcu.channels,
           series: mcu.ring.map((r) => Array.from({ length: SERIES }, (_, i) => r[(at + i) % SERIES]!)),
-          apps: l.apps,
+          // The full reports (fuel, memory) of the few MCUs in view.
+          apps: mcu.agent?.stats().apps ?? [],
           edge: [...mcu.edge],
           server: [...mcu.server],
           edgeAnomalies: mcu.edgeAnomalies,
           serverAnomalies: mcu.serverAnomalies,
           faults: [...mcu.faults],
-          budget: mcu.budget,
+          instances: [...mcu.instances].map((m) => ({ ...m })),
         })
       }
       return out
@@ -446,7 +485,7 @@ export function createShard(): Shard {
           readings: l.readings,
           acked: l.acked,
           outbox: l.outbox,
-          apps: l.apps.map((a) => ({ name: a.name, state: a.state, reason: a.reason })),
+          apps: [...mcu.apps.values()].map((a) => ({ ...a })),
         }
       })
     },
@@ -454,6 +493,24 @@ export function createShard(): Shard {
     async close() {
       await Promise.all([...mcus.values()].map((m) => serially(m, () => halt(m, false))))
       appHost?.close()
+    },
+  }
+}
+
+/** At most `max` requests in flight; the others wait, first come first served. */
+function limited(upstream: Transport, max: number): Transport {
+  let active = 0
+  const waiting: Array<() => void> = []
+  return {
+    async send(request, signal) {
+      if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve))
+      active += 1
+      try {
+        return await upstream.send(request, signal)
+      } finally {
+        active -= 1
+        waiting.shift()?.()
+      }
     },
   }
 }

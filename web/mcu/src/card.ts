@@ -130,21 +130,30 @@ export class Card {
       this.apps.replaceChildren(h('span', 'none', 'no apps'))
       return
     }
-    const budget = v.budget
+    const free = [...v.instances]
     this.apps.replaceChildren(
       ...v.apps.map((a) => {
         const row = h('div', `app ${a.state}`)
         row.dataset.app = a.name
         row.dataset.state = a.state
         const fuel = a.fuelPerTick ?? 0
-        const fuelShare = budget ? fuel / budget.fuel : 0
         const pages = a.memoryPages ?? 0
-        const memShare = budget ? pages / budget.pages : 0
+        // The instance whose last tick is the one this report tells of: its limits.
+        const at = free.findIndex((m) => m.fuel === a.fuelPerTick && m.pages === a.memoryPages)
+        const limits = at >= 0 && a.state === 'running' ? free.splice(at, 1)[0]! : null
         row.append(
           h('span', 'name', `${a.name}@${a.version}`),
           h('span', 'state', a.state),
-          meter('fuel', fuelShare, `${fuel}${budget ? ` / ${budget.fuel}` : ''} fuel`),
-          meter('mem', memShare, `${pages}${budget ? ` / ${budget.pages}` : ''} pages`),
+          meter(
+            'fuel',
+            limits ? fuel / limits.fuelBudget : 0,
+            `${fuel}${limits ? ` of ${limits.fuelBudget}` : ''} fuel per tick`,
+          ),
+          meter(
+            'mem',
+            limits ? pages / limits.pagesLimit : 0,
+            `${pages}${limits ? ` of ${limits.pagesLimit}` : ''} pages`,
+          ),
         )
         if (a.reason) row.append(h('span', 'reason', a.reason))
         return row
