@@ -156,6 +156,12 @@ describe.runIf(run)('fleet console in Chromium', () => {
     expect(await page.textContent(row)).toContain('greenhouse-1')
     expect(await page.textContent(row)).toContain(`site=${LABEL}`)
     expect(await page.textContent('#fleet-summary')).toMatch(/6 of 6 devices/)
+    // Last-hour counts under the totals, where the server has them.
+    const listed = await api<{ items: { lastHour?: unknown }[] }>('/v1/devices')
+    if (listed.items[0]?.lastHour !== undefined) {
+      await page.waitForFunction((r) => document.querySelector(r)?.textContent?.includes('last hour'), row)
+      expect(await page.textContent('#fleet-summary')).not.toContain('no last-hour counts')
+    }
 
     // Filter by label and by status; sort by anomalies.
     await page.fill('#filter-label', 'site=plant-3')

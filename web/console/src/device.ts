@@ -300,6 +300,14 @@ export function deviceView(root: HTMLElement, api: Api, live: Live, id: string):
             ['Last record', time(d.lastTs)],
             ['Records', fmtInt(d.recordCount)],
             ['Anomalies', fmtInt(d.anomalyCount)],
+            ...(d.lastHour
+              ? ([
+                  [
+                    'Last hour',
+                    `${fmtInt(d.lastHour.records)} records, ${fmtInt(d.lastHour.anomalies)} anomalies`,
+                  ],
+                ] as const)
+              : []),
           ] as const
         ).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
       ),

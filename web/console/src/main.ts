@@ -73,7 +73,11 @@ function start(api: Api): void {
     else cleanup = fleetView(view, api, live)
     document.title = `edgewatch console · ${r.view}${r.id ? ` ${r.id}` : ''}`
   }
-  addEventListener('hashchange', render)
+  addEventListener('hashchange', () => {
+    render()
+    // A screen reader and the keyboard start at the new view.
+    view.focus({ preventScroll: true })
+  })
   render()
   live.start()
   void feedPanel(feed, api, live)
