@@ -356,7 +356,7 @@ describe.runIf(run)('fleet console in Chromium', () => {
     }
   }, 60_000)
 
-  it('keeps thousands of devices in a virtualised list: only the rows in view are in the page', async () => {
+  it('keeps thousands of devices in a virtualised list (only the rows in view are in the page); signs out', async () => {
     // The fleet with the agent's apps (one running, one failed) and the anomalies found so far.
     await page.click('nav a[data-nav="fleet"]')
     await page.waitForSelector(`#fleet-rows .row[data-device="${deviceId}"] .app-failed`, { timeout: 20_000 })
@@ -383,5 +383,12 @@ describe.runIf(run)('fleet console in Chromium', () => {
     await page.fill('#filter-text', 'sensor-2999')
     await page.waitForSelector('#fleet-rows .row[data-device="sensor-2999"]')
     expect(await page.$$eval('#fleet-rows .row', (rows) => rows.length)).toBe(1)
+
+    // Signing out forgets the token of the tab: the sign-in form again, also after a reload.
+    await page.click('#sign-out')
+    await page.waitForSelector('#signin')
+    await page.reload()
+    await page.waitForSelector('#signin')
+    expect(await page.evaluate(() => sessionStorage.getItem('edgewatch.adminToken'))).toBeNull()
   }, 60_000)
 })
