@@ -319,6 +319,35 @@ describe.runIf(run)('fleet console in Chromium', () => {
     )
   }, 90_000)
 
+  it('pauses, resumes and rolls back a rollout from its buttons', async () => {
+    await page.click('nav a[data-nav="apps"]')
+    await page.waitForSelector('#upload-form')
+    await page.setInputFiles('#app-file', appPath('well-behaved'))
+    await page.fill('#app-name', 'counter')
+    await page.fill('#app-version', '1.1.0')
+    await page.fill('#app-fuel', '100000')
+    await page.click('#upload-form button[type=submit]')
+    await page.waitForFunction(() =>
+      document.querySelector('#upload-status')?.textContent?.startsWith('Uploaded counter@1.1.0'),
+    )
+    await page.fill('#deploy-target', `site=${LABEL}`)
+    await page.fill('#deploy-bake', '10m') // it stays rolling while its one batch bakes
+    await page.click('#deploy-form button[type=submit]')
+    await page.waitForFunction(() => location.hash.startsWith('#/deployments/dep'))
+    const state = (s: string) =>
+      page.waitForFunction((want) => document.querySelector<HTMLElement>('#view')?.dataset.state === want, s)
+    await state('rolling')
+    await page.click('#action-pause')
+    await state('paused')
+    expect(await page.isDisabled('#action-pause')).toBe(true)
+    await page.click('#action-resume')
+    await state('rolling')
+    await page.click('#action-rollback')
+    await state('rolled_back')
+    expect(await page.textContent('#rollout-reason')).toContain('rolled back by an operator')
+    expect(await page.isDisabled('#action-rollback')).toBe(true)
+  }, 60_000)
+
   it('falls back to polling when the stream is unsupported (501), says so, and still shows new anomalies', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     const polling = await context.newPage()
