@@ -12,6 +12,9 @@ export class ApiError extends Error {
   }
 }
 
+/** Dispatched on the window when the server refuses the token. */
+export const UNAUTHORIZED = 'edgewatch:unauthorized'
+
 export type Query = Record<string, string | number | undefined | null>
 
 export interface Page<T> {
@@ -58,7 +61,12 @@ export class Api {
 
   async request<T>(path: string, init: RequestInit = {}): Promise<T> {
     const res = await this.raw(path, init)
-    if (!res.ok) throw await errorOf(res)
+    if (!res.ok) {
+      const e = await errorOf(res)
+      // The token stopped working (rotated away, say): the page asks for one again.
+      if (res.status === 401) dispatchEvent(new CustomEvent(UNAUTHORIZED, { detail: e.message }))
+      throw e
+    }
     return (await res.json()) as T
   }
 

@@ -2,7 +2,7 @@
 // token, then hash routes #/fleet, #/device/ID, #/apps, #/deployments/ID beside the live
 // anomaly feed.
 import './styles.css'
-import type { Api } from './api.js'
+import { type Api, UNAUTHORIZED } from './api.js'
 import { appsView } from './apps.js'
 import { deploymentView } from './deployment.js'
 import { deviceView } from './device.js'
@@ -13,6 +13,8 @@ import { Live } from './live.js'
 import { check, savedToken, signInForm, signOut } from './session.js'
 
 const root = document.getElementById('console')!
+/** Why the last token stopped working, said once on the sign-in form after the reload. */
+const REFUSED_KEY = 'edgewatch.refused'
 
 /** The route of a hash: its view and parameter. */
 export function route(hash: string): { view: 'fleet' | 'device' | 'apps' | 'deployment'; id?: string } {
@@ -81,6 +83,12 @@ function start(api: Api): void {
   render()
   live.start()
   void feedPanel(feed, api, live)
+  addEventListener(UNAUTHORIZED, (e) => {
+    live.stop()
+    signOut()
+    sessionStorage.setItem(REFUSED_KEY, (e as CustomEvent<string>).detail)
+    location.reload()
+  })
   document.body.dataset.signedIn = 'true'
 }
 
@@ -88,6 +96,10 @@ async function boot(): Promise<void> {
   document.body.dataset.signedIn = 'false'
   const wrap = h('div', { class: 'signin-wrap' })
   root.replaceChildren(h('header', {}, h('h1', {}, 'edgewatch ', h('span', {}, 'fleet console'))), wrap)
+  const refused = sessionStorage.getItem(REFUSED_KEY)
+  sessionStorage.removeItem(REFUSED_KEY)
+  if (refused)
+    return start(await signInForm(wrap, `The server no longer accepts the token: ${refused}. Sign in again.`))
   const token = savedToken()
   if (token) {
     try {
