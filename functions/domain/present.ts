@@ -1,6 +1,6 @@
 // How stored values appear in API answers and exports: times as ISO-8601, absent values as null.
 import type { AppRelease, Deployment } from '../store/apps-port.js'
-import type { EnrolmentToken } from '../store/fleet-port.js'
+import type { DeviceActivity, EnrolmentToken } from '../store/fleet-port.js'
 import type { DeploymentView } from './apps/deployments.js'
 import type {
   Anomaly,
@@ -28,8 +28,11 @@ export function presentAnomaly(a: Anomaly | StoredAnomaly) {
 
 const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : iso(ms))
 
-/** A device; the times of its records are null when it has sent none (an enrolled, silent device). */
-export function presentDevice(d: DeviceSummary) {
+/**
+ * A device; the times of its records are null when it has sent none (an enrolled, silent device).
+ * `lastHour`: what it sent in the last hour (see domain/fleet/activity.ts).
+ */
+export function presentDevice(d: DeviceSummary, lastHour: DeviceActivity) {
   const sent = d.recordCount > 0 || d.anomalyCount > 0
   return {
     deviceId: d.deviceId,
@@ -45,6 +48,7 @@ export function presentDevice(d: DeviceSummary) {
     lastHeartbeat: isoOrNull(d.lastHeartbeat),
     agentVersion: d.agentVersion ?? null,
     heartbeat: d.heartbeat ?? null,
+    lastHour,
   }
 }
 

@@ -97,6 +97,10 @@ export const DeviceSchema = z
     lastHeartbeat: z.string().nullable(),
     agentVersion: z.string().nullable(),
     heartbeat: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'its last heartbeat' }),
+    lastHour: z.object({ records: z.number().int(), anomalies: z.number().int() }).openapi({
+      description:
+        'records and anomalies stored in the last hour (the current minute of arrival and the 59 before it)',
+    }),
   })
   .openapi('Device')
 

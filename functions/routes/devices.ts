@@ -2,7 +2,9 @@
 // and labelling it, revoking it, and its events.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppContext } from '../app-context.js'
+import { lastHour } from '../domain/fleet/activity.js'
 import { presentDevice, presentDeviceEvent } from '../domain/present.js'
+import type { DeviceSummary } from '../domain/types.js'
 import type { AppEnv } from '../http/env.js'
 import { ApiError } from '../http/errors.js'
 import { DeviceListQuery, DevicePatch } from '../http/fleet-schemas.js'
@@ -35,12 +37,22 @@ const EventPageSchema = z
 
 export function deviceRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
   const notFound = (id: string) => new ApiError(404, 'device_not_found', `no device ${id.slice(0, 128)}`)
+  /** Devices as answered, each with its last hour: one query for the whole page. */
+  const present = async (devices: DeviceSummary[]) => {
+    const activity = await lastHour(
+      ctx.store.fleet,
+      devices.map((d) => d.deviceId),
+      ctx.now(),
+    )
+    return devices.map((d) => presentDevice(d, activity(d.deviceId)))
+  }
+  const presentOne = async (device: DeviceSummary) => (await present([device]))[0]!
 
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/devices',
-      summary: 'List devices with their status, labels, last heartbeat and record counts',
+      summary: 'List devices with their status, labels, last heartbeat, record counts and last hour',
       description:
         'By device id. Status is derived when read: `unmanaged` (records only, never enrolled), `pending` (enrolled, never heard from), ' +
         '`connected` (heard within the heartbeat timeout), `unreachable`, `disconnected` (said goodbye), `revoked`.',
@@ -58,7 +70,7 @@ export function deviceRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
         label: q.label ? { key: q.label.slice(0, eq), value: q.label.slice(eq + 1) } : undefined,
         liveness: ctx.liveness(),
       })
-      return c.json({ items: page.items.map(presentDevice), next: page.next }, 200)
+      return c.json({ items: await present(page.items), next: page.next }, 200)
     },
   )
 
@@ -75,7 +87,7 @@ export function deviceRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
       const { id } = c.req.valid('param')
       const device = await ctx.store.getDevice(id, ctx.liveness())
       if (!device) throw notFound(id)
-      return c.json(presentDevice(device), 200)
+      return c.json(await presentOne(device), 200)
     },
   )
 
@@ -94,7 +106,7 @@ export function deviceRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
     const id = c.req.param('id')
     const change = await readJson(c.req.raw, DevicePatch)
     if (!(await ctx.store.fleet.update(id, change, ctx.now()))) throw notFound(id)
-    return c.json(presentDevice((await ctx.store.getDevice(id, ctx.liveness()))!), 200)
+    return c.json(await presentOne((await ctx.store.getDevice(id, ctx.liveness()))!), 200)
   })
 
   app.openAPIRegistry.registerPath({
@@ -114,7 +126,7 @@ export function deviceRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
     if (!(await ctx.store.fleet.revoke(id, ctx.now())))
       throw new ApiError(404, 'device_not_found', `no enrolled device ${id.slice(0, 128)}`)
     ctx.fleet.credentials.forget(id)
-    return c.json(presentDevice((await ctx.store.getDevice(id, ctx.liveness()))!), 200)
+    return c.json(await presentOne((await ctx.store.getDevice(id, ctx.liveness()))!), 200)
   })
 
   app.openapi(

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Kernel } from '../../kernels/host/kernel.js'
 import { loadNodeKernel } from '../../kernels/node.js'
@@ -222,6 +223,36 @@ describe('GET /v1/stream/poll', () => {
       (await t.app.request('/v1/stream', { headers: { Authorization: `Bearer ${tokens.ingest[0]}` } }))
         .status,
     ).toBe(401)
+  })
+
+  it('answers any cursor, header or query with 200 or a 4xx, never a 5xx', async () => {
+    const t = setup({ maxMs: 50 })
+    await t.errors('d', 3)
+    const encoded = fc
+      .array(fc.oneof(fc.constant('f'), fc.integer(), fc.double(), fc.string(), fc.constant(null)), {
+        maxLength: 4,
+      })
+      .map((v) => Buffer.from(JSON.stringify(v)).toString('base64url'))
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 1200 }), encoded), async (cursor) => {
+        const q = encodeURIComponent(cursor)
+        for (const res of [
+          await t.get(`/v1/stream/poll?cursor=${q}`),
+          await t.get(`/v1/stream/poll?since=${q}`),
+          await t.get(`/v1/stream/poll?limit=${q}`),
+          await t.get(`/v1/stream?cursor=${q}`),
+        ]) {
+          expect(res.status === 200 || (res.status >= 400 && res.status < 500)).toBe(true)
+          await res.body?.cancel()
+        }
+        if (/^[\x20-\x7e]*$/.test(cursor)) {
+          const res = await t.get('/v1/stream', { 'Last-Event-ID': cursor })
+          expect(res.status === 200 || (res.status >= 400 && res.status < 500)).toBe(true)
+          await res.body?.cancel()
+        }
+      }),
+      { numRuns: 150 },
+    )
   })
 
   it('continues past a table that retention emptied (its ids start again at 1)', async () => {

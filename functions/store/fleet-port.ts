@@ -58,6 +58,12 @@ export interface BeatHistory {
   unreachableAt: number | undefined
 }
 
+/** What a device sent over a span of time. */
+export interface DeviceActivity {
+  records: number
+  anomalies: number
+}
+
 export class EnrolmentRefusedError extends Error {
   override name = 'EnrolmentRefusedError'
 }
@@ -106,4 +112,9 @@ export interface FleetStore {
    */
   sweepUnreachable(liveness: Liveness, limit: number): Promise<{ deviceId: string; silentSince: number }[]>
   countByStatus(liveness: Liveness): Promise<Record<DeviceStatus, number>>
+  /**
+   * Records and anomalies of these devices stored in minutes starting at or after `since` (epoch ms,
+   * counted per minute of arrival; kept for two hours). Absent: nothing stored in that span.
+   */
+  activity(deviceIds: string[], since: number): Promise<Map<string, DeviceActivity>>
 }

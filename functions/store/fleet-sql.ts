@@ -3,7 +3,7 @@
 // in one expression, from the times the devices table keeps: the same answer on every runtime.
 import type { DeviceStatus } from '../domain/types.js'
 import type { Liveness } from './fleet-port.js'
-import type { BoundSql, InsertSpec } from './sql.js'
+import { type BoundSql, countInMinute, type InsertSpec, minuteOf } from './sql.js'
 
 /**
  * When the device was last heard from: its last heartbeat or its last ingested record, 0 for never.
@@ -119,6 +119,18 @@ export const FLEET_SQL = {
     'UPDATE devices SET revoked_at = ? WHERE device_id = ? AND public_key IS NOT NULL AND revoked_at IS NULL',
   dropChallenges: 'DELETE FROM device_challenges WHERE device_id = ?',
 
+  /**
+   * Parameters: the first minute counted, four times, and a JSON array of device ids. The current
+   * minute from the devices row, the closed ones from the activity index (at most 59 rows each).
+   */
+  activity:
+    'SELECT device_id, ' +
+    'CASE WHEN act_minute >= ? THEN act_records ELSE 0 END + ifnull((SELECT sum(records) FROM activity a ' +
+    'WHERE a.device_id = devices.device_id AND a.minute >= ?), 0) AS records, ' +
+    'CASE WHEN act_minute >= ? THEN act_anomalies ELSE 0 END + ifnull((SELECT sum(anomalies) FROM activity a ' +
+    'WHERE a.device_id = devices.device_id AND a.minute >= ?), 0) AS anomalies ' +
+    'FROM devices WHERE device_id IN (SELECT value FROM json_each(?))',
+
   listEvents:
     'SELECT id, device_id, ts, kind, detail FROM device_events WHERE device_id = ? ORDER BY id DESC LIMIT ?',
   listEventsAfter:
@@ -184,8 +196,10 @@ export function noteSilentSql(ids: string, l: Liveness): BoundSql[] {
       params: [l.timeoutMs, seconds, l.now, silentBefore(l), ids],
     },
     {
-      sql: `UPDATE devices SET unreachable_at = ?, anomaly_count = anomaly_count + 1 WHERE ${pick}`,
-      params: [l.now, silentBefore(l), ids],
+      sql:
+        'UPDATE devices SET unreachable_at = ?, anomaly_count = anomaly_count + 1, ' +
+        `${countInMinute('?', '0', '1')} WHERE ${pick}`,
+      params: [l.now, ...Array(3).fill(minuteOf(l.now)), silentBefore(l), ids],
     },
   ]
 }

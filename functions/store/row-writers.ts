@@ -4,6 +4,7 @@ import type { Anomaly, DeadLetter, SeriesState, WindowFeatureRow } from '../doma
 import type { DeviceDelta } from './devices.js'
 import type { IdempotentAnswer, IngestCommit } from './port.js'
 import { joinKinds } from './rows.js'
+import { minuteOf } from './sql.js'
 
 /** Writes one item's values into `params` from `at` on; `context` is the commit time. */
 export type RowWriter<T, C> = (item: T, params: unknown[], at: number, context: C) => void
@@ -82,4 +83,7 @@ export const writeDevice: RowWriter<DeviceDelta, number> = (d, p, i, at) => {
   p[i + 3] = d.lastTs
   p[i + 4] = d.records
   p[i + 5] = d.anomalies
+  p[i + 6] = minuteOf(at)
+  p[i + 7] = d.records
+  p[i + 8] = d.anomalies
 }

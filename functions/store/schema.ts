@@ -236,4 +236,29 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX deployment_devices_device ON deployment_devices (device_id)',
     ],
   },
+  {
+    version: 5,
+    statements: [
+      // What each device sent, per minute of arrival, for the fleet list's "last hour". The devices
+      // row, which every ingest commit upserts anyway, counts the current minute (act_*); when a
+      // later minute starts, the trigger appends the closed one to activity. So a commit writes no
+      // extra row per device (a separate upserted table measured 2x slower commits for batches of
+      // 1,000 devices), activity grows by one row per device and minute, appended in time order,
+      // and a device's last hour is its row plus at most 59 rows from the activity index.
+      'ALTER TABLE devices ADD COLUMN act_minute INTEGER', // the current minute's start, epoch ms
+      'ALTER TABLE devices ADD COLUMN act_records INTEGER',
+      'ALTER TABLE devices ADD COLUMN act_anomalies INTEGER',
+      `CREATE TABLE activity (
+        device_id TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        records INTEGER NOT NULL,
+        anomalies INTEGER NOT NULL
+      )`,
+      'CREATE INDEX activity_device ON activity (device_id, minute)',
+      `CREATE TRIGGER devices_activity_roll AFTER UPDATE OF act_minute ON devices
+        WHEN OLD.act_minute IS NOT NULL AND NEW.act_minute > OLD.act_minute
+        BEGIN INSERT INTO activity (device_id, minute, records, anomalies)
+          VALUES (OLD.device_id, OLD.act_minute, OLD.act_records, OLD.act_anomalies); END`,
+    ],
+  },
 ]

@@ -5,6 +5,7 @@ import { DEVICE_STATUSES, type DeviceStatus } from '../domain/types.js'
 import { errorText } from '../observability/error-text.js'
 import {
   type BeatHistory,
+  type DeviceActivity,
   type DeviceEventInput,
   type DeviceIdentity,
   type Enrolment,
@@ -254,6 +255,16 @@ export class SqlFleetStore implements FleetStore {
     const out = Object.fromEntries(DEVICE_STATUSES.map((s) => [s, 0])) as Record<DeviceStatus, number>
     const { sql, params } = countByStatusSql(liveness)
     for (const r of await this.all<{ status: DeviceStatus; n: number }>(sql, params)) out[r.status] = r.n
+    return out
+  }
+
+  async activity(deviceIds: string[], since: number): Promise<Map<string, DeviceActivity>> {
+    const out = new Map<string, DeviceActivity>()
+    if (deviceIds.length === 0) return out
+    type Row = { device_id: string; records: number; anomalies: number }
+    for (const list of jsonChunks(deviceIds.map((id) => JSON.stringify(id))))
+      for (const r of await this.all<Row>(F.activity, [since, since, since, since, list]))
+        out.set(r.device_id, { records: r.records, anomalies: r.anomalies })
     return out
   }
 

@@ -76,6 +76,7 @@ import {
   INSERT_WINDOWS,
   type InsertSpec,
   listAnomaliesSql,
+  PURGE_ACTIVITY,
   PURGE_EXPIRED,
   PURGE_IDLE,
   PURGED_TABLES,
@@ -105,6 +106,9 @@ export interface D1Statement {
 
 /** Rows deleted per purge statement: each is its own short transaction. */
 export const PURGE_STEP_ROWS = 5000
+
+/** How long per-minute activity is kept: the fleet list looks back one hour. */
+export const ACTIVITY_KEPT_MS = 2 * 3_600_000
 
 /**
  * Applies pending migrations; each migration and its bookkeeping row go in one atomic batch. Safe
@@ -317,6 +321,18 @@ export class SqlStore implements Store {
         await pause()
         if (changes < PURGE_STEP_ROWS) break
       }
+    }
+    // Per-minute activity is only read for the last hour: it goes after two, whatever the retention
+    // (not counted in the result, which reports what retention deleted).
+    for (;;) {
+      const { changes } = (
+        await this.db
+          .prepare(PURGE_ACTIVITY)
+          .bind(cutoffs.now - ACTIVITY_KEPT_MS, PURGE_STEP_ROWS)
+          .run()
+      ).meta
+      await pause()
+      if (changes < PURGE_STEP_ROWS) break
     }
     for (const sql of PURGE_EXPIRED)
       out.expiredCredentials += (await this.db.prepare(sql).bind(cutoffs.now).run()).meta.changes

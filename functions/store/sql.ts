@@ -95,12 +95,41 @@ export const UPSERT_SERIES: InsertSpec = {
 /** One row per device of a batch, carrying that batch's counts. */
 export const UPSERT_DEVICES: InsertSpec = {
   table: 'devices',
-  columns: ['device_id', 'first_seen', 'last_seen', 'last_ts', 'record_count', 'anomaly_count'],
+  columns: [
+    'device_id',
+    'first_seen',
+    'last_seen',
+    'last_ts',
+    'record_count',
+    'anomaly_count',
+    'act_minute',
+    'act_records',
+    'act_anomalies',
+  ],
   suffix:
     'ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen, ' +
     'last_ts = max(last_ts, excluded.last_ts), record_count = record_count + excluded.record_count, ' +
-    'anomaly_count = anomaly_count + excluded.anomaly_count',
+    'anomaly_count = anomaly_count + excluded.anomaly_count, ' +
+    countInMinute('excluded.act_minute', 'excluded.act_records', 'excluded.act_anomalies'),
 }
+
+/**
+ * SET clauses adding to a devices row's current-minute counts (see migration 5): a later minute
+ * starts them afresh (the trigger keeps the closed one); an earlier one (a commit timed a little
+ * before another) counts in the current minute. SQLite evaluates every SET on the old row.
+ * `minute` appears three times (a `?` there takes three parameters).
+ */
+export function countInMinute(minute: string, records: string, anomalies: string): string {
+  const later = `(act_minute IS NULL OR ${minute} > act_minute)`
+  return (
+    `act_records = CASE WHEN ${later} THEN ${records} ELSE act_records + ${records} END, ` +
+    `act_anomalies = CASE WHEN ${later} THEN ${anomalies} ELSE act_anomalies + ${anomalies} END, ` +
+    `act_minute = max(ifnull(act_minute, 0), ${minute})`
+  )
+}
+
+/** The start of the minute `at` falls in (epoch ms): activity's bucket. */
+export const minuteOf = (at: number): number => Math.floor(at / 60_000) * 60_000
 
 /**
  * Fails on a key already stored, which rolls the whole batch back (another writer stored it first).
@@ -179,6 +208,10 @@ export function purgeStepSql(table: keyof typeof PURGED_TABLES): string {
  * Series, and devices never enrolled, with no data since the cutoff, at most `?` rows per statement.
  * An enrolled device stays (its identity and history are the fleet's) until it is revoked.
  */
+/** Activity rows of minutes before `?`, at most `?` per statement (appended in about minute order). */
+export const PURGE_ACTIVITY =
+  'DELETE FROM activity WHERE rowid IN (SELECT rowid FROM activity WHERE minute < ? LIMIT ?)'
+
 export const PURGE_IDLE = {
   series: 'DELETE FROM series WHERE rowid IN (SELECT rowid FROM series WHERE updated_at < ? LIMIT ?)',
   devices:

@@ -293,6 +293,10 @@ describe('status and events', () => {
     expect(anomalies.items).toEqual([
       expect.objectContaining({ kind: 'device_unreachable', ts: new Date(T0 + 30_000).toISOString() }),
     ])
+    // The sweep's anomaly counts in the device's last hour, like those found in its records.
+    expect(await (await admin(`/v1/devices/${d.deviceId}`)).json()).toMatchObject({
+      lastHour: { records: 0, anomalies: 1 },
+    })
     clock.now += 5000
     await d.login()
     await d.heartbeat()
