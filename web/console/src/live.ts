@@ -4,7 +4,7 @@
 // (501 stream_unsupported), the route is missing, or the stream keeps failing, it polls instead:
 // GET /v1/stream/poll with a cursor, or, on a server without it, the newest anomalies.
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
-import { type Api, ApiError, errorOf, withQuery } from './api.js'
+import { type Api, ApiError, errorOf, UNAUTHORIZED, withQuery } from './api.js'
 import type { Anomaly, DeviceEvent } from './types.js'
 
 export type LiveEvent = { type: 'anomaly'; data: Anomaly } | { type: 'device'; data: DeviceEvent }
@@ -144,7 +144,10 @@ export class Live {
         // The server ends the stream every few minutes: reconnect from the last id at once.
       } catch (e) {
         if (signal.aborted) return
-        if (e instanceof ApiError && e.status === 401) throw e
+        if (e instanceof ApiError && e.status === 401) {
+          globalThis.dispatchEvent?.(new CustomEvent(UNAUTHORIZED, { detail: e.message }))
+          throw e
+        }
         failures++
         if (failures >= this.maxFailures) return await this.poll('the stream kept failing')
         this.setStatus({ mode: 'connecting', text: `live stream interrupted, reconnecting (${failures})…` })
