@@ -20,6 +20,8 @@ export interface ServiceConfig {
   heartbeatTimeoutMs: number
   /** SQLite synchronous mode on Node: full makes every acknowledged batch survive a power cut. */
   sync: 'full' | 'normal'
+  /** Node: commit ingest on a writer thread (on), or on the event loop (off, to compare). */
+  commitThread: boolean
   analysis: AnalysisConfig
   /** The largest app module an upload may carry. */
   maxAppBytes: number
@@ -98,6 +100,9 @@ function parsePort(text: string): number {
 export function configFromEnv(env: Env, configText?: string): ServiceConfig {
   const sync = (env.EDGEWATCH_SYNC ?? 'full').toLowerCase()
   if (sync !== 'full' && sync !== 'normal') throw new ConfigError('EDGEWATCH_SYNC must be full or normal')
+  const commitThread = (env.EDGEWATCH_COMMIT_THREAD ?? 'on').toLowerCase()
+  if (commitThread !== 'on' && commitThread !== 'off')
+    throw new ConfigError('EDGEWATCH_COMMIT_THREAD must be on or off')
   const text = configText ?? env.EDGEWATCH_CONFIG
   let analysis: AnalysisConfig
   try {
@@ -126,6 +131,7 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     idempotencyTtlMs: parseDuration(env.EDGEWATCH_IDEMPOTENCY_TTL ?? '24h', 'EDGEWATCH_IDEMPOTENCY_TTL'),
     ...heartbeats(env),
     sync,
+    commitThread: commitThread === 'on',
     analysis,
     corsOrigins: parseOrigins(env.EDGEWATCH_CORS_ORIGINS ?? ''),
     maxAppBytes: parseBytes(env.EDGEWATCH_MAX_APP_BYTES ?? '256KiB', 'EDGEWATCH_MAX_APP_BYTES'),

@@ -26,10 +26,13 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
   const configFile = env.EDGEWATCH_CONFIG_FILE
   const configText = configFile ? readFileSync(configFile, 'utf8') : undefined
   // Read once before touching the disk, so a bad setting fails before a data directory is made.
-  const { dataDir, sync } = configFromEnv(env, configText)
+  const { dataDir, sync, commitThread } = configFromEnv(env, configText)
   mkdirSync(dataDir, { recursive: true })
   const tokens = resolveTokens(env, dataDir)
-  const store = openSqliteStore(join(dataDir, 'edgewatch.db'), { synchronous: sync })
+  const store = openSqliteStore(join(dataDir, 'edgewatch.db'), {
+    synchronous: sync,
+    writerThread: commitThread,
+  })
   // Open streams (GET /v1/stream) end when the server stops, so closing waits for no client.
   const shutdown = new AbortController()
   let started: ReturnType<typeof bootstrap>

@@ -25,7 +25,11 @@ let files = 0
 const newPath = () => join(dir, `store-${++files}.db`)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+// A file's ingest commits run on the writer thread by default; the event-loop commit stays covered too.
 storeContract('sqlite', async () => openSqliteStore(newPath()))
+storeContract('sqlite, commits on the event loop', async () =>
+  openSqliteStore(newPath(), { writerThread: false }),
+)
 
 /** A batch touching every table, so a leftover of a failed commit would show somewhere. */
 function fullBatch(at: number) {
@@ -124,6 +128,21 @@ describe('sqlite store', () => {
     expect(await a.getDevice('d', LIVE)).toMatchObject({ recordCount: 500 })
     await a.close()
     await b.close()
+  })
+
+  it('runs commits sent at once on the writer thread in the order sent, each readable once it resolves', async () => {
+    const store = openSqliteStore(newPath())
+    const done: number[] = []
+    const commits = [1, 2, 3, 4].map((at) =>
+      store.commitIngest(fullBatch(at)).then(async () => {
+        done.push(at)
+        expect(await store.getDevice('d', LIVE)).toMatchObject({ recordCount: 250 * at })
+      }),
+    )
+    await Promise.all(commits)
+    expect(done).toEqual([1, 2, 3, 4])
+    await store.close()
+    await expect(store.commitIngest(fullBatch(5))).rejects.toThrow(/writer thread/)
   })
 })
 

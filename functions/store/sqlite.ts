@@ -1,5 +1,6 @@
 // The Store on a local SQLite file through better-sqlite3 (synchronous; each method resolves
-// once its statement ran). All SQL comes from sql.ts and schema.ts.
+// once its statement ran), with the ingest commit on a writer thread (sqlite-writer.ts) for a file.
+// All SQL comes from sql.ts and schema.ts.
 import Database from 'better-sqlite3'
 import { BulkInsert } from './bulk.js'
 import { deviceDeltas } from './devices.js'
@@ -25,10 +26,16 @@ import {
   UPSERT_SERIES,
 } from './sql.js'
 import { commitError, type D1Database, type D1Statement, SqlStore } from './sql-store.js'
+import { type SqliteWriter, startSqliteWriter, type WriterStatement } from './sqlite-writer.js'
 
 export interface SqliteOptions {
   /** `full` (default): a resolved commit survives power loss. `normal`: it survives a crash only. */
   synchronous?: 'full' | 'normal'
+  /**
+   * Commit ingest on a writer thread (default for a file; never for `:memory:`, which another
+   * connection cannot open): the event loop keeps reading and parsing requests while SQLite commits.
+   */
+  writerThread?: boolean
 }
 
 export function openSqliteStore(path: string, options: SqliteOptions = {}): Store {
@@ -41,7 +48,8 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Stor
       db.pragma('journal_mode = WAL')
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
       migrate(db)
-      return new SqliteStore(db)
+      const threaded = (options.writerThread ?? true) && path !== ':memory:' && path !== ''
+      return new SqliteStore(db, threaded ? startSqliteWriter(path, options.synchronous ?? 'full') : null)
     } catch (error) {
       db.close()
       if ((error as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 20 || path === ':memory:')
@@ -80,10 +88,13 @@ export function migrate(db: Database.Database): void {
 class SqliteStore extends SqlStore {
   readonly #db: Database.Database
   readonly #commit: Database.Transaction<(batch: IngestCommit) => void>
+  readonly #writer: SqliteWriter | null
+  readonly #plan: (batch: IngestCommit) => WriterStatement[]
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, writer: SqliteWriter | null) {
     super(sqliteAsD1(db))
     this.#db = db
+    this.#writer = writer
     const records = new BulkInsert(db, INSERT_RECORDS, writeRecord)
     const anomalies = new BulkInsert(db, INSERT_ANOMALIES, writeAnomaly)
     const windows = new BulkInsert(db, INSERT_WINDOWS, writeWindow)
@@ -104,18 +115,39 @@ class SqliteStore extends SqlStore {
       devices.run(deviceDeltas(batch), at)
       idempotency.run(batch.idempotency, at)
     })
+    // The same statements, for the writer thread.
+    this.#plan = (batch) => {
+      const at = batch.receivedAt
+      const out: WriterStatement[] = []
+      if (batch.idempotency.length > 0) {
+        out.push({
+          sql: SQL.deleteExpiredKeys,
+          params: [JSON.stringify(batch.idempotency.map((k) => k.key)), batch.idempotencyNotBefore],
+        })
+      }
+      records.plan(batch.records, at, out)
+      anomalies.plan(batch.anomalies, at, out)
+      windows.plan(batch.windows, at, out)
+      deadLetters.plan(batch.deadLetters, null, out)
+      series.plan(batch.states, at, out)
+      devices.plan(deviceDeltas(batch), at, out)
+      idempotency.plan(batch.idempotency, at, out)
+      return out
+    }
   }
 
   override async commitIngest(batch: IngestCommit): Promise<void> {
     // IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing.
     try {
-      this.#commit.immediate(batch)
+      if (this.#writer) await this.#writer.run(this.#plan(batch))
+      else this.#commit.immediate(batch)
     } catch (e) {
       throw commitError(e)
     }
   }
 
   override async close(): Promise<void> {
+    await this.#writer?.close()
     this.#db.close()
   }
 }
