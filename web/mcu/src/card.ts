@@ -46,6 +46,8 @@ export class Card {
   private readonly channel = h('select')
   private readonly duration = h('input')
   private channels = ''
+  /** What was drawn last, to skip what has not changed. */
+  private readonly drawn = { apps: '', verdicts: '', series: '' }
 
   constructor(actions: CardActions) {
     this.check.type = 'checkbox'
@@ -119,10 +121,24 @@ export class Card {
     }
     this.figures.textContent = `readings ${v.readings} · acked ${v.acked} · outbox ${v.outbox}${v.dropped ? ` · dropped ${v.dropped}` : ''}${v.retries ? ` · retries ${v.retries}` : ''}`
     this.figures.dataset.outbox = String(v.outbox)
-    this.fillApps(v)
-    fillVerdicts(this.edge, v.edge, v.edgeAnomalies)
-    fillVerdicts(this.server, v.server, v.serverAnomalies)
-    drawSparklines(this.canvas, v.channels, v.series)
+    // Only what changed is touched: most refreshes change the figures and the sparklines alone.
+    const apps = JSON.stringify([v.index, v.apps, v.instances])
+    if (apps !== this.drawn.apps) {
+      this.drawn.apps = apps
+      this.fillApps(v)
+    }
+    const verdicts = `${v.index} ${v.edgeAnomalies} ${v.serverAnomalies}`
+    if (verdicts !== this.drawn.verdicts) {
+      this.drawn.verdicts = verdicts
+      fillVerdicts(this.edge, v.edge, v.edgeAnomalies)
+      fillVerdicts(this.server, v.server, v.serverAnomalies)
+    }
+    const last = v.series[0]?.at(-1)
+    const series = `${v.index} ${v.readings} ${last}`
+    if (series !== this.drawn.series) {
+      this.drawn.series = series
+      drawSparklines(this.canvas, v.channels, v.series)
+    }
   }
 
   private fillApps(v: McuView): void {
