@@ -1,8 +1,8 @@
 // The simulated-MCU page end to end in real Chromium, against the real `edgewatch serve` (heartbeats
 // every second, unreachable after 3 s): 20 MCUs started from the page's URL connect; apps deployed to
 // their label run on them (and a runaway one fails with its reason); a fault injected from the page
-// yields the server's anomaly; cutting an MCU's network loses nothing; powering one off makes it
-// unreachable; a reload brings back the same devices. Saves docs/screenshots/mcu.png.
+// yields the server's anomaly; cutting an MCU's network loses nothing; a reboot keeps its identity and
+// outbox; powering one off makes it unreachable; a reload brings back the same devices. Saves docs/screenshots/mcu.png.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -200,6 +200,31 @@ describe.runIf(run)('simulated MCUs in Chromium', () => {
     expect(after.dropped).toBe(0)
     expect(after.retries).toBeGreaterThan(0)
   }, 60_000)
+
+  it('a reboot starts again from IndexedDB: the same identity, the same outbox', async () => {
+    const i = 4
+    await mcuApi((api, n) => api.control(n as number, 'cut'), i)
+    await until(
+      'a few batches kept',
+      () => mcuApi((api, n) => api.mcu(n as number), i),
+      (v) => (v?.outbox ?? 0) >= 2,
+      15_000,
+    )
+    const before = (await mcuApi((api, n) => api.mcu(n as number), i))!
+    await mcuApi((api, n) => api.control(n as number, 'reboot'), i)
+    const after = (await mcuApi((api, n) => api.mcu(n as number), i))!
+    expect(after.deviceId).toBe(before.deviceId)
+    // Stopping seals the last partial batch: the outbox only grows while the network is cut.
+    expect(after.outbox).toBeGreaterThanOrEqual(before.outbox)
+    expect(after.power).toBe('on')
+    await mcuApi((api, n) => api.control(n as number, 'restore'), i)
+    await until(
+      'drained after the reboot',
+      () => mcuApi((api, n) => api.mcu(n as number), i),
+      (v) => v?.outbox === 0 && v.status === 'connected',
+      20_000,
+    )
+  }, 45_000)
 
   it('powering an MCU off turns it unreachable on the server', async () => {
     const i = 3

@@ -8,7 +8,7 @@ import { Fleet, type FleetCounts, type StartRequest } from './fleet.js'
 import './mcu.css'
 
 const REFRESH_MS = 500
-const CARDS_PER_TASK = 3
+const CARDS_PER_TASK = 1
 const params = new URLSearchParams(location.search)
 const pageSize = Math.max(1, Number(params.get('page') ?? 12))
 const shardCount = Math.max(
@@ -170,7 +170,7 @@ async function refresh(): Promise<void> {
     })
     const pages = Math.max(1, Math.ceil(fleet.size / pageSize))
     $<HTMLElement>('#page').textContent = `page ${page + 1} of ${pages}`
-    // A few cards per task, so that no task holds the main thread long, even on a busy machine.
+    // One card per task, so that no task holds the main thread long, even on a busy machine.
     for (let from = 0; from < views.length; from += CARDS_PER_TASK) {
       if (from > 0) await new Promise((r) => setTimeout(r, 0))
       const drawStart = performance.now()
