@@ -522,6 +522,11 @@ describe.each(RUNTIMES)('contract: $name', (runtime) => {
       ['device', 'updated'],
     ])
     expect(ours[3]!.data).toMatchObject({ detail: '{"name":"fed"}', status: 'unmanaged' })
+    // The same records and anomalies count in the device's last hour.
+    expect(await (await req('/v1/devices/feed-1')).json()).toMatchObject({
+      name: 'fed',
+      lastHour: { records: 3, anomalies: 3 },
+    })
     for (let k = 0; k < all.length; k++) {
       const rest = (await poll(`cursor=${all[k]!.id}`)).items
       expect(rest.slice(0, all.length - k - 1)).toEqual(all.slice(k + 1))
