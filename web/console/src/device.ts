@@ -111,7 +111,14 @@ function chart(metric: string, width: number): Chart {
       height: 150,
       scales: { x: { time: true } },
       series: [{}, { label: metric, stroke: '#1f4e8c', width: 1 }],
-      axes: [{ stroke: '#333' }, { stroke: '#333', size: 60 }],
+      axes: [
+        { stroke: '#333' },
+        // Wide enough for its longest tick label (7 px a character at this size).
+        {
+          stroke: '#333',
+          size: (_u, values) => 24 + 7 * Math.max(3, ...(values ?? []).map((v) => String(v).length)),
+        },
+      ],
       legend: { show: false },
       cursor: { sync: { key: 'edgewatch-console' } },
       plugins: [markers],
