@@ -303,20 +303,27 @@ export function createAppManager(o: AppManagerOptions): AppManager {
           }
         }
       }
-      set(slot, 'running')
-      lastGood.set(r.name, r)
-      const runningSince = clock.now()
-      // Ticks at multiples of tickMs: the apps of a device (and of a simulated fleet) tick together,
-      // so a pooled host gets their calls in one message.
-      let next = Math.ceil(clock.now() / limits.tickMs) * limits.tickMs
+      // The first tick runs at once: an app is `running` (and the release this device's last known
+      // good) only once a tick has returned, so a release that traps on its first tick never shows
+      // running, and a deployment cannot count it as done. Then ticks come at multiples of tickMs:
+      // the apps of a device (and of a simulated fleet) tick together, so a pooled host gets their
+      // calls in one message.
+      let runningSince: number | null = null
+      let next = clock.now()
       for (;;) {
         await clock.sleep(Math.max(0, next - clock.now()), signal)
         const res = await instance.call('tick', input(next))
         signal.throwIfAborted()
         account(slot, res, 'tick', next)
         if (!res.outcome.ok) {
-          const healthy = clock.now() - runningSince >= healthyMs
+          const healthy = runningSince !== null && clock.now() - runningSince >= healthyMs
           return { kind: res.outcome.trap, message: res.outcome.message, permanent: false, healthy }
+        }
+        if (runningSince === null) {
+          runningSince = clock.now()
+          set(slot, 'running')
+          lastGood.set(r.name, r)
+          next = Math.floor(next / limits.tickMs) * limits.tickMs
         }
         next += limits.tickMs
         const now = clock.now()

@@ -17,6 +17,8 @@ export interface Setup {
   events: AppEvent[]
   /** App state changes with the fake time they happened at. */
   timeline: Array<{ state: string; reason: string | null; at: number }>
+  /** What the host saw, with the fake time: each instance started, each call that trapped. */
+  hostLog: Array<{ what: 'start' | 'trap'; at: number }>
   store: AppStore
   downloads: string[]
   /** Next download answers: a TransportError for each `true`. */
@@ -38,6 +40,22 @@ export function setup(options: { host?: AppHost | null; store?: AppStore; clock?
   const clock = options.clock ?? fakeClock()
   const events: AppEvent[] = []
   const timeline: Setup['timeline'] = []
+  const hostLog: Setup['hostLog'] = []
+  const inner = options.host === undefined ? inlineAppHost() : options.host
+  const host: AppHost | null = inner && {
+    async start(spec) {
+      hostLog.push({ what: 'start', at: clock.now() })
+      const instance = await inner.start(spec)
+      return {
+        async call(entry, input) {
+          const res = await instance.call(entry, input)
+          if (!res.outcome.ok) hostLog.push({ what: 'trap', at: clock.now() })
+          return res
+        },
+        stop: () => instance.stop(),
+      }
+    },
+  }
   const store = options.store ?? memoryAppStore()
   const modules = new Map<string, Uint8Array>()
   const downloads: string[] = []
@@ -56,7 +74,7 @@ export function setup(options: { host?: AppHost | null; store?: AppStore; clock?
     }
   }
   const manager = createAppManager({
-    host: options.host === undefined ? inlineAppHost() : options.host,
+    host,
     clock,
     store,
     download: (release, maxBytes, signal) => downloadRelease(call, release, maxBytes, signal),
@@ -77,6 +95,7 @@ export function setup(options: { host?: AppHost | null; store?: AppStore; clock?
     manager,
     events,
     timeline,
+    hostLog,
     store,
     downloads,
     networkDown,
@@ -109,12 +128,12 @@ export function setup(options: { host?: AppHost | null; store?: AppStore; clock?
   }
 }
 
-/** ms from each trap (starting again, with a reason) to the next start. */
-export function restartWaits(timeline: Setup['timeline']): number[] {
+/** ms from each trap to the next start of an instance. */
+export function restartWaits(hostLog: Setup['hostLog']): number[] {
   const waits: number[] = []
-  timeline.forEach((e, i) => {
-    if (e.state !== 'starting' || e.reason === null) return
-    const next = timeline.slice(i + 1).find((n) => n.state === 'running')
+  hostLog.forEach((e, i) => {
+    if (e.what !== 'trap') return
+    const next = hostLog.slice(i + 1).find((n) => n.what === 'start')
     if (next) waits.push(next.at - e.at)
   })
   return waits
