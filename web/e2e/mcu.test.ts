@@ -2,8 +2,9 @@
 // every second, unreachable after 3 s): 20 MCUs started from the page's URL connect; apps deployed to
 // their label run on them (and a runaway one fails with its reason); a fault injected from the page
 // yields the server's anomaly; cutting an MCU's network loses nothing; a reboot keeps its identity and
-// outbox; powering one off makes it unreachable; a reload brings back the same devices. Saves docs/screenshots/mcu.png.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+// outbox; powering one off makes it unreachable; a reload brings back the same devices. Saves a screenshot
+// to test-results/screenshots/ (and docs/screenshots/ with UPDATE_SCREENSHOTS=1).
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
@@ -285,9 +286,12 @@ describe.runIf(run)('simulated MCUs in Chromium', () => {
     const device = view.devices.items.find((d) => d.state === 'failed')!
     expect(device.reason).toMatch(/fuel_exhausted|wall_timeout/)
 
-    const shots = join(projectRoot(), 'docs', 'screenshots')
+    // Into test-results/ on every run; into the README's docs/screenshots/ with UPDATE_SCREENSHOTS=1.
+    const shots = join(projectRoot(), 'test-results', 'screenshots')
     mkdirSync(shots, { recursive: true })
     await page.screenshot({ path: join(shots, 'mcu.png') })
+    if (process.env.UPDATE_SCREENSHOTS)
+      copyFileSync(join(shots, 'mcu.png'), join(projectRoot(), 'docs', 'screenshots', 'mcu.png'))
   }, 60_000)
 
   it('a reload brings back the same devices', async () => {
