@@ -239,9 +239,15 @@ describe.runIf(run)('simulated MCUs in Chromium', () => {
     expect((await mcuApi((api, n) => api.mcu(n as number), i))!.status).toBe('off')
   }, 30_000)
 
-  it('a fault injected from the page yields an anomaly on the server, and beside the device’s own verdicts', async () => {
+  it('a fault injected from the page yields an anomaly on the server, in the console’s live feed, and beside the device’s own verdicts', async () => {
     const i = 1
     const deviceId = ids[i]!
+    // The fleet console, open in another tab before the fault: its live feed must show the anomaly.
+    const consolePage = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await consolePage.goto(`${server.url}/`)
+    await consolePage.fill('#token', ADMIN)
+    await consolePage.click('#signin button[type=submit]')
+    await consolePage.waitForSelector('#feed-list', { state: 'attached' })
     // A healthy baseline first (the detectors warm up on 20 to 30 samples), then large spikes on one channel.
     const sinceStart = Date.now() - startedAt
     if (sinceStart < 35_000) await sleep(35_000 - sinceStart)
@@ -252,6 +258,11 @@ describe.runIf(run)('simulated MCUs in Chromium', () => {
       anomalies = (await admin<{ items: unknown[] }>(`/v1/anomalies?deviceId=${deviceId}`)).items
     }
     expect(anomalies.length).toBeGreaterThan(0)
+    await consolePage.waitForSelector(`#feed-list li[data-device="${deviceId}"]`, {
+      state: 'attached',
+      timeout: 20_000,
+    })
+    await consolePage.close()
     const view = await until(
       'the page has the server’s verdict',
       () => mcuApi((api, n) => api.mcu(n as number), i),
