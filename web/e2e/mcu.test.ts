@@ -1,6 +1,6 @@
 // The simulated-MCU page end to end in real Chromium, against the real `edgewatch serve` (heartbeats
 // every second, unreachable after 3 s): 20 MCUs started from the page's URL connect; apps deployed to
-// their label run on them (and a runaway one fails with its reason); a fault injected from the page
+// their label, one from the fleet console, run on them (and a runaway one fails with its reason); a fault injected from the page
 // yields the server's anomaly; cutting an MCU's network loses nothing; a reboot keeps its identity and
 // outbox; powering one off makes it unreachable; a reload brings back the same devices. Saves a screenshot
 // to test-results/screenshots/ (and docs/screenshots/ with UPDATE_SCREENSHOTS=1).
@@ -142,16 +142,40 @@ describe.runIf(run)('simulated MCUs in Chromium', () => {
     expect(counts).toMatchObject({ started: DEVICES, enrolled: DEVICES })
   }, 60_000)
 
-  it('runs apps deployed to their label: edge-detect and well-behaved run on every MCU', async () => {
+  it('runs apps deployed to their label (one from the fleet console): edge-detect and well-behaved run on every MCU', async () => {
     const edge = await pushApp(
       'edge-detect',
       'name=edge-detect&version=1.0.0&memoryPages=28&fuel=5000000&tickMs=1000&wallMs=1000',
     )
-    const counter = await pushApp(
-      'well-behaved',
-      'name=counter&version=1.0.0&fuel=100000&tickMs=1000&wallMs=500',
+    const deployments = [await deploy(edge)]
+    // The counter is uploaded and deployed to the MCUs' label from the console, in another tab.
+    const consolePage = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    await consolePage.goto(`${server.url}/app/console/#/apps`)
+    await consolePage.fill('#token', ADMIN)
+    await consolePage.click('#signin button[type=submit]')
+    await consolePage.waitForSelector('#upload-form')
+    await consolePage.setInputFiles(
+      '#app-file',
+      join(projectRoot(), 'firmware', 'apps', 'build', 'well-behaved.wasm'),
     )
-    const deployments = [await deploy(edge), await deploy(counter)]
+    await consolePage.fill('#app-name', 'counter')
+    await consolePage.fill('#app-version', '1.0.0')
+    await consolePage.fill('#app-fuel', '100000')
+    await consolePage.fill('#app-wallMs', '500')
+    await consolePage.click('#upload-form button[type=submit]')
+    await consolePage.waitForFunction(() =>
+      document.querySelector('#upload-status')?.textContent?.startsWith('Uploaded counter@1.0.0'),
+    )
+    await consolePage.fill('#deploy-target', 'mcu=e2e')
+    await consolePage.click('#deploy-form button[type=submit]')
+    await consolePage.waitForFunction(() => location.hash.startsWith('#/deployments/dep'))
+    deployments.push(decodeURIComponent(new URL(consolePage.url()).hash.slice('#/deployments/'.length)))
+    await consolePage.waitForFunction(
+      () => document.querySelector<HTMLElement>('#view')?.dataset.state === 'succeeded',
+      undefined,
+      { timeout: 45_000 },
+    )
+    await consolePage.close()
     await until(
       'both apps running on every MCU',
       () => mcuApi((api) => api.list()),
@@ -168,7 +192,7 @@ describe.runIf(run)('simulated MCUs in Chromium', () => {
     }
     // The page shows them, with their meters.
     await page.waitForSelector('.mcu .app[data-app="edge-detect"][data-state="running"] meter.fuel')
-  }, 60_000)
+  }, 90_000)
 
   it('cutting an MCU’s network and restoring it loses no reading', async () => {
     const i = 2
