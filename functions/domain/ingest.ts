@@ -1,9 +1,11 @@
 // The ingest path: body → records and rejections → analysis → atomic commit → the answer.
 // Requests that arrive while a commit is in flight are analysed in arrival order and committed
 // together in one transaction (group commit): one fsync and one write of each series' state for
-// the whole group, and every answer waits for that commit. When a group's commit fails, its requests
-// run again one by one, so a failure is the failing request's own; a conflict with another writer
-// (another process or instance on the same database) reloads the series and analyses again.
+// the whole group, and every answer waits for that commit. The next group is analysed while the
+// previous one commits, on top of the states it will store; groups commit in order. When a group's
+// commit fails, its requests (and any group analysed on top of it) run again one by one, so a
+// failure is the failing request's own; a conflict with another writer (another process or instance
+// on the same database) reloads the series and analyses again.
 // HTTP-free apart from ApiError: every runtime shares it.
 import { checkSnapshot, isOlderSnapshot, KernelStateError } from '../../kernels/host/kernel.js'
 import { ApiError } from '../http/errors.js'
@@ -67,10 +69,23 @@ interface Pending extends Prepared {
 /** One request's outcome within an attempt: its answer, or its own error. */
 type Outcome = IngestAnswer | ApiError
 
+/** A group analysed: its commit, and each request's outcome once that commit is done. */
+interface Analysed {
+  commit: IngestCommit
+  outcomes: Outcome[]
+}
+
 export class Ingestor {
   private queue: Pending[] = []
   private queuedRecords = 0
   private draining = false
+  /** Counts failed commits: a group analysed in an earlier epoch stands on a commit that failed. */
+  private epoch = 0
+  /** What groups analysed but not yet committed will store: the next group analyses on top of it. */
+  private readonly inFlight = {
+    states: new Map<string, SeriesState>(),
+    answers: new Map<string, IdempotentAnswer>(),
+  }
 
   constructor(
     private readonly store: Store,
@@ -118,13 +133,27 @@ export class Ingestor {
     }
   }
 
-  /** Runs queued requests group by group until the queue is empty. */
+  /**
+   * Runs queued requests group by group until the queue is empty, two groups in the pipe: the next
+   * group is analysed against the states the previous one will store while that one commits (the
+   * commit runs off the event loop where the store can: Node's writer thread). Groups commit in
+   * order. When a commit fails, what was analysed on top of it is stale: those groups run again one
+   * request at a time, from what the store holds.
+   */
   private async drain(): Promise<void> {
     this.draining = true
     // One turn of the event loop first: requests that arrived together (a relay's parts, a burst of
     // connections) join this group instead of each paying its own commit.
     await pause()
-    while (this.queue.length > 0) {
+    let previous: Promise<void> = Promise.resolve()
+    let beforePrevious: Promise<void> = previous
+    for (;;) {
+      if (this.queue.length === 0) {
+        // Requests that arrive while the last group commits are taken once it is done.
+        await previous
+        if (this.queue.length === 0) break
+      }
+      await beforePrevious // at most two groups between analysis and answer
       let records = 0
       let take = 0
       while (
@@ -135,22 +164,40 @@ export class Ingestor {
         records += this.queue[take]!.records.length
         take++
       }
-      await this.runGroup(this.queue.splice(0, take))
+      const group = this.queue.splice(0, take)
+      const epoch = this.epoch
+      let analysed: Analysed | undefined
+      try {
+        analysed = await this.analyseGroup(group)
+      } catch (e) {
+        this.options.warn('group analysis failed; its requests run one by one', { error: errorText(e) })
+      }
+      beforePrevious = previous
+      previous = this.finishGroup(group, analysed, epoch, previous)
     }
     this.draining = false
   }
 
-  private async runGroup(group: Pending[]): Promise<void> {
-    if (group.length > 1) {
+  /** Once the group before it is done: commits the analysed group and answers, or runs it again request by request. */
+  private async finishGroup(
+    group: Pending[],
+    analysed: Analysed | undefined,
+    epoch: number,
+    after: Promise<void>,
+  ): Promise<void> {
+    await after
+    if (analysed && epoch === this.epoch) {
       try {
-        const outcomes = await this.attempt(group)
-        for (const [i, p] of group.entries()) settle(p, outcomes[i]!)
+        await this.commitGroup(analysed)
+        for (const [i, p] of group.entries()) settle(p, analysed.outcomes[i]!)
         return
       } catch (e) {
-        this.options.warn('group commit failed; its requests run one by one', {
-          requests: group.length,
-          error: errorText(e),
-        })
+        if (e instanceof CommitConflictError) this.metrics.commitConflicts.inc()
+        if (!(e instanceof CommitConflictError) || group.length > 1)
+          this.options.warn('group commit failed; its requests run one by one', {
+            requests: group.length,
+            error: errorText(e),
+          })
       }
     }
     for (const p of group) await this.runAlone(p)
@@ -188,12 +235,19 @@ export class Ingestor {
     }
   }
 
-  /**
-   * Analyses the requests in order against the newest series states and commits them all in one
-   * transaction. A request that fails analysis gets its own error and is left out of the commit.
-   * Throws when the commit fails (CommitConflictError when another writer got there first).
-   */
+  /** Requests analysed and committed now (throws when the commit fails). */
   private async attempt(group: Pending[]): Promise<Outcome[]> {
+    const analysed = await this.analyseGroup(group)
+    await this.commitGroup(analysed)
+    return analysed.outcomes
+  }
+
+  /**
+   * Analyses the requests in order against the newest series states (those of groups still
+   * committing first) and gathers them into one commit. A request that fails analysis gets its own
+   * error and is left out of the commit.
+   */
+  private async analyseGroup(group: Pending[]): Promise<Analysed> {
     const receivedAt = this.now()
     const notBefore = receivedAt - this.options.idempotencyTtlMs
     const commit = emptyCommit(receivedAt, notBefore)
@@ -203,7 +257,10 @@ export class Ingestor {
     const outcomes: Outcome[] = []
     for (const p of group) {
       if (p.key !== undefined) {
-        const earlier = answered.get(p.key) ?? (await this.store.findIdempotent(p.key, notBefore))
+        const earlier =
+          answered.get(p.key) ??
+          this.inFlight.answers.get(p.key) ??
+          (await this.store.findIdempotent(p.key, notBefore))
         if (earlier) {
           outcomes.push(replay(earlier, p.bodyHash))
           continue
@@ -228,18 +285,38 @@ export class Ingestor {
       outcomes.push(answer)
     }
     for (const key of touched) commit.states.push(states.get(key)!)
+    // The next group reads these states (and keys) until this commit is done.
+    for (const s of commit.states) this.inFlight.states.set(seriesKey(s.deviceId, s.metric), s)
+    for (const a of commit.idempotency) this.inFlight.answers.set(a.key, a)
+    return { commit, outcomes }
+  }
+
+  /** Commits an analysed group; throws when the commit fails (CommitConflictError when another writer got there first). */
+  private async commitGroup({ commit, outcomes }: Analysed): Promise<void> {
     if (commit.records.length + commit.deadLetters.length + commit.idempotency.length > 0) {
       try {
         await this.store.commitIngest(commit)
       } catch (e) {
         // Another writer may have moved these series on: the retry reads them from the store.
         if (e instanceof CommitConflictError) this.options.cache?.forget(commit.states)
+        // Whatever was analysed on top of this commit is stale.
+        this.epoch++
+        this.inFlight.states.clear()
+        this.inFlight.answers.clear()
         throw e
       }
       this.options.cache?.committed(commit.states)
     }
+    // Stored: the states and keys are read from the cache and the store from now on (unless a later
+    // group in the pipe has newer ones).
+    for (const s of commit.states) {
+      const key = seriesKey(s.deviceId, s.metric)
+      if (this.inFlight.states.get(key) === s) this.inFlight.states.delete(key)
+    }
+    for (const a of commit.idempotency) {
+      if (this.inFlight.answers.get(a.key) === a) this.inFlight.answers.delete(a.key)
+    }
     this.count(outcomes, commit)
-    return outcomes
   }
 
   /** Analyses one request against the attempt's newest series states and adds it to the commit. */
@@ -253,7 +330,7 @@ export class Ingestor {
     for (const s of Analyser.seriesOf(p.records)) {
       const key = seriesKey(s.deviceId, s.metric)
       if (states.has(key)) continue
-      const cached = this.options.cache?.get(s.deviceId, s.metric)
+      const cached = this.inFlight.states.get(key) ?? this.options.cache?.get(s.deviceId, s.metric)
       if (cached) states.set(key, cached)
       else missing.push(s)
     }
