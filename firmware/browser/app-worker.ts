@@ -6,34 +6,11 @@
 //
 // Like createRunner, workerMain is ONE self-contained function (types are its only imports): the host
 // starts the worker from their source text, in a Blob, so no file has to exist beside the bundle.
-import type { AppCallResult } from '../agent/apps/ports.js'
 import type { Runner, RunnerBounds, RunnerStartResult } from '../agent/apps/runner.js'
 
-export type ToWorker =
-  | {
-      t: 'start'
-      seq: number
-      id: number
-      key: string
-      /** Only when this worker has not the module yet: it compiles it first. */
-      bytes?: Uint8Array
-      memoryMin: number
-      memoryMax: number
-      channels: readonly string[]
-    }
-  | {
-      t: 'call'
-      seq: number
-      id: number
-      entry: 'init' | 'tick'
-      fuel: number
-      nowMs: number
-      values: readonly number[]
-    }
-  | { t: 'stop'; id: number }
-  | { t: 'unload'; key: string }
+import type { FromWorker, ToWorker } from '../agent/apps/worker-protocol.js'
 
-export type FromWorker = { seq: number; start: RunnerStartResult } | { seq: number; call: AppCallResult }
+export type { FromWorker, ToWorker }
 
 /** The part of a worker's global scope the body uses. */
 export interface WorkerScope {
