@@ -81,41 +81,30 @@ export function migrate(db: Database.Database): void {
 
 /**
  * Reads go through the shared SqlStore (the same code as D1 and Spin); the ingest commit keeps its
- * fast path: statements prepared once per chunk size, one synchronous IMMEDIATE transaction. Several
+ * fast path: multi-row statements planned once, run in one IMMEDIATE transaction on the writer
+ * thread (or, without one, here; each statement text prepared once per connection). Several
  * processes may share the file: the series version triggers make a stale writer's commit fail with
  * CommitConflictError, and the ingest path reloads and analyses again.
  */
 class SqliteStore extends SqlStore {
   readonly #db: Database.Database
-  readonly #commit: Database.Transaction<(batch: IngestCommit) => void>
   readonly #writer: SqliteWriter | null
+  /** A commit's statements, planned on the event loop: the same whichever thread runs them. */
   readonly #plan: (batch: IngestCommit) => WriterStatement[]
+  /** Runs planned statements here, in one transaction (no writer thread). */
+  readonly #runHere: Database.Transaction<(statements: WriterStatement[]) => void>
 
   constructor(db: Database.Database, writer: SqliteWriter | null) {
     super(sqliteAsD1(db))
     this.#db = db
     this.#writer = writer
-    const records = new BulkInsert(db, INSERT_RECORDS, writeRecord)
-    const anomalies = new BulkInsert(db, INSERT_ANOMALIES, writeAnomaly)
-    const windows = new BulkInsert(db, INSERT_WINDOWS, writeWindow)
-    const deadLetters = new BulkInsert(db, INSERT_DEAD_LETTERS, writeDeadLetter)
-    const series = new BulkInsert(db, UPSERT_SERIES, writeSeries)
-    const devices = new BulkInsert(db, UPSERT_DEVICES, writeDevice)
-    const idempotency = new BulkInsert(db, INSERT_IDEMPOTENCY, writeIdempotency)
-    const expired = db.prepare(SQL.deleteExpiredKeys)
-    this.#commit = db.transaction((batch: IngestCommit) => {
-      const at = batch.receivedAt
-      if (batch.idempotency.length > 0)
-        expired.run(JSON.stringify(batch.idempotency.map((k) => k.key)), batch.idempotencyNotBefore)
-      records.run(batch.records, at)
-      anomalies.run(batch.anomalies, at)
-      windows.run(batch.windows, at)
-      deadLetters.run(batch.deadLetters, null)
-      series.run(batch.states, at)
-      devices.run(deviceDeltas(batch), at)
-      idempotency.run(batch.idempotency, at)
-    })
-    // The same statements, for the writer thread.
+    const records = new BulkInsert(INSERT_RECORDS, writeRecord)
+    const anomalies = new BulkInsert(INSERT_ANOMALIES, writeAnomaly)
+    const windows = new BulkInsert(INSERT_WINDOWS, writeWindow)
+    const deadLetters = new BulkInsert(INSERT_DEAD_LETTERS, writeDeadLetter)
+    const series = new BulkInsert(UPSERT_SERIES, writeSeries)
+    const devices = new BulkInsert(UPSERT_DEVICES, writeDevice)
+    const idempotency = new BulkInsert(INSERT_IDEMPOTENCY, writeIdempotency)
     this.#plan = (batch) => {
       const at = batch.receivedAt
       const out: WriterStatement[] = []
@@ -134,13 +123,25 @@ class SqliteStore extends SqlStore {
       idempotency.plan(batch.idempotency, at, out)
       return out
     }
+    const prepared = new Map<string, Database.Statement>()
+    this.#runHere = db.transaction((statements: WriterStatement[]) => {
+      for (const s of statements) {
+        let statement = prepared.get(s.sql)
+        if (!statement) {
+          statement = db.prepare(s.sql)
+          prepared.set(s.sql, statement)
+        }
+        statement.run(s.params)
+      }
+    })
   }
 
   override async commitIngest(batch: IngestCommit): Promise<void> {
     // IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing.
     try {
-      if (this.#writer) await this.#writer.run(this.#plan(batch))
-      else this.#commit.immediate(batch)
+      const statements = this.#plan(batch)
+      if (this.#writer) await this.#writer.run(statements)
+      else this.#runHere.immediate(statements)
     } catch (e) {
       throw commitError(e)
     }
