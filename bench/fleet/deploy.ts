@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { appPath } from '../../firmware/apps/build.js'
 import { type Bytes, name, section } from '../../firmware/apps/wasm/testing/assemble.js'
 import { startServer } from '../../test/server-process.js'
+import { percentile } from '../abuse/tally.js'
 import { enrolmentToken, memoryMb, runSimulate } from './processes.js'
 
 export interface DeploySettings {
@@ -101,9 +102,9 @@ export async function deployPhase(s: DeploySettings): Promise<Record<string, unk
         app: r.label,
         state: view.state,
         running: view.counts.running,
-        p50_ms: percentile(took, 0.5),
-        p95_ms: percentile(took, 0.95),
-        max_ms: percentile(took, 1),
+        p50_ms: percentile(took, 50),
+        p95_ms: percentile(took, 95),
+        max_ms: percentile(took, 100),
         simulator_rss_mb: Math.round(memoryMb(simPid).rss),
       }
       console.log(`deploy: ${JSON.stringify(summary)}`)
@@ -230,10 +231,4 @@ async function until<T>(
     if (Date.now() > deadline) throw new Error(`${what}: not reached after ${ms / 1000} s`)
     await sleep(500)
   }
-}
-
-function percentile(xs: number[], p: number): number | null {
-  if (!xs.length) return null
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!
 }

@@ -1,15 +1,15 @@
 // The processes of the fleet benchmark: `edgewatch simulate` as users run it, and what /proc says
 // about a process's memory.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { projectRoot } from '../../kernels/node.js'
+import { memoryMb as processMemoryMb } from '../abuse/server.js'
 
-/** Resident memory now and its peak, MB. */
+/** Resident memory now and its peak, MB, of a process that is still running. */
 export function memoryMb(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+  const m = processMemoryMb(pid)
+  if (!m) throw new Error(`process ${pid} is gone`)
+  return m
 }
 
 export async function enrolmentToken(
