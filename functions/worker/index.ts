@@ -1,15 +1,21 @@
-// The Workers entry: every request goes to one Durable Object, which runs the same Hono app over
-// D1. The object is the single writer of detector state: concurrent batches queue inside it (and
-// are group-committed), so no two requests ever advance a series from the same snapshot (and the
-// series versions in D1 would refuse it if they did). It keeps hot state in memory and persists it
-// to D1 with every batch; a new instance reloads it from D1. The object's alarm notes devices gone
-// silent every few seconds and applies retention hourly.
+// The Workers entry: a stateless front door (front-door.ts) in front of EDGEWATCH_SHARDS Durable
+// Objects, each running the same Hono app over the one D1 database. A shard is the single writer of
+// the detector state of the devices that hash to it (shards.ts): concurrent batches queue inside it
+// (and are group-committed), so no two requests ever advance a series from the same snapshot (and
+// the series versions in D1 would refuse it if they did). It keeps hot state in memory and persists
+// it to D1 with every batch; a new instance reloads it from D1. Shard 0 is also the fleet's writer
+// (enrolment, apps, deployments); its alarm notes devices gone silent every few seconds and applies
+// retention hourly.
 import { DurableObject } from 'cloudflare:workers'
 import kernelModule from '../../kernels/build/edgewatch.wasm'
 import { loadKernel } from '../../kernels/host/kernel.js'
 import { bootstrap, misconfigured, PURGE_EVERY_MS, type Started } from '../bootstrap.js'
-import type { Env as ConfigEnv } from '../config.js'
-import { type D1Database, openD1Store } from '../store/sql-store.js'
+import { type Env as ConfigEnv, configFromEnv } from '../config.js'
+import { parseTokens, safeEqual } from '../http/auth.js'
+import { type D1Database, openD1Store, SqlStore } from '../store/sql-store.js'
+import { DeviceTokens } from './device-tokens.js'
+import { FrontDoor } from './front-door.js'
+import { SHARD_HEADER, shardCount, shardName } from './shards.js'
 
 export type Env = ConfigEnv & Bindings
 
@@ -23,8 +29,11 @@ interface Bindings {
 
 export class Edgewatch extends DurableObject<Env> {
   private started: Promise<Started> | undefined
+  /** This object's shard, as the front door names it on every request it sends. */
+  private shard: number | undefined
 
   async fetch(request: Request): Promise<Response> {
+    this.shard ??= Number(request.headers.get(SHARD_HEADER) ?? 0)
     let started: Started
     try {
       started = await this.start()
@@ -37,8 +46,10 @@ export class Edgewatch extends DurableObject<Env> {
     return response
   }
 
-  /** Every sweep interval: devices gone silent are noted; retention runs hourly. */
+  /** Every sweep interval: devices gone silent are noted; retention runs hourly. Shard 0 only. */
   async alarm(): Promise<void> {
+    // An alarm a shard set before it knew its index (or before a re-shard) is not set again.
+    if ((this.shard ?? (await this.ctx.storage.get<number>('shard'))) !== 0) return
     const started = await this.start()
     await started.sweep()
     const purgedAt = (await this.ctx.storage.get<number>('purged-at')) ?? 0
@@ -66,7 +77,10 @@ export class Edgewatch extends DurableObject<Env> {
         cachedSeries: 50_000,
         log: (line) => console.log(line),
       })
-      if ((await this.ctx.storage.getAlarm()) === null)
+      // One sweeper and one purger for the fleet: shard 0's alarm. The index is kept for the alarm,
+      // which runs without a request to say it.
+      if (this.shard !== undefined) await this.ctx.storage.put('shard', this.shard)
+      if (this.shard === 0 && (await this.ctx.storage.getAlarm()) === null)
         await this.ctx.storage.setAlarm(Date.now() + started.sweepEveryMs)
       return started
     })().catch((e: unknown) => {
@@ -89,8 +103,60 @@ async function drain(request: Request): Promise<void> {
   } catch {}
 }
 
+/**
+ * The front door of an isolate, built once per environment (its settings are read once); an Error
+ * when EDGEWATCH_SHARDS is unusable, undefined when the rest is (shard 0 then says why).
+ */
+let door: { env: Env; door: FrontDoor | Error | undefined } | undefined
+
+function frontDoor(env: Env): FrontDoor | Error | undefined {
+  if (door?.env === env) return door.door
+  let shards: number
+  try {
+    shards = shardCount(env.EDGEWATCH_SHARDS)
+  } catch (e) {
+    door = { env, door: e as Error }
+    return door.door
+  }
+  let built: FrontDoor | undefined
+  try {
+    const config = configFromEnv(env)
+    const store = new SqlStore(env.DB)
+    const tokens = [
+      ...parseTokens(env.EDGEWATCH_INGEST_TOKEN, 'EDGEWATCH_INGEST_TOKEN'),
+      ...parseTokens(env.EDGEWATCH_ADMIN_TOKEN, 'EDGEWATCH_ADMIN_TOKEN'),
+    ]
+    const stubs = Array.from({ length: shards }, (_, i) =>
+      env.EDGEWATCH.get(env.EDGEWATCH.idFromName(shardName(i))),
+    )
+    built = new FrontDoor({
+      shards,
+      send: (shard, request) => stubs[shard]!.fetch(request),
+      devices: new DeviceTokens(store.fleet),
+      isServiceToken: (token) => {
+        if (token === undefined) return false
+        let found = false
+        for (const t of tokens) found = safeEqual(token, t) || found
+        return found
+      },
+      bodyLimitBytes: config.bodyLimitBytes,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+      findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
+    })
+  } catch {
+    built = undefined // misconfigured: shard 0 says why, in the one error shape
+  }
+  door = { env, door: built }
+  return built
+}
+
 export default {
   fetch(request: Request, env: Env): Promise<Response> {
-    return env.EDGEWATCH.get(env.EDGEWATCH.idFromName('fleet')).fetch(request)
+    const routed = frontDoor(env)
+    if (routed instanceof Error) return Promise.resolve(misconfigured(routed))
+    if (routed) return routed.fetch(request)
+    const fallback = new Request(request)
+    fallback.headers.set(SHARD_HEADER, '0')
+    return env.EDGEWATCH.get(env.EDGEWATCH.idFromName(shardName(0))).fetch(fallback)
   },
 }

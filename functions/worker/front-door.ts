@@ -1,0 +1,178 @@
+// The Worker's front door: it holds no state and sends every request to the shard that owns what the
+// request changes (shards.ts says which). A device's own requests go to its shard; a batch from an
+// ingest token holding several shards' devices is split (split.ts), each part sent to its shard at
+// once, and the answers merged (merge.ts) into the one a single writer would have given. Anything
+// the front door cannot judge as the app would (a wrong token, an unsupported type, an invalid key)
+// goes whole to a shard, which answers it exactly as before.
+import { formatOf } from '../domain/ingest-body.js'
+import { decodeUtf8, readBody } from '../http/body.js'
+import { ApiError, errorBody } from '../http/errors.js'
+import { RelayRequest } from '../http/fleet-schemas.js'
+import { readJson } from '../http/json-body.js'
+import type { IdempotentAnswer } from '../store/port.js'
+import { bearerToken, type DeviceTokens } from './device-tokens.js'
+import { fingerprint, IDEMPOTENCY_KEY, partHash, partKey, reusedKey } from './idempotency.js'
+import { failedPart, mergeAccepted, type PartAnswer } from './merge.js'
+import { routeOf, SHARD_HEADER, shardOf } from './shards.js'
+import { planBatch } from './split.js'
+
+export interface FrontDoorParts {
+  shards: number
+  /** Sends a request to a shard's Durable Object. */
+  send(shard: number, request: Request): Promise<Response>
+  devices: DeviceTokens
+  /** Whether a bearer token is one of the ingest or admin tokens (false when they are misconfigured). */
+  isServiceToken(token: string | undefined): boolean
+  bodyLimitBytes: number
+  idempotencyTtlMs: number
+  /** The stored answer of a part key (the store every shard shares). */
+  findIdempotent(key: string, notBefore: number): Promise<IdempotentAnswer | undefined>
+}
+
+/** The headers a relayed part's answer keeps (as routes/relay.ts). */
+const KEPT_HEADERS = ['content-type', 'retry-after', 'idempotent-replayed', 'www-authenticate']
+
+export class FrontDoor {
+  constructor(private readonly p: FrontDoorParts) {}
+
+  async fetch(request: Request): Promise<Response> {
+    if (this.p.shards === 1) return this.send(0, request)
+    const route = routeOf(request.method, new URL(request.url).pathname)
+    switch (route.kind) {
+      case 'ingest':
+        return this.ingest(request)
+      case 'relay':
+        return this.relay(request)
+      case 'device-token':
+        return this.toDevice(request)
+      case 'device':
+        return this.send(shardOf(route.deviceId, this.p.shards), request)
+      default:
+        return this.send(0, request)
+    }
+  }
+
+  private send(
+    shard: number,
+    request: Request,
+    init?: { body: BodyInit; headers: Headers },
+  ): Promise<Response> {
+    const forwarded = init
+      ? new Request(request.url, { method: request.method, ...init })
+      : new Request(request)
+    forwarded.headers.set(SHARD_HEADER, String(shard))
+    return this.p.send(shard, forwarded)
+  }
+
+  /** A device's own request: the shard of the device its token names (shard 0 refuses an unknown one). */
+  private async toDevice(request: Request): Promise<Response> {
+    const device = await this.p.devices.deviceOf(bearerToken(request))
+    return this.send(device === undefined ? 0 : shardOf(device, this.p.shards), request)
+  }
+
+  private async ingest(request: Request): Promise<Response> {
+    const token = bearerToken(request)
+    if (!this.p.isServiceToken(token)) return this.toDevice(request)
+    const format = formatOf(request.headers.get('content-type'))
+    const key = request.headers.get('idempotency-key') ?? undefined
+    if (!format || (key !== undefined && !IDEMPOTENCY_KEY.test(key))) return this.send(0, request)
+    let body: Awaited<ReturnType<typeof readBody>>
+    try {
+      body = await readBody(request, this.p.bodyLimitBytes)
+    } catch (e) {
+      if (e instanceof ApiError) return errorResponse(e)
+      throw e
+    }
+    const text = body.unreadable ? undefined : decodeUtf8(body.bytes)
+    const now = Date.now()
+    const plan = text === undefined ? { whole: 0 } : await planBatch(text, format, now, this.p.shards)
+    if ('refused' in plan) return errorResponse(new ApiError(400, 'invalid_body', plan.refused))
+    const headers = (part: string | undefined, shard: number) => {
+      const h = new Headers(request.headers)
+      h.delete('content-length')
+      if (!body.unreadable) h.delete('content-encoding') // the shard gets the bytes as the app read them
+      if (part !== undefined) h.set('idempotency-key', part)
+      h.set(SHARD_HEADER, String(shard))
+      return h
+    }
+    const keys =
+      key === undefined
+        ? undefined
+        : await Promise.all(Array.from({ length: this.p.shards }, (_, i) => partKey(key, i)))
+    if ('whole' in plan) {
+      if (keys) {
+        const refused = await this.checkKey(keys, new Map([[plan.whole, await partHash(body.bytes)]]))
+        if (refused) return refused
+      }
+      return this.send(plan.whole, request, {
+        body: body.bytes as Uint8Array<ArrayBuffer>,
+        headers: headers(keys?.[plan.whole], plan.whole),
+      })
+    }
+    const salt = keys ? await fingerprint(body.bytes) : ''
+    const texts = plan.parts.map((p) => p.text + salt)
+    if (keys) {
+      const hashes = new Map<number, string>()
+      for (const [i, p] of plan.parts.entries()) hashes.set(p.shard, await partHash(texts[i]!))
+      const refused = await this.checkKey(keys, hashes)
+      if (refused) return refused
+    }
+    const answers: (PartAnswer & { headers: Headers })[] = []
+    const responses = await Promise.all(
+      plan.parts.map((p, i) =>
+        this.send(p.shard, request, { body: texts[i]!, headers: headers(keys?.[p.shard], p.shard) }),
+      ),
+    )
+    for (const [i, res] of responses.entries())
+      answers.push({
+        part: plan.parts[i]!,
+        status: res.status,
+        body: await res.text(),
+        replayed: res.headers.get('idempotent-replayed') === 'true',
+        headers: res.headers,
+      })
+    const failed = failedPart(answers)
+    const out = failed ?? answers[0]!
+    const merged = new Headers(out.headers)
+    merged.delete('content-length')
+    if (failed) return new Response(failed.body, { status: failed.status, headers: merged })
+    if (answers.every((a) => a.replayed)) merged.set('idempotent-replayed', 'true')
+    else merged.delete('idempotent-replayed')
+    return new Response(mergeAccepted(answers, now), { status: 200, headers: merged })
+  }
+
+  private async checkKey(keys: string[], hashes: Map<number, string>): Promise<Response | undefined> {
+    const notBefore = Date.now() - this.p.idempotencyTtlMs
+    const stored = await Promise.all(keys.map((k) => this.p.findIdempotent(k, notBefore)))
+    return reusedKey(stored, hashes)
+  }
+
+  /** A gateway's relay: each part is routed as if it had come alone, the answers kept in order. */
+  private async relay(request: Request): Promise<Response> {
+    let parts: { path: string; headers: Record<string, string>; body: string }[]
+    try {
+      ;({ parts } = await readJson(request, RelayRequest, this.p.bodyLimitBytes))
+    } catch (e) {
+      if (e instanceof ApiError) return errorResponse(e)
+      throw e
+    }
+    const answers = await Promise.all(
+      parts.map(async (part) => {
+        const res = await this.fetch(
+          new Request(`http://relay${part.path}`, { method: 'POST', headers: part.headers, body: part.body }),
+        )
+        const headers: Record<string, string> = {}
+        for (const name of KEPT_HEADERS) {
+          const value = res.headers.get(name)
+          if (value !== null) headers[name] = value
+        }
+        return { status: res.status, headers, body: await res.text() }
+      }),
+    )
+    return Response.json({ parts: answers }, { status: 200 })
+  }
+}
+
+function errorResponse(e: ApiError): Response {
+  return Response.json(errorBody(e.code, e.message, e.details), { status: e.status, headers: e.headers })
+}
