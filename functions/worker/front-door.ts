@@ -37,7 +37,8 @@ export class FrontDoor {
 
   async fetch(request: Request): Promise<Response> {
     if (this.p.shards === 1) return this.send(0, request)
-    const route = routeOf(request.method, new URL(request.url).pathname)
+    const url = new URL(request.url)
+    const route = routeOf(request.method, url.pathname, url.search)
     switch (route.kind) {
       case 'ingest':
         return this.ingest(request)
@@ -47,6 +48,8 @@ export class FrontDoor {
         return this.toDevice(request)
       case 'device':
         return this.send(shardOf(route.deviceId, this.p.shards), request)
+      case 'shard':
+        return this.send(route.index < this.p.shards ? route.index : 0, request)
       default:
         return this.send(0, request)
     }

@@ -126,12 +126,11 @@ function frontDoor(env: Env): FrontDoor | Error | undefined {
       ...parseTokens(env.EDGEWATCH_INGEST_TOKEN, 'EDGEWATCH_INGEST_TOKEN'),
       ...parseTokens(env.EDGEWATCH_ADMIN_TOKEN, 'EDGEWATCH_ADMIN_TOKEN'),
     ]
-    const stubs = Array.from({ length: shards }, (_, i) =>
-      env.EDGEWATCH.get(env.EDGEWATCH.idFromName(shardName(i))),
-    )
+    // A stub is an I/O object of the request that made it: made per request, never kept.
+    const stub = (shard: number) => env.EDGEWATCH.get(env.EDGEWATCH.idFromName(shardName(shard)))
     built = new FrontDoor({
       shards,
-      send: (shard, request) => stubs[shard]!.fetch(request),
+      send: (shard, request) => stub(shard).fetch(request),
       devices: new DeviceTokens(store.fleet),
       isServiceToken: (token) => {
         if (token === undefined) return false

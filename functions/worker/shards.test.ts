@@ -44,6 +44,8 @@ describe('shards', () => {
     expect(routeOf('POST', '/v1/devices/pump%201/revoke')).toEqual({ kind: 'device', deviceId: 'pump 1' })
     expect(routeOf('GET', '/v1/devices/pump-1/series/temp')).toEqual({ kind: 'device', deviceId: 'pump-1' })
     expect(routeOf('GET', '/v1/devices/%E0%A4%A')).toEqual({ kind: 'fleet' })
+    expect(routeOf('GET', '/metrics', '?shard=3')).toEqual({ kind: 'shard', index: 3 })
+    expect(routeOf('GET', '/metrics', '?shard=x')).toEqual({ kind: 'fleet' })
     for (const [m, p] of [
       ['GET', '/v1/devices'],
       ['POST', '/v1/device/enrol'],

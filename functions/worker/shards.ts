@@ -62,12 +62,18 @@ export type Route =
   | { kind: 'device-token' }
   /** An admin route under /v1/devices/{id}: that device's shard (a revocation forgets its tokens there). */
   | { kind: 'device'; deviceId: string }
+  /** GET /metrics?shard=i: that shard's own counters (each shard counts what it did). */
+  | { kind: 'shard'; index: number }
   /** Everything else: shard 0. */
   | { kind: 'fleet' }
 
 const DEVICE_PATH = /^\/v1\/devices\/([^/]+)(?:\/|$)/
 
-export function routeOf(method: string, path: string): Route {
+export function routeOf(method: string, path: string, query = ''): Route {
+  if (method === 'GET' && path === '/metrics') {
+    const shard = /(?:^|[?&])shard=(\d{1,2})(?:&|$)/.exec(query)
+    if (shard) return { kind: 'shard', index: Number(shard[1]) }
+  }
   if (method === 'POST' && path === '/v1/ingest') return { kind: 'ingest' }
   if (method === 'POST' && path === '/v1/gateway/relay') return { kind: 'relay' }
   if (method === 'POST' && (path === '/v1/device/heartbeat' || path === '/v1/device/goodbye'))
