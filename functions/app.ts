@@ -24,6 +24,7 @@ import { InFlight } from './http/in-flight.js'
 import { requestLog } from './http/request-log.js'
 import { instrumentStore } from './observability/instrument-store.js'
 import { Metrics } from './observability/metrics.js'
+import { influxWriteRoutes } from './protocols/influx/write-routes.js'
 import { appRoutes } from './routes/apps.js'
 import { deploymentRoutes } from './routes/deployments.js'
 import { deviceApiRoutes } from './routes/device.js'
@@ -65,6 +66,8 @@ export interface AppDeps {
   corsOrigins?: string[]
   /** How GET /v1/stream holds streams open, and whether the runtime can (defaults: see DEFAULT_STREAM_OPTIONS). */
   stream?: Partial<StreamOptions>
+  /** Influx line protocol: the tags that name a point's device, first present wins (default: device, host). */
+  influxDeviceTags?: readonly string[]
 }
 
 export function createApp(deps: AppDeps) {
@@ -123,6 +126,7 @@ export function createApp(deps: AppDeps) {
     bearerAuth(deps.tokens, (token) => credentials.authenticate(token), DEVICE_TOKEN_PREFIX),
   )
   ingestRoutes(app, ctx)
+  influxWriteRoutes(app, ctx, { deviceTags: deps.influxDeviceTags })
   deviceApiRoutes(app, ctx)
   relayRoutes(app, ctx)
   fleetRoutes(app, ctx)

@@ -73,6 +73,7 @@ export function bootstrap(parts: RuntimeParts): Started {
     cachedSeries: parts.cachedSeries,
     fleet: { heartbeatIntervalMs: config.heartbeatIntervalMs, heartbeatTimeoutMs: config.heartbeatTimeoutMs },
     corsOrigins: config.corsOrigins,
+    influxDeviceTags: config.influxDeviceTags,
     maxAppBytes: config.maxAppBytes,
     stream: { supported: parts.streams ?? true, maxMs: config.streamMaxMs, shutdown: parts.shutdown },
     version: VERSION,

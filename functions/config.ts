@@ -29,6 +29,8 @@ export interface ServiceConfig {
   corsOrigins: string[]
   /** EDGEWATCH_STREAM_MAX: how long one GET /v1/stream stays open before it ends (clients reconnect). */
   streamMaxMs: number
+  /** EDGEWATCH_INFLUX_DEVICE_TAGS: the line protocol tags that name a point's device, first present wins. */
+  influxDeviceTags: string[]
 }
 
 export type Env = Record<string, string | undefined>
@@ -136,7 +138,19 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     corsOrigins: parseOrigins(env.EDGEWATCH_CORS_ORIGINS ?? ''),
     maxAppBytes: parseBytes(env.EDGEWATCH_MAX_APP_BYTES ?? '256KiB', 'EDGEWATCH_MAX_APP_BYTES'),
     streamMaxMs: parseDuration(env.EDGEWATCH_STREAM_MAX ?? '5m', 'EDGEWATCH_STREAM_MAX'),
+    influxDeviceTags: parseTagList(env.EDGEWATCH_INFLUX_DEVICE_TAGS ?? 'device,host'),
   }
+}
+
+/** "device,host": tag keys, comma separated, at least one. */
+export function parseTagList(text: string): string[] {
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  if (list.length === 0)
+    throw new ConfigError('EDGEWATCH_INFLUX_DEVICE_TAGS must name at least one tag, e.g. device,host')
+  return list
 }
 
 /** "https://a.example, http://127.0.0.1:5173" or "*": each must be a bare origin. */

@@ -72,8 +72,11 @@ export function parseBody(
   return format === 'ndjson' ? parseNdjson(text, now, pause, device) : parseJson(text, now, pause, device)
 }
 
-/** Collects rejections: the first REJECTIONS_KEPT with their raw text, the rest only counted. */
-class Collector {
+/**
+ * Collects rejections: the first REJECTIONS_KEPT with their raw text, the rest only counted; and
+ * says when a long parse should pause. Other body formats (functions/protocols/) use it too.
+ */
+export class Collector {
   readonly out: ParsedBody = { records: [], rejected: [], rejectedCount: 0 }
   private sliceStart = performance.now()
   private sinceCheck = 0

@@ -2,7 +2,14 @@
 // rejections listed in its answer, what goes to the dead letters, or the refusal (400) it gets.
 // It runs per request, outside the group commit, so a slow or hostile body delays only itself.
 import { bytesLetter, type Letter, textLetter } from './dead-letters.js'
-import { BodyError, type BodyFormat, type Pause, parseBody, type Rejection } from './ingest-body.js'
+import {
+  BodyError,
+  type BodyFormat,
+  type ParsedBody,
+  type Pause,
+  parseBody,
+  type Rejection,
+} from './ingest-body.js'
 import type { DeviceRecord } from './types.js'
 
 export interface IngestInput {
@@ -10,7 +17,8 @@ export interface IngestInput {
   text: string | undefined
   /** The body's bytes (after decompression), kept in the dead letters when they are not text. */
   bytes: Uint8Array
-  format: BodyFormat
+  /** A JSON format, or a parser of another protocol's body (Influx line protocol). */
+  format: BodyFormat | BodyParser
   contentType: string
   idempotencyKey: string | undefined
   /** Set when the body could not be read as sent (a broken gzip stream): refused, its bytes kept. */
@@ -18,6 +26,9 @@ export interface IngestInput {
   /** The device whose own credential sent this: its records default to it, and may be only its. */
   device?: string | undefined
 }
+
+/** Reads a body of another format into records and rejections, as parseBody does for JSON. */
+export type BodyParser = (text: string, now: number, pause: Pause, device?: string) => Promise<ParsedBody>
 
 export type Listed = Omit<Rejection, 'raw'>
 
@@ -51,7 +62,10 @@ export async function prepare(input: IngestInput, now: number, pause: Pause): Pr
   if (!/\S/.test(input.text)) return refusal('empty_body', 'the body holds no records', [])
   let parsed: Awaited<ReturnType<typeof parseBody>>
   try {
-    parsed = await parseBody(input.text, input.format, now, pause, input.device)
+    parsed =
+      typeof input.format === 'function'
+        ? await input.format(input.text, now, pause, input.device)
+        : await parseBody(input.text, input.format, now, pause, input.device)
   } catch (e) {
     if (!(e instanceof BodyError)) throw e
     return refusal('invalid_body', e.message, [

@@ -71,6 +71,8 @@ const SELF_AUTHENTICATED = new Set([
   '/v1/device/challenge',
   '/v1/device/token',
   '/v1/gateway/relay',
+  // Influx line protocol: credentials as Influx clients send them (protocols/influx/credentials.ts).
+  '/v1/write',
 ])
 /** Routes for a device's own token only: heartbeat, goodbye, and downloading the apps it is to run. */
 const DEVICE_ROUTES = new Set(['/v1/device/heartbeat', '/v1/device/goodbye'])
