@@ -1,16 +1,70 @@
 #!/usr/bin/env node
-// The edgewatch command: runs the bundled CLI (npm run build makes dist/edgewatch.mjs).
-import { existsSync } from 'node:fs'
-import { setFlagsFromString } from 'node:v8'
+// The edgewatch command: runs the bundled CLI (npm run build makes dist/edgewatch.cjs) with V8's code
+// cache for it, dist/edgewatch.cjs.cache: compiling the bundle, and every function a start runs,
+// otherwise takes a good part of a cold start (bench/cold-start.ts, docs/ingest-performance.md). The
+// cache is made by the build (functions/cli/bundle.ts) and remade at exit by any run that finds it
+// missing, stale (another build or Node) or refused by V8 (other V8 flags). This file is CommonJS
+// (bin/package.json): Node starts it a few ms sooner than an ES module.
+const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs')
+const { createRequire } = require('node:module')
+const { dirname, join } = require('node:path')
+const { setFlagsFromString } = require('node:v8')
+const { constants, Script } = require('node:vm')
 
 // A smaller young generation: a server busy with many small requests otherwise grows its heap (and
 // RSS) far beyond what it holds; measured with bench:fleet, 1,000 devices: 231 MB -> 182 MB peak.
 setFlagsFromString('--max-semi-space-size=4')
 
-const entry = new URL('../dist/edgewatch.mjs', import.meta.url)
-if (!existsSync(entry)) {
+const file = join(__dirname, '..', 'dist', 'edgewatch.cjs')
+const cacheFile = `${file}.cache`
+let source
+let stamp
+try {
+  source = readFileSync(file, 'utf8')
+  const { size, mtimeMs } = statSync(file)
+  stamp = Buffer.from(`edgewatch-code-cache ${process.version} ${size} ${mtimeMs}\n`)
+} catch {
   process.stderr.write('edgewatch is not built yet: run `npm run build` (or `npm start`) first.\n')
   process.exit(2)
 }
-const { main } = await import(entry.href)
-process.exitCode = await main(process.argv.slice(2))
+
+/** The cache's bytes when it was made for this very bundle file (its first line says which). */
+function readCache() {
+  try {
+    const bytes = readFileSync(cacheFile)
+    return bytes.subarray(0, stamp.length).equals(stamp) ? bytes.subarray(stamp.length) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const cachedData = readCache()
+// The bundle is run as Node runs a CommonJS module, but compiled here, with the cache.
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  filename: file,
+  cachedData,
+  importModuleDynamically: constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+})
+if (cachedData === undefined || script.cachedDataRejected) {
+  // Made at exit, so that it holds every function this run compiled; written whole, then renamed.
+  process.once('exit', () => {
+    const tmp = `${cacheFile}.${process.pid}.tmp`
+    try {
+      writeFileSync(tmp, Buffer.concat([stamp, script.createCachedData()]))
+      renameSync(tmp, cacheFile)
+    } catch {
+      // A read-only install runs without a cache.
+    }
+  })
+}
+const bundle = { exports: {} }
+script.runInThisContext()(bundle.exports, createRequire(file), bundle, file, dirname(file))
+bundle.exports.main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (e) => {
+    process.stderr.write(`${e?.stack ?? e}\n`)
+    process.exitCode = 1
+  },
+)

@@ -1,5 +1,4 @@
 // Node loader: finds kernels/build/edgewatch.wasm, building it with asc when it is missing.
-import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -26,6 +25,10 @@ export function kernelPath(): string {
 export function buildKernels(): void {
   const root = projectRoot()
   const asc = createRequire(join(root, 'package.json')).resolve('assemblyscript/bin/asc.js')
+  // node:child_process is loaded only here: the server's start needs it only when the kernel is missing.
+  const { execFileSync } = createRequire(import.meta.url)(
+    'node:child_process',
+  ) as typeof import('node:child_process')
   execFileSync(process.execPath, [asc, '--config', join(root, 'kernels', 'asconfig.json')], {
     stdio: 'inherit',
   })

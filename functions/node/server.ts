@@ -14,6 +14,9 @@ import { openSqliteStore } from '../store/sqlite.js'
 import { type ResolvedTokens, resolveTokens } from './tokens.js'
 import { withWebApp } from './web-app.js'
 
+/** How long after the start retention is first applied (then every PURGE_EVERY_MS). */
+export const FIRST_PURGE_AFTER_MS = 1000
+
 export interface RunningServer {
   url: string
   config: ServiceConfig
@@ -52,8 +55,13 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
     throw e
   }
   const { app, config, purge, sweep } = started
-  await purge()
-  const timers = [setInterval(purge, PURGE_EVERY_MS), setInterval(sweep, started.sweepEveryMs)]
+  // Retention is first applied a moment after the server answers, not before: a start (and its
+  // first answer) does not wait for deletes, which on a large database take a while.
+  const timers = [
+    setTimeout(purge, FIRST_PURGE_AFTER_MS),
+    setInterval(purge, PURGE_EVERY_MS),
+    setInterval(sweep, started.sweepEveryMs),
+  ]
   for (const t of timers) t.unref()
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
