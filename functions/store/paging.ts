@@ -69,9 +69,6 @@ export const appCursor = idCursor('p')
 export const deploymentCursor = idCursor('y')
 export const deploymentDeviceCursor = idCursor('v')
 
-/** Rows per page read by exportRecords. */
-export const EXPORT_PAGE_SIZE = 1000
-
 /** A time bound must be a number: NaN would bind as NULL in SQL and silently match nothing. */
 export function checkTime(value: number, name: string): void {
   if (typeof value !== 'number' || Number.isNaN(value)) throw new RangeError(`${name} must be a number`)

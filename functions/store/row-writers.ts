@@ -1,25 +1,21 @@
 // How each row of an ingest commit binds to its INSERT, column by column (the order of the
 // InsertSpec columns in sql.ts). Shared by every SQL adapter.
 import type { Anomaly, DeadLetter, SeriesState, WindowFeatureRow } from '../domain/types.js'
+import type { Chunk } from './chunks.js'
 import type { DeviceDelta } from './devices.js'
-import type { IdempotentAnswer, IngestCommit } from './port.js'
-import { joinKinds } from './rows.js'
+import type { IdempotentAnswer } from './port.js'
 import { minuteOf } from './sql.js'
 
 /** Writes one item's values into `params` from `at` on; `context` is the commit time. */
 export type RowWriter<T, C> = (item: T, params: unknown[], at: number, context: C) => void
 
-type Entry = IngestCommit['records'][number]
-
-export const writeRecord: RowWriter<Entry, number> = (e, p, i, at) => {
-  const r = e.record
-  p[i] = r.deviceId
-  p[i + 1] = r.ts
-  p[i + 2] = at
-  p[i + 3] = r.level ?? null
-  p[i + 4] = e.score
-  p[i + 5] = joinKinds(e.kinds)
-  p[i + 6] = r.body
+export const writeChunk: RowWriter<Chunk, number> = (c, p, i, at) => {
+  p[i] = c.deviceId
+  p[i + 1] = c.tsMin
+  p[i + 2] = c.tsMax
+  p[i + 3] = at
+  p[i + 4] = c.count
+  p[i + 5] = c.data
 }
 
 export const writeAnomaly: RowWriter<Anomaly, number> = (a, p, i, at) => {

@@ -12,17 +12,6 @@ import type {
   WindowFeatureRow,
 } from '../domain/types.js'
 
-export interface RecordRow {
-  id: number
-  device_id: string
-  ts: number
-  ingested_at: number
-  level: string | null
-  score: number
-  kinds: string
-  body: string
-}
-
 export interface AnomalyRow {
   id: number
   device_id: string
@@ -98,19 +87,6 @@ export function joinKinds(kinds: readonly string[]): string {
 
 export function splitKinds(text: string): string[] {
   return text === '' ? [] : text.split(',')
-}
-
-export function toRecord(r: RecordRow): StoredRecord {
-  return {
-    id: r.id,
-    deviceId: r.device_id,
-    ts: r.ts,
-    ingestedAt: r.ingested_at,
-    level: (r.level ?? undefined) as Level | undefined,
-    score: r.score,
-    kinds: splitKinds(r.kinds),
-    body: r.body,
-  }
 }
 
 export function toAnomaly(r: AnomalyRow): StoredAnomaly {

@@ -261,4 +261,47 @@ export const MIGRATIONS: readonly Migration[] = [
           VALUES (OLD.device_id, OLD.act_minute, OLD.act_records, OLD.act_anomalies); END`,
     ],
   },
+  {
+    version: 6,
+    statements: [
+      // Records in chunks (store/chunks.ts): one row per device, commit and hour of record time, its
+      // records as JSON columns. Rows are appended in commit order, so rowid order is ingest order
+      // (purge relies on it, as it did on records). Two indexes, one entry per chunk each: by time
+      // (export in time order) and by device and time (a device's series, a device's export).
+      `CREATE TABLE record_chunks (
+        id INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        ts_min INTEGER NOT NULL,
+        ts_max INTEGER NOT NULL, -- less than an hour after ts_min
+        ingested_at INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        commit_seq INTEGER NOT NULL, -- a record's id is commit_seq * 65536 + its position
+        data TEXT NOT NULL -- {"pos":[...],"ts":[...],"level":[...],"score":[...],"kinds":[...],"body":[...]}
+      )`,
+      // The commit sequence: each commit takes the next number (BUMP_RECORD_SEQ) before its chunks.
+      'CREATE TABLE record_seq (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL)',
+      // Existing records move into chunks keeping their ids (commit_seq = id >> 16, position =
+      // id & 65535), so every export answers exactly as before: grouped by device, hour, ingest time
+      // and id >> 16, cut every 256 Ki characters of bodies, inserted in id order. Scores go through
+      // printf('%!.17g'), which round-trips a double (SQLite's JSON functions print 15 digits).
+      `INSERT INTO record_chunks (device_id, ts_min, ts_max, ingested_at, count, commit_seq, data)
+        SELECT device_id, min(ts), max(ts), ingested_at, count(*), id >> 16,
+          '{"pos":' || json_group_array(id & 65535) || ',"ts":' || json_group_array(ts) ||
+          ',"level":' || json_group_array(level) ||
+          ',"score":[' || group_concat(printf('%!.17g', score), ',') || ']' ||
+          ',"kinds":' || json_group_array(kinds) || ',"body":' || json_group_array(body) || '}'
+        FROM (
+          SELECT *, sum(length(body)) OVER (PARTITION BY device_id, hour, ingested_at, id >> 16 ORDER BY id)
+            - length(body) AS chars_before
+          FROM (SELECT *, CASE WHEN ts < 0 THEN (ts + 1) / 3600000 - 1 ELSE ts / 3600000 END AS hour FROM records)
+        )
+        GROUP BY device_id, hour, ingested_at, id >> 16, chars_before / 262144
+        ORDER BY min(id)`,
+      // New commits number on from the last one.
+      'INSERT INTO record_seq (id, next) SELECT 1, ifnull(max(id) >> 16, 0) FROM records',
+      'DROP TABLE records',
+      'CREATE INDEX record_chunks_ts ON record_chunks (ts_min)',
+      'CREATE INDEX record_chunks_device ON record_chunks (device_id, ts_min)',
+    ],
+  },
 ]

@@ -15,20 +15,19 @@ import type {
 } from '../domain/types.js'
 import { errorText } from '../observability/error-text.js'
 import type { AppStore } from './apps-port.js'
+import {
+  type FetchChunks,
+  recentRecordsOf,
+  recordsInArrivalOrder,
+  recordsInTimeOrder,
+} from './chunk-reads.js'
+import { type ChunkRow, packChunks } from './chunks.js'
 import { deviceDeltas } from './devices.js'
 import type { FeedStore } from './feed-port.js'
 import type { FleetStore, Liveness } from './fleet-port.js'
 import { getDeviceSql, listDevicesSql } from './fleet-sql.js'
 import { jsonChunks, jsonRowsInserts } from './json-rows.js'
-import {
-  anomalyCursor,
-  checkLimit,
-  checkTime,
-  deadLetterCursor,
-  deviceCursor,
-  EXPORT_PAGE_SIZE,
-  toPage,
-} from './paging.js'
+import { anomalyCursor, checkLimit, checkTime, deadLetterCursor, deviceCursor, toPage } from './paging.js'
 import {
   type AnomalyQuery,
   CommitConflictError,
@@ -45,10 +44,10 @@ import {
 import {
   type RowWriter,
   writeAnomaly,
+  writeChunk,
   writeDeadLetter,
   writeDevice,
   writeIdempotency,
-  writeRecord,
   writeSeries,
   writeWindow,
 } from './row-writers.js'
@@ -56,33 +55,31 @@ import {
   type AnomalyRow,
   type DeadLetterRow,
   type DeviceRow,
-  type RecordRow,
   type SeriesRow,
   toAnomaly,
   toDeadLetter,
   toDevice,
-  toRecord,
   toSeriesState,
   toWindow,
   type WindowRow,
 } from './rows.js'
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS } from './schema.js'
 import {
-  exportRecordsSql,
+  BUMP_RECORD_SEQ,
   INSERT_ANOMALIES,
+  INSERT_CHUNKS,
   INSERT_DEAD_LETTERS,
   INSERT_IDEMPOTENCY,
-  INSERT_RECORDS,
   INSERT_WINDOWS,
   type InsertSpec,
   listAnomaliesSql,
   PURGE_ACTIVITY,
   PURGE_EXPIRED,
   PURGE_IDLE,
+  PURGE_RECORD_COUNT,
   PURGED_TABLES,
   purgeRangeSql,
   purgeStepSql,
-  recentRecordsSql,
   SQL,
   UPSERT_DEVICES,
   UPSERT_SERIES,
@@ -106,6 +103,8 @@ export interface D1Statement {
 
 /** Rows deleted per purge statement: each is its own short transaction. */
 export const PURGE_STEP_ROWS = 5000
+/** Record chunks deleted per purge statement. */
+export const PURGE_STEP_CHUNKS = 500
 
 /** How long per-minute activity is kept: the fleet list looks back one hour. */
 export const ACTIVITY_KEPT_MS = 2 * 3_600_000
@@ -198,7 +197,10 @@ export class SqlStore implements Store {
       ...jsonChunks(keys).map((list) =>
         this.db.prepare(SQL.deleteExpiredKeys).bind(list, batch.idempotencyNotBefore),
       ),
-      ...this.inserts(INSERT_RECORDS, batch.records, writeRecord, at),
+      ...packChunks(batch.records).flatMap((slice) => [
+        this.db.prepare(BUMP_RECORD_SEQ),
+        ...this.inserts(INSERT_CHUNKS, slice, writeChunk, at),
+      ]),
       ...this.inserts(INSERT_ANOMALIES, batch.anomalies, writeAnomaly, at),
       ...this.inserts(INSERT_WINDOWS, batch.windows, writeWindow, at),
       ...this.inserts(INSERT_DEAD_LETTERS, batch.deadLetters, writeDeadLetter, null),
@@ -243,8 +245,7 @@ export class SqlStore implements Store {
   ): Promise<StoredRecord[]> {
     checkLimit(limit)
     checkTime(since, 'since')
-    const { sql, params } = recentRecordsSql(deviceId, metric, limit, finite(since))
-    return (await this.all<RecordRow>(sql, params)).map(toRecord)
+    return recentRecordsOf(this.fetchChunks, deviceId, metric, limit, finite(since))
   }
 
   async recentWindows(
@@ -260,17 +261,13 @@ export class SqlStore implements Store {
     )
   }
 
-  async *exportRecords(query: ExportQuery): AsyncGenerator<StoredRecord> {
-    let after: { ts: number; id: number } | undefined
-    for (;;) {
-      const { sql, params } = exportRecordsSql(query, after, EXPORT_PAGE_SIZE)
-      const rows = await this.all<RecordRow>(sql, params)
-      for (const row of rows) yield toRecord(row)
-      const last = rows[rows.length - 1]
-      if (!last || rows.length < EXPORT_PAGE_SIZE) return
-      after = { ts: last.ts, id: last.id }
-    }
+  exportRecords(query: ExportQuery): AsyncGenerator<StoredRecord> {
+    return query.order === 'arrival'
+      ? recordsInArrivalOrder(this.fetchChunks, query)
+      : recordsInTimeOrder(this.fetchChunks, query)
   }
+
+  private readonly fetchChunks: FetchChunks = ({ sql, params }) => this.all<ChunkRow>(sql, params)
 
   async listDeadLetters(query: PageQuery): Promise<Page<StoredDeadLetter>> {
     checkLimit(query.limit)
@@ -306,9 +303,17 @@ export class SqlStore implements Store {
         .bind(cutoff)
         .first<{ lo: number | null; hi: number | null }>()
       if (range?.lo == null || range.hi == null) continue
-      for (let lo = range.lo; lo < range.hi; lo += PURGE_STEP_ROWS) {
-        const to = Math.min(lo + PURGE_STEP_ROWS, range.hi)
-        out[table] += (await this.db.prepare(purgeStepSql(table)).bind(lo, to).run()).meta.changes
+      // A chunk holds up to thousands of records: fewer of them per step.
+      const step = table === 'records' ? PURGE_STEP_CHUNKS : PURGE_STEP_ROWS
+      for (let lo = range.lo; lo < range.hi; lo += step) {
+        const to = Math.min(lo + step, range.hi)
+        const records =
+          table === 'records'
+            ? ((await this.db.prepare(PURGE_RECORD_COUNT).bind(lo, to).first<{ records: number }>())
+                ?.records ?? 0)
+            : 0
+        const { changes } = (await this.db.prepare(purgeStepSql(table)).bind(lo, to).run()).meta
+        out[table] += table === 'records' ? records : changes
         await pause()
       }
     }

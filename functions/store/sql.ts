@@ -1,5 +1,6 @@
 // Every SQL statement the SQL adapters run, in the dialect common to SQLite, D1 and libSQL, with
 // positional `?` parameters only (D1 has no named ones). Adapters only prepare and bind these.
+import { CHUNK_SPAN_MS } from './chunks.js'
 import type { AnomalyQuery, ExportQuery } from './port.js'
 
 /** A statement and its positional parameters. */
@@ -15,7 +16,15 @@ export interface InsertSpec {
   suffix?: string
   /** Columns holding bytes (sent as hex when rows travel as JSON). */
   blobColumns?: readonly string[]
+  /** Columns whose value is the same SQL expression on every row, after the bound ones. */
+  computed?: readonly { column: string; sql: string }[]
 }
+
+/** Every column name, the bound ones then the computed ones. */
+const allColumns = (spec: InsertSpec): string[] => [
+  ...spec.columns,
+  ...(spec.computed ?? []).map((c) => c.column),
+]
 
 /**
  * Rows per multi-row INSERT: the fastest size measured (a batch of 100 beats single-row inserts by
@@ -25,10 +34,11 @@ export interface InsertSpec {
 export const MAX_ROWS_PER_INSERT = 100
 
 export function insertSql(spec: InsertSpec, rows: number): string {
-  const row = '(' + spec.columns.map(() => '?').join(', ') + ')'
+  const row =
+    '(' + [...spec.columns.map(() => '?'), ...(spec.computed ?? []).map((c) => c.sql)].join(', ') + ')'
   const values = new Array<string>(rows).fill(row).join(', ')
   const suffix = spec.suffix ? ' ' + spec.suffix : ''
-  return `INSERT INTO ${spec.table} (${spec.columns.join(', ')}) VALUES ${values}${suffix}`
+  return `INSERT INTO ${spec.table} (${allColumns(spec).join(', ')}) VALUES ${values}${suffix}`
 }
 
 /**
@@ -43,17 +53,26 @@ export function jsonInsertSql(spec: InsertSpec): string {
     const value = `json_extract(value, '$[${i}]')`
     return spec.blobColumns?.includes(c) ? `unhex(${value})` : value
   })
+  for (const c of spec.computed ?? []) values.push(c.sql)
   const suffix = spec.suffix ? ' ' + spec.suffix : ''
   return (
-    `INSERT INTO ${spec.table} (${spec.columns.join(', ')}) ` +
+    `INSERT INTO ${spec.table} (${allColumns(spec).join(', ')}) ` +
     `SELECT ${values.join(', ')} FROM json_each(?) WHERE true${suffix}`
   )
 }
 
-export const INSERT_RECORDS: InsertSpec = {
-  table: 'records',
-  columns: ['device_id', 'ts', 'ingested_at', 'level', 'score', 'kinds', 'body'],
+/**
+ * Record chunks (chunks.ts), under the commit sequence number BUMP_RECORD_SEQ just took. The
+ * number is read from record_seq on every row: the same within a commit whichever statement runs.
+ */
+export const INSERT_CHUNKS: InsertSpec = {
+  table: 'record_chunks',
+  columns: ['device_id', 'ts_min', 'ts_max', 'ingested_at', 'count', 'data'],
+  computed: [{ column: 'commit_seq', sql: '(SELECT next FROM record_seq)' }],
 }
+
+/** Takes the next commit sequence number, before each slice of a commit's chunks. */
+export const BUMP_RECORD_SEQ = 'UPDATE record_seq SET next = next + 1'
 
 export const INSERT_ANOMALIES: InsertSpec = {
   table: 'anomalies',
@@ -140,7 +159,7 @@ export const INSERT_IDEMPOTENCY: InsertSpec = {
   columns: ['"key"', 'status', 'response', 'body_hash', 'created_at'],
 }
 
-const RECORD = 'id, device_id, ts, ingested_at, level, score, kinds, body'
+const CHUNK = 'id, device_id, ts_min, commit_seq, ingested_at, data'
 const ANOMALY = 'id, device_id, ts, kind, metric, value, score, detail'
 const WINDOW = 'device_id, metric, start, "end", count, mean, std, min, max, "range"'
 const DEAD_LETTER = 'id, received_at, position, reason, content_type, raw, raw_bytes, raw_sha256'
@@ -169,6 +188,7 @@ export const SQL = {
 
 /** The tables purge empties from the front, with the column holding their ingest time. */
 export const PURGED_TABLES = {
+  /** Record chunks: a step's record count is PURGE_RECORD_COUNT over its range. */
   records: 'ingested_at',
   anomalies: 'created_at',
   windows: 'created_at',
@@ -178,7 +198,7 @@ export const PURGED_TABLES = {
 } as const
 
 const TABLE_NAMES: Record<keyof typeof PURGED_TABLES, string> = {
-  records: 'records',
+  records: 'record_chunks',
   anomalies: 'anomalies',
   windows: 'windows',
   deadLetters: 'dead_letters',
@@ -198,6 +218,10 @@ export function purgeRangeSql(table: keyof typeof PURGED_TABLES): string {
     `ORDER BY rowid LIMIT 1), max(rowid) + 1) AS hi FROM ${name}`
   )
 }
+
+/** The records in the chunks with rowid in [?, ?), counted before a purge step deletes them. */
+export const PURGE_RECORD_COUNT =
+  'SELECT ifnull(sum(count), 0) AS records FROM record_chunks WHERE rowid >= ? AND rowid < ?'
 
 /** Deletes the rows with rowid in [?, ?): one bounded step of a purge. */
 export function purgeStepSql(table: keyof typeof PURGED_TABLES): string {
@@ -250,71 +274,65 @@ export function listAnomaliesSql(
 }
 
 /**
- * In time order across devices (ts, then id), served by the records_ts index; `after` is the key of
- * the last row of the previous page. A device filter is checked on each row of the ts range.
- * On later pages the keyset is the index range's lower bound: given two lower bounds SQLite ranges
- * the index on only one, and with `since` every page would rescan from `since` again. `since` stays
- * a filter (`+ts`: no index), so a cursor cannot lift it.
+ * The next chunks in (ts_min, id) order after `after`, for reading records in time order
+ * (chunk-reads.ts). The keyset is the lower bound of the record_chunks_ts range (or of
+ * record_chunks_device's, for a device); `since` and `until` only filter: every chunk holding a
+ * record at or after `since` starts after since - CHUNK_SPAN_MS, where the first page starts.
  */
-export function exportRecordsSql(
+export function chunksByTimeSql(
   q: ExportQuery,
-  after: { ts: number; id: number } | undefined,
+  after: { tsMin: number; id: number },
   limit: number,
 ): BoundSql {
-  if (q.order === 'arrival') return exportByArrivalSql(q, after?.id, limit)
   const { where, params, add } = conditions()
   if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
-  if (after) {
-    add('(ts, id) > (?, ?)', after.ts, after.id)
-    if (q.since !== undefined) add('+ts >= ?', q.since)
-  } else if (q.since !== undefined) add('ts >= ?', q.since)
-  if (q.until !== undefined) add('ts < ?', q.until)
+  add('(ts_min, id) > (?, ?)', after.tsMin, after.id)
+  if (q.since !== undefined) add('ts_max >= ?', q.since)
+  if (q.until !== undefined) add('ts_min < ?', q.until)
   params.push(limit)
   return {
-    sql: `SELECT ${RECORD} FROM records${whereClause(where)} ORDER BY ts, id LIMIT ?`,
+    sql: `SELECT ${CHUNK} FROM record_chunks${whereClause(where)} ORDER BY ts_min, id LIMIT ?`,
     params,
   }
 }
 
 /**
- * In commit order (id), the order the detectors saw the records. The ts bounds are filters on the
- * rowid walk (no index serves both), so a narrow time range over a large table reads more rows.
+ * The next chunks in storage order (id) after `afterId`: arrival order. The device and time bounds
+ * are filters on the rowid walk (`+`: no index serves them in this order).
  */
-function exportByArrivalSql(q: ExportQuery, afterId: number | undefined, limit: number): BoundSql {
+export function chunksByArrivalSql(q: ExportQuery, afterId: number, limit: number): BoundSql {
   const { where, params, add } = conditions()
-  if (afterId !== undefined) add('id > ?', afterId)
-  if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
-  // `+ts`: keeps SQLite from ranging records_ts and sorting the range by id for every page.
-  if (q.since !== undefined) add('+ts >= ?', q.since)
-  if (q.until !== undefined) add('+ts < ?', q.until)
+  add('id > ?', afterId)
+  if (q.deviceId !== undefined) add('+device_id = ?', q.deviceId)
+  if (q.since !== undefined) add('+ts_max >= ?', q.since)
+  if (q.until !== undefined) add('+ts_min < ?', q.until)
   params.push(limit)
-  return { sql: `SELECT ${RECORD} FROM records${whereClause(where)} ORDER BY id LIMIT ?`, params }
+  return { sql: `SELECT ${CHUNK} FROM record_chunks${whereClause(where)} ORDER BY id LIMIT ?`, params }
 }
 
 /**
- * Newest records of a device at or after `since` whose body holds the metric as a number, top-level
- * or under `metrics`. The records_ts index serves the range `ts >= since` newest first, so a rare
- * device costs at most that range, never the whole table; device and metric are filters.
- * json_type on `$."name"` (the name quoted as a JSON string, which SQLite's path parser decodes, so
- * dots, quotes, backslashes and unicode work) is the fast filter. SQLite cuts path labels at U+0000,
- * though, so json_each confirms the exact key; names holding U+0000 skip the path lookup.
+ * A device's chunks newest ts_min first, before the keyset `before`, that can hold records at or
+ * after `since` (the record_chunks_device range is bounded below, so a rare device costs its own
+ * chunks of the last CHUNK_SPAN_MS before `since` at most).
  */
-export function recentRecordsSql(deviceId: string, metric: string, limit: number, since: number): BoundSql {
-  const numeric = "IN ('integer', 'real')"
-  const where = (object: string, path: string): { sql: string; params: unknown[] } => {
-    const exact = `EXISTS (SELECT 1 FROM json_each(${object}) WHERE key = ? AND type ${numeric})`
-    return metric.includes('\u0000')
-      ? { sql: exact, params: [metric] }
-      : { sql: `(json_type(body, ?) ${numeric} AND ${exact})`, params: [path, metric] }
-  }
-  const key = JSON.stringify(metric)
-  const top = where('body', '$.' + key)
-  const nested = where("body, '$.metrics'", '$.metrics.' + key)
+export function chunksNewestFirstSql(
+  deviceId: string,
+  since: number,
+  before: { tsMin: number; id: number },
+  limit: number,
+): BoundSql {
   return {
     sql:
-      `SELECT ${RECORD} FROM records WHERE device_id = ? AND ts >= ? AND (${top.sql} OR ${nested.sql}) ` +
-      'ORDER BY ts DESC, id DESC LIMIT ?',
-    params: [deviceId, since, ...top.params, ...nested.params, limit],
+      `SELECT ${CHUNK} FROM record_chunks WHERE device_id = ? AND ts_min > ? AND (ts_min, id) < (?, ?) ` +
+      'AND ts_max >= ? ORDER BY ts_min DESC, id DESC LIMIT ?',
+    params: [
+      deviceId,
+      Math.max(since - CHUNK_SPAN_MS, Number.MIN_SAFE_INTEGER),
+      before.tsMin,
+      before.id,
+      since,
+      limit,
+    ],
   }
 }
 

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Store, seriesKey } from './port.js'
 import { MIGRATIONS } from './schema.js'
-import { exportRecordsSql, recentRecordsSql, SQL } from './sql.js'
+import { chunksByArrivalSql, chunksByTimeSql, chunksNewestFirstSql, SQL } from './sql.js'
 import { openSqliteStore } from './sqlite.js'
 import { storeContract } from './store-contract.js'
 import {
@@ -16,6 +16,7 @@ import {
   deadLetter,
   entry,
   LIVE,
+  recordId,
   seriesState,
   window,
 } from './store-fixtures.js'
@@ -55,16 +56,16 @@ async function expectEmpty(store: Store): Promise<void> {
 }
 
 describe('sqlite store', () => {
-  it('commits all or nothing: a record whose body is not a string leaves nothing behind', async () => {
+  it('commits all or nothing: an anomaly that cannot be stored leaves nothing behind', async () => {
     const store = openSqliteStore(newPath())
     const bad = fullBatch(1)
-    // The 200th record of 250: the first two multi-row INSERTs already ran when this one fails.
-    bad.records[199]!.record.body = { not: 'a string' } as unknown as string
+    // The record chunks and the commit number were written when the anomalies' INSERT fails.
+    bad.anomalies = [anomaly('d', 1, 'spike', { detail: { not: 'a string' } as unknown as string })]
     await expect(store.commitIngest(bad)).rejects.toThrow()
     await expectEmpty(store)
-    // The connection is still usable, and the rolled-back rows left no gap in the ids.
+    // The connection is still usable, and the rolled-back commit number is taken again.
     await store.commitIngest(fullBatch(1))
-    expect((await collect(store.exportRecords({})))[0]!.id).toBe(1)
+    expect((await collect(store.exportRecords({})))[0]!.id).toBe(recordId(1, 0))
     await store.close()
   })
 
@@ -153,15 +154,16 @@ describe('schema', () => {
     expect(new Set(versions).size).toBe(versions.length)
   })
 
-  it('indexes records on (ts) only and windows on (end) only, to keep inserts fast', async () => {
+  it('indexes record chunks by time and by device, and windows on (end) only, to keep inserts fast', async () => {
     const path = newPath()
     await openSqliteStore(path).close()
     const db = new Database(path, { readonly: true })
     const list = (table: string) => db.prepare(`SELECT name FROM pragma_index_list('${table}')`).pluck().all()
     const columns = (index: string) =>
       db.prepare(`SELECT name FROM pragma_index_info('${index}')`).pluck().all()
-    expect(list('records')).toEqual(['records_ts'])
-    expect(columns('records_ts')).toEqual(['ts'])
+    expect(list('record_chunks')).toEqual(['record_chunks_device', 'record_chunks_ts'])
+    expect(columns('record_chunks_ts')).toEqual(['ts_min'])
+    expect(columns('record_chunks_device')).toEqual(['device_id', 'ts_min'])
     expect(list('windows')).toEqual(['windows_end'])
     expect(columns('windows_end')).toEqual(['end'])
     db.close()
@@ -201,10 +203,10 @@ describe('query plans', () => {
     expect(all).not.toMatch(/TEMP B-TREE/)
   }
 
-  it('reads recent records of a device through records_ts, newest first, from since on', () => {
-    for (const metric of ['temp', 'nul\u0000byte']) {
-      expectIndexed(plan(recentRecordsSql('d', metric, 10, 0)), 'records', 'records_ts', 'ts>?')
-    }
+  it("reads a device's recent chunks through record_chunks_device, newest first, from since on", () => {
+    const steps = plan(chunksNewestFirstSql('d', 0, { tsMin: 9, id: 9 }, 10))
+    const range = 'device_id=? AND ts_min>? AND (ts_min,rowid)<(?,?)'
+    expectIndexed(steps, 'record_chunks', 'record_chunks_device', range)
   })
 
   it('reads recent windows of a series through windows_end, newest first, from since on', () => {
@@ -212,32 +214,31 @@ describe('query plans', () => {
     expectIndexed(steps, 'windows', 'windows_end', 'end>?')
   })
 
-  it('exports through records_ts in (ts, id) order; later pages start at the cursor', () => {
-    const page = (query: Parameters<typeof exportRecordsSql>[0], after?: { ts: number; id: number }) =>
-      plan(exportRecordsSql(query, after, 1000))
-    const after = { ts: 5, id: 7 }
-    expectIndexed(page({}), 'records', 'records_ts')
-    expectIndexed(page({ deviceId: 'd' }), 'records', 'records_ts')
-    expectIndexed(page({ deviceId: 'd', since: 1 }), 'records', 'records_ts', 'ts>?')
-    expectIndexed(page({ deviceId: 'd', since: 1, until: 9 }), 'records', 'records_ts', 'ts>? AND ts<?')
-    expectIndexed(page({}, after), 'records', 'records_ts', '(ts,rowid)>(?,?)')
-    expectIndexed(page({ deviceId: 'd', since: 1 }, after), 'records', 'records_ts', '(ts,rowid)>(?,?)')
+  it('exports through record_chunks_ts (or _device) in (ts_min, id) order from the keyset', () => {
+    const page = (query: Parameters<typeof chunksByTimeSql>[0]) =>
+      plan(chunksByTimeSql(query, { tsMin: 5, id: 7 }, 1000))
+    const range = '(ts_min,rowid)>(?,?)'
+    expectIndexed(page({}), 'record_chunks', 'record_chunks_ts', range)
+    expectIndexed(page({ since: 1, until: 9 }), 'record_chunks', 'record_chunks_ts', range + ' AND ts_min<?')
     expectIndexed(
-      page({ deviceId: 'd', since: 1, until: 9 }, after),
-      'records',
-      'records_ts',
-      '(ts,rowid)>(?,?) AND ts<?',
+      page({ deviceId: 'd' }),
+      'record_chunks',
+      'record_chunks_device',
+      'device_id=? AND ' + range,
+    )
+    expectIndexed(
+      page({ deviceId: 'd', since: 1, until: 9 }),
+      'record_chunks',
+      'record_chunks_device',
+      'device_id=? AND ' + range + ' AND ts_min<?',
     )
   })
 
-  it('exports in arrival order by walking the rowid, whatever the time filter', () => {
-    const page = (query: Parameters<typeof exportRecordsSql>[0], after?: { ts: number; id: number }) =>
-      plan(exportRecordsSql({ ...query, order: 'arrival' }, after, 1000))
-    for (const steps of [page({}), page({ deviceId: 'd', since: 1, until: 9 })]) {
-      expect(steps.join(' | ')).toMatch(/^SCAN records$/)
+  it('exports in arrival order by walking the rowid, whatever the filters', () => {
+    for (const query of [{}, { deviceId: 'd', since: 1, until: 9 }]) {
+      expect(plan(chunksByArrivalSql(query, 7, 1000)).join(' | ')).toMatch(
+        /^SEARCH record_chunks USING INTEGER PRIMARY KEY \(rowid>\?\)$/,
+      )
     }
-    expect(page({ since: 1 }, { ts: 5, id: 7 }).join(' | ')).toMatch(
-      /^SEARCH records USING INTEGER PRIMARY KEY \(rowid>\?\)$/,
-    )
   })
 })

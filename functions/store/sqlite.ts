@@ -3,23 +3,25 @@
 // All SQL comes from sql.ts and schema.ts.
 import Database from 'better-sqlite3'
 import { BulkInsert } from './bulk.js'
+import { packChunks } from './chunks.js'
 import { deviceDeltas } from './devices.js'
 import type { IngestCommit, Store } from './port.js'
 import {
   writeAnomaly,
+  writeChunk,
   writeDeadLetter,
   writeDevice,
   writeIdempotency,
-  writeRecord,
   writeSeries,
   writeWindow,
 } from './row-writers.js'
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS } from './schema.js'
 import {
+  BUMP_RECORD_SEQ,
   INSERT_ANOMALIES,
+  INSERT_CHUNKS,
   INSERT_DEAD_LETTERS,
   INSERT_IDEMPOTENCY,
-  INSERT_RECORDS,
   INSERT_WINDOWS,
   SQL,
   UPSERT_DEVICES,
@@ -98,7 +100,7 @@ class SqliteStore extends SqlStore {
     super(sqliteAsD1(db))
     this.#db = db
     this.#writer = writer
-    const records = new BulkInsert(INSERT_RECORDS, writeRecord)
+    const chunks = new BulkInsert(INSERT_CHUNKS, writeChunk)
     const anomalies = new BulkInsert(INSERT_ANOMALIES, writeAnomaly)
     const windows = new BulkInsert(INSERT_WINDOWS, writeWindow)
     const deadLetters = new BulkInsert(INSERT_DEAD_LETTERS, writeDeadLetter)
@@ -114,7 +116,10 @@ class SqliteStore extends SqlStore {
           params: [JSON.stringify(batch.idempotency.map((k) => k.key)), batch.idempotencyNotBefore],
         })
       }
-      records.plan(batch.records, at, out)
+      for (const slice of packChunks(batch.records)) {
+        out.push({ sql: BUMP_RECORD_SEQ, params: [] })
+        chunks.plan(slice, at, out)
+      }
       anomalies.plan(batch.anomalies, at, out)
       windows.plan(batch.windows, at, out)
       deadLetters.plan(batch.deadLetters, null, out)

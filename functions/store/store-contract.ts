@@ -2,7 +2,6 @@
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StoredAnomaly, StoredRecord } from '../domain/types.js'
-import { EXPORT_PAGE_SIZE } from './paging.js'
 import { CommitConflictError, InvalidCursorError, type Store, seriesKey } from './port.js'
 import { PURGE_STEP_ROWS } from './sql-store.js'
 import {
@@ -13,6 +12,7 @@ import {
   deadLetter,
   entry,
   LIVE,
+  recordId,
   seriesState,
   utf8Compare,
   walk,
@@ -72,10 +72,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         body: e.record.body,
       })
       expect(await collect(store.exportRecords({}))).toEqual([
-        r(1, entry('dev-1', 100, { temp: 20 }, { level: 'info', score: 0.25 })),
-        r(3, entry('dev-2', 150, { msg: 'hello' })),
+        r(recordId(1, 0), entry('dev-1', 100, { temp: 20 }, { level: 'info', score: 0.25 })),
+        r(recordId(1, 2), entry('dev-2', 150, { msg: 'hello' })),
         r(
-          2,
+          recordId(1, 1),
           entry('dev-1', 200, { temp: 90 }, { level: 'error', score: 3.5, kinds: ['threshold', 'error'] }),
         ),
       ])
@@ -585,9 +585,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.commitIngest(batch(2, { records: [entry('d', 9, { m: 3 }), entry('d', 1, { m: 4 })] }))
         const got = await store.recentRecords('d', 'm', 3, 0)
         expect(got.map((r) => [r.ts, r.id])).toEqual([
-          [9, 4],
-          [9, 2],
-          [5, 1],
+          [9, recordId(2, 0)],
+          [9, recordId(1, 1)],
+          [5, recordId(1, 0)],
         ])
         expect(got[0]).toMatchObject({ deviceId: 'd', ingestedAt: 2, kinds: [], level: undefined })
       })
@@ -693,14 +693,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('yields every record in time order across devices (ts, then id) across pages', async () => {
         const store = await fresh()
         const devices = ['b', 'a', 'c', 'é', 'Z']
-        const records = Array.from({ length: 2 * EXPORT_PAGE_SIZE + 321 }, (_, i) =>
+        const records = Array.from({ length: 2321 }, (_, i) =>
           entry(devices[i % devices.length]!, (i * 7919) % 50),
         )
         await store.commitIngest(batch(1, { records: records.slice(0, 1000) }))
         await store.commitIngest(batch(2, { records: records.slice(1000) }))
         const key = (e: { deviceId: string; ts: number; id: number }) => [e.deviceId, e.ts, e.id]
         const expected = records
-          .map((e, i) => ({ deviceId: e.record.deviceId, ts: e.record.ts, id: i + 1 }))
+          .map((e, i) => ({
+            deviceId: e.record.deviceId,
+            ts: e.record.ts,
+            id: i < 1000 ? recordId(1, i) : recordId(2, i - 1000),
+          }))
           .sort((x, y) => x.ts - y.ts || x.id - y.id)
         const all = await collect(store.exportRecords({}))
         expect(all.map(key)).toEqual(expected.map(key))
@@ -712,7 +716,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         // More than a page, with runs of equal ts across page boundaries.
         const late = await collect(store.exportRecords({ since: 20 }))
         expect(late.map(key)).toEqual(expected.filter((e) => e.ts >= 20).map(key))
-        expect(late.length).toBeGreaterThan(EXPORT_PAGE_SIZE)
+        expect(late.length).toBeGreaterThan(1000)
         const device = await collect(store.exportRecords({ deviceId: 'é', until: 40 }))
         expect(device.map(key)).toEqual(expected.filter((e) => e.deviceId === 'é' && e.ts < 40).map(key))
         expect(device.length).toBeGreaterThan(0)
@@ -721,20 +725,71 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       it('reads lazily, page by page, while new records are committed', async () => {
         const store = await fresh()
-        await store.commitIngest(
-          batch(1, { records: Array.from({ length: EXPORT_PAGE_SIZE + 10 }, (_, i) => entry('m', i)) }),
-        )
+        // 100 commits: 100 chunks of device m, one per hour of record time, ten records each.
+        const hour = 3_600_000
+        for (let c = 0; c < 100; c++) {
+          const records = Array.from({ length: 10 }, (_, i) => entry('m', c * hour + i))
+          await store.commitIngest(batch(1, { records }))
+        }
         const iterator = store.exportRecords({})[Symbol.asyncIterator]()
         const first = await iterator.next()
         expect(first.value).toMatchObject({ deviceId: 'm', ts: 0 })
-        // Behind the iteration point (the first page ends at ts 999): not seen. Ahead of it: seen,
-        // since the next page is read later.
-        await store.commitIngest(batch(2, { records: [entry('a', 500), entry('z', 1005)] }))
+        // Behind the iteration point (the first page ends in the first hours): not seen. Ahead of
+        // it: seen, since the next page is read later.
+        await store.commitIngest(batch(2, { records: [entry('a', 1), entry('z', 90 * hour + 5)] }))
         const rest: StoredRecord[] = []
         for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value)
         expect(rest.map((r) => r.deviceId).filter((d) => d !== 'm')).toEqual(['z'])
-        expect(rest).toHaveLength(EXPORT_PAGE_SIZE + 10)
-        expect(rest.map((r) => r.ts).slice(-6)).toEqual([1005, 1005, 1006, 1007, 1008, 1009])
+        expect(rest).toHaveLength(1000)
+        expect(rest.map((r) => r.ts).slice(903, 907)).toEqual([
+          90 * hour + 4,
+          90 * hour + 5,
+          90 * hour + 5,
+          90 * hour + 6,
+        ])
+      })
+
+      it('gives time order, arrival order and filters exactly, over any commits and many pages', async () => {
+        const hour = 3_600_000
+        const commit = fc.array(
+          fc.record({
+            device: fc.constantFrom('a', 'b', 'c', 'd'),
+            ts: fc.integer({ min: -hour, max: 5 * hour }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        )
+        const query = fc.record(
+          {
+            deviceId: fc.constantFrom('a', 'c'),
+            since: fc.integer({ min: -2 * hour, max: 5 * hour }),
+            until: fc.integer({ min: 0, max: 6 * hour }),
+          },
+          { requiredKeys: [] },
+        )
+        await fc.assert(
+          fc.asyncProperty(fc.array(commit, { minLength: 1, maxLength: 40 }), query, (commits, q) =>
+            withStore(async (store) => {
+              const all: { id: number; deviceId: string; ts: number }[] = []
+              for (const [c, records] of commits.entries()) {
+                await store.commitIngest(batch(c, { records: records.map((r) => entry(r.device, r.ts)) }))
+                for (const [i, r] of records.entries())
+                  all.push({ id: recordId(c + 1, i), deviceId: r.device, ts: r.ts })
+              }
+              const kept = all.filter(
+                (r) =>
+                  (q.deviceId === undefined || r.deviceId === q.deviceId) &&
+                  (q.since === undefined || r.ts >= q.since) &&
+                  (q.until === undefined || r.ts < q.until),
+              )
+              const key = (r: { id: number; deviceId: string; ts: number }) => [r.id, r.deviceId, r.ts]
+              const byTime = [...kept].sort((x, y) => x.ts - y.ts || x.id - y.id)
+              expect((await collect(store.exportRecords(q))).map(key)).toEqual(byTime.map(key))
+              const arrival = await collect(store.exportRecords({ ...q, order: 'arrival' }))
+              expect(arrival.map(key)).toEqual(kept.map(key))
+            }),
+          ),
+          { numRuns: 30 },
+        )
       })
 
       it('can be abandoned early', async () => {

@@ -1,5 +1,6 @@
 // Small builders and helpers for the store tests.
 import type { Anomaly, DeadLetter, Level, Page, SeriesState, WindowFeatureRow } from '../domain/types.js'
+import { POSITIONS } from './chunks.js'
 import { emptyCommit, type IdempotentAnswer, type IngestCommit } from './port.js'
 
 export type Entry = IngestCommit['records'][number]
@@ -42,6 +43,9 @@ export function batch(
 ): IngestCommit {
   return { ...emptyCommit(receivedAt), ...parts }
 }
+
+/** The id of the record at `position` of the `commit`-th commit of a fresh store (see chunks.ts). */
+export const recordId = (commit: number, position: number): number => commit * POSITIONS + position
 
 /** Status as of now, with the default heartbeat timeout. */
 export const LIVE = { now: Date.now(), timeoutMs: 90_000 }
