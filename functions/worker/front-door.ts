@@ -1,7 +1,7 @@
 // The Worker's front door: it holds no state and sends every request to the shard that owns what the
 // request changes (shards.ts says which). A device's own requests go to its shard; a batch from an
-// ingest token holding several shards' devices is split (split.ts), each part sent to its shard at
-// once, and the answers merged (merge.ts) into the one a single writer would have given. Anything
+// ingest token holding several shards' devices is split (split.ts), each part sent to its shard,
+// and the answers merged (merge.ts) into the one a single writer would have given. Anything
 // the front door cannot judge as the app would (a wrong token, an unsupported type, an invalid key)
 // goes whole to a shard, which answers it exactly as before.
 import { formatOf } from '../domain/ingest-body.js'
@@ -120,20 +120,25 @@ export class FrontDoor {
       const refused = await this.checkKey(keys, hashes)
       if (refused) return refused
     }
+    // One part after the other, in the order the batch names its shards: the store then numbers
+    // what they commit (anomaly and record ids, which break ties between equal times in listings
+    // and the export) in the batch's order wherever the devices take turns, as one writer would.
+    // Other batches keep the other shards busy meanwhile. The first part refused ends the batch.
     const answers: (PartAnswer & { headers: Headers })[] = []
-    const responses = await Promise.all(
-      plan.parts.map((p, i) =>
-        this.send(p.shard, request, { body: texts[i]!, headers: headers(keys?.[p.shard], p.shard) }),
-      ),
-    )
-    for (const [i, res] of responses.entries())
+    for (const [i, p] of plan.parts.entries()) {
+      const res = await this.send(p.shard, request, {
+        body: texts[i]!,
+        headers: headers(keys?.[p.shard], p.shard),
+      })
       answers.push({
-        part: plan.parts[i]!,
+        part: p,
         status: res.status,
         body: await res.text(),
         replayed: res.headers.get('idempotent-replayed') === 'true',
         headers: res.headers,
       })
+      if (res.status !== 200) break
+    }
     const failed = failedPart(answers)
     const out = failed ?? answers[0]!
     const merged = new Headers(out.headers)
