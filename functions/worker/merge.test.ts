@@ -14,6 +14,7 @@ const rec = (
   ts,
   metrics,
   level,
+  msg: undefined,
   body: '',
 })
 const anomaly = (deviceId: string, ts: number, metric: string | null, value: number | null) => ({

@@ -74,7 +74,14 @@ describe('inCommitOrder', () => {
   const part = (shard: number, at: [number, number][]): IngestPart => ({
     shard,
     text: '',
-    records: at.map(([, ts]) => ({ deviceId: `s${shard}`, ts, metrics: [], body: '' })),
+    records: at.map(([, ts]) => ({
+      deviceId: `s${shard}`,
+      ts,
+      level: undefined,
+      msg: undefined,
+      metrics: [],
+      body: '',
+    })),
     ordinals: at.map(([o]) => o),
   })
 
