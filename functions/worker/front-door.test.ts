@@ -7,6 +7,7 @@ import { MIXED, mixedRounds, T0 } from '../../test/worker-shards/mixed.js'
 import { createApp } from '../app.js'
 import { resolveAnalysisConfig } from '../domain/analysis-config.js'
 import { toRecord } from '../domain/record.js'
+import { InFlight } from '../http/in-flight.js'
 import type { Store } from '../store/port.js'
 import { openSqliteStore } from '../store/sqlite.js'
 import { DeviceTokens } from './device-tokens.js'
@@ -73,6 +74,7 @@ async function sharded(): Promise<Sharded> {
     },
     devices: new DeviceTokens(store.fleet),
     isServiceToken: (t) => t === INGEST || t === ADMIN,
+    bodies: new InFlight(64 << 20),
     bodyLimitBytes: 8 << 20,
     idempotencyTtlMs: 86_400_000,
     findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
@@ -183,6 +185,7 @@ describe('front door over four shards', () => {
           : apps[shard]!.fetch(request),
       devices: new DeviceTokens(store.fleet),
       isServiceToken: (t) => t === INGEST,
+      bodies: new InFlight(64 << 20),
       bodyLimitBytes: 8 << 20,
       idempotencyTtlMs: 86_400_000,
       findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
@@ -200,5 +203,38 @@ describe('front door over four shards', () => {
     const exported = await (await apps[0]!.fetch(get(`/v1/export?since=${T0}`))).text()
     const once = await (await single.fetch(get(`/v1/export?since=${T0}`))).text()
     expect(exported.split('\n').sort()).toEqual(once.split('\n').sort())
+  })
+
+  it('bounds the bodies it holds while their parts are answered: past the bound, 503 overloaded', async () => {
+    const store = openSqliteStore(':memory:')
+    const shard = await app(store)
+    let release = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    const door = new FrontDoor({
+      shards: SHARDS,
+      send: async (_, request) => {
+        await held
+        return shard.fetch(request)
+      },
+      devices: new DeviceTokens(store.fleet),
+      isServiceToken: (t) => t === INGEST,
+      bodies: new InFlight(20_000),
+      bodyLimitBytes: 8 << 20,
+      idempotencyTtlMs: 86_400_000,
+      findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
+    })
+    const body = mixedRounds()[0]!.bodies[0]!
+    const sized = (b: string) => post(b, { 'Content-Length': String(new TextEncoder().encode(b).byteLength) })
+    const first = door.fetch(sized(body))
+    await new Promise((r) => setTimeout(r, 20))
+    const second = await door.fetch(sized(body))
+    expect(second.status).toBe(503)
+    expect(((await second.json()) as { error: { code: string } }).error.code).toBe('overloaded')
+    expect(second.headers.get('retry-after')).toBe('1')
+    release()
+    expect((await first).status).toBe(200)
+    expect((await door.fetch(sized(body))).status).toBe(200)
   })
 })

@@ -4,10 +4,12 @@
 // and the answers merged (merge.ts) into the one a single writer would have given. Anything
 // the front door cannot judge as the app would (a wrong token, an unsupported type, an invalid key)
 // goes whole to a shard, which answers it exactly as before.
-import { formatOf } from '../domain/ingest-body.js'
+import { overloaded } from '../domain/ingest.js'
+import { type BodyFormat, formatOf } from '../domain/ingest-body.js'
 import { decodeUtf8, readBody } from '../http/body.js'
 import { ApiError, errorBody } from '../http/errors.js'
 import { RelayRequest } from '../http/fleet-schemas.js'
+import type { InFlight } from '../http/in-flight.js'
 import { readJson } from '../http/json-body.js'
 import type { IdempotentAnswer } from '../store/port.js'
 import { bearerToken, type DeviceTokens } from './device-tokens.js'
@@ -21,6 +23,8 @@ export interface FrontDoorParts {
   /** Sends a request to a shard's Durable Object. */
   send(shard: number, request: Request): Promise<Response>
   devices: DeviceTokens
+  /** Bytes of request bodies the front door holds at once (EDGEWATCH_MAX_INFLIGHT_BYTES). */
+  bodies: InFlight
   /** Whether a bearer token is one of the ingest or admin tokens (false when they are misconfigured). */
   isServiceToken(token: string | undefined): boolean
   bodyLimitBytes: number
@@ -35,13 +39,18 @@ const KEPT_HEADERS = ['content-type', 'retry-after', 'idempotent-replayed', 'www
 export class FrontDoor {
   constructor(private readonly p: FrontDoorParts) {}
 
-  async fetch(request: Request): Promise<Response> {
+  fetch(request: Request): Promise<Response> {
+    return this.route(request, false)
+  }
+
+  /** `relayed`: a part of a relay, whose bytes the relay's own body already counts. */
+  private async route(request: Request, relayed: boolean): Promise<Response> {
     if (this.p.shards === 1) return this.send(0, request)
     const url = new URL(request.url)
     const route = routeOf(request.method, url.pathname, url.search)
     switch (route.kind) {
       case 'ingest':
-        return this.ingest(request)
+        return this.ingest(request, relayed)
       case 'relay':
         return this.relay(request)
       case 'device-token':
@@ -73,12 +82,30 @@ export class FrontDoor {
     return this.send(device === undefined ? 0 : shardOf(device, this.p.shards), request)
   }
 
-  private async ingest(request: Request): Promise<Response> {
+  private async ingest(request: Request, relayed: boolean): Promise<Response> {
     const token = bearerToken(request)
     if (!this.p.isServiceToken(token)) return this.toDevice(request)
     const format = formatOf(request.headers.get('content-type'))
     const key = request.headers.get('idempotency-key') ?? undefined
     if (!format || (key !== undefined && !IDEMPOTENCY_KEY.test(key))) return this.send(0, request)
+    // The front door holds a batch whole until its parts are answered: bodies in flight are bounded
+    // here as the app bounds them (by their declared size, else by the whole limit).
+    const reserved = relayed ? 0 : this.reservation(request)
+    if (!this.p.bodies.take(reserved))
+      return errorResponse(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
+    try {
+      return await this.split(request, format, key)
+    } finally {
+      this.p.bodies.give(reserved)
+    }
+  }
+
+  private reservation(request: Request): number {
+    const declared = Number(request.headers.get('content-length') ?? Number.NaN)
+    return Number.isFinite(declared) ? Math.min(declared, this.p.bodyLimitBytes) : this.p.bodyLimitBytes
+  }
+
+  private async split(request: Request, format: BodyFormat, key: string | undefined): Promise<Response> {
     let body: Awaited<ReturnType<typeof readBody>>
     try {
       body = await readBody(request, this.p.bodyLimitBytes)
@@ -157,6 +184,17 @@ export class FrontDoor {
 
   /** A gateway's relay: each part is routed as if it had come alone, the answers kept in order. */
   private async relay(request: Request): Promise<Response> {
+    const reserved = this.reservation(request)
+    if (!this.p.bodies.take(reserved))
+      return errorResponse(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
+    try {
+      return await this.relayParts(request)
+    } finally {
+      this.p.bodies.give(reserved)
+    }
+  }
+
+  private async relayParts(request: Request): Promise<Response> {
     let parts: { path: string; headers: Record<string, string>; body: string }[]
     try {
       ;({ parts } = await readJson(request, RelayRequest, this.p.bodyLimitBytes))
@@ -166,8 +204,9 @@ export class FrontDoor {
     }
     const answers = await Promise.all(
       parts.map(async (part) => {
-        const res = await this.fetch(
+        const res = await this.route(
           new Request(`http://relay${part.path}`, { method: 'POST', headers: part.headers, body: part.body }),
+          true,
         )
         const headers: Record<string, string> = {}
         for (const name of KEPT_HEADERS) {

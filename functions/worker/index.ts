@@ -12,6 +12,7 @@ import { loadKernel } from '../../kernels/host/kernel.js'
 import { bootstrap, misconfigured, PURGE_EVERY_MS, type Started } from '../bootstrap.js'
 import { type Env as ConfigEnv, configFromEnv } from '../config.js'
 import { parseTokens, safeEqual } from '../http/auth.js'
+import { InFlight } from '../http/in-flight.js'
 import { type D1Database, openD1Store, SqlStore } from '../store/sql-store.js'
 import { DeviceTokens } from './device-tokens.js'
 import { FrontDoor } from './front-door.js'
@@ -48,8 +49,8 @@ export class Edgewatch extends DurableObject<Env> {
 
   /** Every sweep interval: devices gone silent are noted; retention runs hourly. Shard 0 only. */
   async alarm(): Promise<void> {
-    // An alarm a shard set before it knew its index (or before a re-shard) is not set again.
-    if ((this.shard ?? (await this.ctx.storage.get<number>('shard'))) !== 0) return
+    // Only shard 0 ever sets an alarm (start() below; the single object of earlier versions was
+    // shard 0 too), so an alarm is always the fleet's, even before a request has named the shard.
     const started = await this.start()
     await started.sweep()
     const purgedAt = (await this.ctx.storage.get<number>('purged-at')) ?? 0
@@ -77,9 +78,7 @@ export class Edgewatch extends DurableObject<Env> {
         cachedSeries: 50_000,
         log: (line) => console.log(line),
       })
-      // One sweeper and one purger for the fleet: shard 0's alarm. The index is kept for the alarm,
-      // which runs without a request to say it.
-      if (this.shard !== undefined) await this.ctx.storage.put('shard', this.shard)
+      // One sweeper and one purger for the fleet: shard 0's alarm.
       if (this.shard === 0 && (await this.ctx.storage.getAlarm()) === null)
         await this.ctx.storage.setAlarm(Date.now() + started.sweepEveryMs)
       return started
@@ -138,6 +137,7 @@ function frontDoor(env: Env): FrontDoor | Error | undefined {
         for (const t of tokens) found = safeEqual(token, t) || found
         return found
       },
+      bodies: new InFlight(config.maxInFlightBytes),
       bodyLimitBytes: config.bodyLimitBytes,
       idempotencyTtlMs: config.idempotencyTtlMs,
       findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
