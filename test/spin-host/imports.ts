@@ -112,7 +112,7 @@ export function makeHost(options: HostOptions): Host {
     'wasi:filesystem/preopens': filesystem.preopens,
     'wasi:filesystem/types': filesystem.types,
     'wasi:http/outgoing-handler': http.outgoingHandler,
-    'wasi:http/types': http.types,
+    'wasi:http/types': { ...http.types, ResponseOutparam: bodilessResponsesFinished(http.types) },
     'wasi:io/error': io.error,
     'wasi:io/poll': io.poll,
     'wasi:io/streams': io.streams,
@@ -143,4 +143,40 @@ function toSql(v: unknown): SqlValue {
   if (typeof v === 'string') return { tag: 'text', val: v }
   if (v instanceof Uint8Array) return { tag: 'blob', val: new Uint8Array(v) }
   throw new TypeError(`unexpected SQLite value ${String(v)}`)
+}
+
+interface HttpTypes {
+  OutgoingResponse: { prototype: { body(): unknown } }
+  OutgoingBody: { finish(body: unknown, trailers: unknown): void }
+  ResponseOutparam: { prototype: object; set(param: unknown, response: { tag: string; val: unknown }): void }
+}
+
+/**
+ * preview2-shim's HTTP server reads the body of every response, and fails (taking the process
+ * down) on one that has none, such as a 204, which Spin itself serves. This ResponseOutparam gives
+ * a response whose body the component never took an empty one, finished once the response is set.
+ */
+function bodilessResponsesFinished(types: unknown): unknown {
+  const { OutgoingResponse, OutgoingBody, ResponseOutparam } = types as HttpTypes
+  const taken = new WeakSet<object>()
+  const body = OutgoingResponse.prototype.body
+  if (!(body as { patched?: boolean }).patched) {
+    const tracked = function (this: object) {
+      taken.add(this)
+      return body.call(this)
+    }
+    Object.assign(tracked, { patched: true, taken })
+    OutgoingResponse.prototype.body = tracked
+  }
+  const seen = (OutgoingResponse.prototype.body as unknown as { taken: WeakSet<object> }).taken
+  function Outparam() {}
+  Outparam.prototype = ResponseOutparam.prototype
+  Outparam.set = (param: unknown, response: { tag: string; val: unknown }) => {
+    const res = response.val as { body(): unknown } & object
+    if (response.tag !== 'ok' || seen.has(res)) return ResponseOutparam.set(param, response)
+    const empty = res.body()
+    ResponseOutparam.set(param, response)
+    OutgoingBody.finish(empty, undefined)
+  }
+  return Outparam
 }

@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Kernel } from '../../../kernels/host/kernel.js'
 import { loadNodeKernel } from '../../../kernels/node.js'
 import { type AppDeps, createApp } from '../../app.js'
+import { ConfigError, configFromEnv } from '../../config.js'
 import { resolveAnalysisConfig } from '../../domain/analysis-config.js'
 import type { Store } from '../../store/port.js'
 import { openSqliteStore } from '../../store/sqlite.js'
@@ -307,5 +308,16 @@ describe('POST /api/v2/write', () => {
       code: 'invalid',
       message: 'invalid precision; valid precision units are ns, us, ms, and s',
     })
+  })
+})
+
+describe('EDGEWATCH_INFLUX_DEVICE_TAGS', () => {
+  it('is device, then host, unless set; a list without a tag stops the start', () => {
+    expect(configFromEnv({}).influxDeviceTags).toEqual(['device', 'host'])
+    expect(configFromEnv({ EDGEWATCH_INFLUX_DEVICE_TAGS: ' sensor_id , host ' }).influxDeviceTags).toEqual([
+      'sensor_id',
+      'host',
+    ])
+    expect(() => configFromEnv({ EDGEWATCH_INFLUX_DEVICE_TAGS: ' , ' })).toThrow(ConfigError)
   })
 })
