@@ -2,8 +2,10 @@
 // miniflare), must give exactly what one shard and the Node server give for the same input: batches
 // mixing many devices sent concurrently, keyed batches retried (also at the same moment), then the
 // anomalies, the export and every device's count. Each shard's own counters show that every shard
-// took part and that no two writers ever met on a series (no commit conflicts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+// took part, stored exactly the records of the devices hashed to it, and that no two writers ever
+// met on a series (no commit conflicts).
+import { beforeAll, describe, expect, it } from 'vitest'
+import { shardOf } from '../../functions/worker/shards.js'
 import { nodeRuntime, type RunningRuntime, type Runtime, workerdRuntime } from '../runtimes.js'
 import { MIXED, mixedRounds, T0 } from './mixed.js'
 
@@ -156,6 +158,10 @@ describe('Workers shards under miniflare (wrangler dev)', () => {
       0,
     )
     expect(perShard.reduce((n, s) => n + s.ingested, 0)).toBe(accepted)
+    // Each shard stored exactly the records of the devices whose ids hash to it.
+    const owned = [0, 0, 0, 0]
+    for (const [device, count] of Object.entries(four.devices)) owned[shardOf(device, 4)]! += count
+    expect(perShard.map((s) => s.ingested)).toEqual(owned)
     for (const s of perShard) {
       expect(s.ingested).toBeGreaterThan(0)
       expect(s.conflicts).toBe(0)
