@@ -10,12 +10,12 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { StoredRecord } from '../domain/types.js'
 import { GOLDEN_EXPORTS, GOLDEN_RECENT, goldenCommits } from './golden/records-input.js'
-import type { Store } from './port.js'
+import type { IngestCommit, Store } from './port.js'
 import { joinKinds } from './rows.js'
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS } from './schema.js'
 import { SQL } from './sql.js'
 import { openSqliteStore } from './sqlite.js'
-import { collect, entry } from './store-fixtures.js'
+import { batch, collect, entry } from './store-fixtures.js'
 
 const golden = JSON.parse(
   readFileSync(new URL('./golden/records-v5.json', import.meta.url), 'utf8'),
@@ -46,7 +46,7 @@ async function expectGolden(store: Store): Promise<void> {
 }
 
 /** A schema-5 database holding the history as rows, as that build's commits wrote them. */
-function schema5(path: string): void {
+function schema5(path: string, commits: IngestCommit[] = goldenCommits()): void {
   const db = new Database(path)
   db.exec(CREATE_MIGRATIONS_TABLE)
   for (const migration of MIGRATIONS.filter((m) => m.version <= 5)) {
@@ -57,7 +57,7 @@ function schema5(path: string): void {
     'INSERT INTO records (device_id, ts, ingested_at, level, score, kinds, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
   db.transaction(() => {
-    for (const commit of goldenCommits()) {
+    for (const commit of commits) {
       for (const { record: r, score, kinds } of commit.records) {
         insert.run(r.deviceId, r.ts, commit.receivedAt, r.level ?? null, score, joinKinds(kinds), r.body)
       }
@@ -71,6 +71,25 @@ describe('records in chunks', () => {
     const store = openSqliteStore(join(dir, 'new.db'))
     for (const commit of goldenCommits()) await store.commitIngest(commit)
     await expectGolden(store)
+    await store.close()
+  })
+
+  it('migrate a body that holds a raw newline as it was', async () => {
+    const path = join(dir, 'newline.db')
+    schema5(path, [
+      batch(1, { records: [entry('a', 1, { n: 1 }), entry('a', 2, { n: 2 })] }),
+      batch(2, { records: [entry('a', 3, { n: 3 })] }),
+    ])
+    const db = new Database(path)
+    db.prepare("UPDATE records SET body = replace(body, ',', ',' || char(10)) WHERE ts = 2").run()
+    db.close()
+    const store = openSqliteStore(path)
+    const bodies = (await collect(store.exportRecords({}))).map((r) => r.body)
+    expect(bodies).toEqual([
+      entry('a', 1, { n: 1 }).record.body,
+      entry('a', 2, { n: 2 }).record.body.replaceAll(',', ',\n'),
+      entry('a', 3, { n: 3 }).record.body,
+    ])
     await store.close()
   })
 

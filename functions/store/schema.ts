@@ -276,7 +276,7 @@ export const MIGRATIONS: readonly Migration[] = [
         ingested_at INTEGER NOT NULL,
         count INTEGER NOT NULL,
         commit_seq INTEGER NOT NULL, -- a record's id is commit_seq * 65536 + its position
-        data TEXT NOT NULL -- {"pos":[...],"ts":[...],"level":[...],"score":[...],"kinds":[...],"body":[...]}
+        data TEXT NOT NULL -- {"pos":[...],"ts":[...],"level":[...],"score":[...],"kinds":[...]}, then the bodies
       )`,
       // The commit sequence: each commit takes the next number (BUMP_RECORD_SEQ) before its chunks.
       'CREATE TABLE record_seq (id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL)',
@@ -284,12 +284,15 @@ export const MIGRATIONS: readonly Migration[] = [
       // id & 65535), so every export answers exactly as before: grouped by device, hour, ingest time
       // and id >> 16, cut every 256 Ki characters of bodies, inserted in id order. Scores go through
       // printf('%!.17g'), which round-trips a double (SQLite's JSON functions print 15 digits).
+      // Bodies follow the columns one per line, or, should one hold a newline, as a JSON array.
       `INSERT INTO record_chunks (device_id, ts_min, ts_max, ingested_at, count, commit_seq, data)
         SELECT device_id, min(ts), max(ts), ingested_at, count(*), id >> 16,
           '{"pos":' || json_group_array(id & 65535) || ',"ts":' || json_group_array(ts) ||
           ',"level":' || json_group_array(level) ||
           ',"score":[' || group_concat(printf('%!.17g', score), ',') || ']' ||
-          ',"kinds":' || json_group_array(kinds) || ',"body":' || json_group_array(body) || '}'
+          ',"kinds":' || json_group_array(kinds) ||
+          CASE WHEN max(instr(body, char(10))) > 0 THEN ',"body":' || json_group_array(body) || '}'
+            ELSE '}' || char(10) || group_concat(body, char(10)) END
         FROM (
           SELECT *, sum(length(body)) OVER (PARTITION BY device_id, hour, ingested_at, id >> 16 ORDER BY id)
             - length(body) AS chars_before

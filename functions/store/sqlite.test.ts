@@ -137,7 +137,8 @@ describe('sqlite store', () => {
     const commits = [1, 2, 3, 4].map((at) =>
       store.commitIngest(fullBatch(at)).then(async () => {
         done.push(at)
-        expect(await store.getDevice('d', LIVE)).toMatchObject({ recordCount: 250 * at })
+        // Its records are readable; later commits may have landed too by the time this reads.
+        expect((await store.getDevice('d', LIVE))!.recordCount).toBeGreaterThanOrEqual(250 * at)
       }),
     )
     await Promise.all(commits)
