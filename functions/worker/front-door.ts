@@ -5,18 +5,17 @@
 // the front door cannot judge as the app would (a wrong token, an unsupported type, an invalid key)
 // goes whole to a shard, which answers it exactly as before.
 import { overloaded } from '../domain/ingest.js'
-import { type BodyFormat, formatOf } from '../domain/ingest-body.js'
+import { formatOf } from '../domain/ingest-body.js'
 import { decodeUtf8, readBody } from '../http/body.js'
-import { ApiError, errorBody } from '../http/errors.js'
+import { ApiError } from '../http/errors.js'
 import { RelayRequest } from '../http/fleet-schemas.js'
 import type { InFlight } from '../http/in-flight.js'
 import { readJson } from '../http/json-body.js'
 import type { IdempotentAnswer } from '../store/port.js'
+import { type Answered, type BatchRoute, errorResponse, ingestRoute } from './batch-route.js'
 import { bearerToken, type DeviceTokens } from './device-tokens.js'
-import { fingerprint, IDEMPOTENCY_KEY, partHash, partKey, reusedKey } from './idempotency.js'
-import { failedPart, mergeAccepted, type PartAnswer } from './merge.js'
+import { fingerprint, IDEMPOTENCY_KEY, keyReused, partHash, partKey, reusedKey } from './idempotency.js'
 import { routeOf, SHARD_HEADER, shardOf } from './shards.js'
-import { planBatch } from './split.js'
 
 export interface FrontDoorParts {
   shards: number
@@ -94,7 +93,7 @@ export class FrontDoor {
     if (!this.p.bodies.take(reserved))
       return errorResponse(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
     try {
-      return await this.split(request, format, key)
+      return await this.batch(request, key, ingestRoute(format, this.p.shards))
     } finally {
       this.p.bodies.give(reserved)
     }
@@ -105,18 +104,22 @@ export class FrontDoor {
     return Number.isFinite(declared) ? Math.min(declared, this.p.bodyLimitBytes) : this.p.bodyLimitBytes
   }
 
-  private async split(request: Request, format: BodyFormat, key: string | undefined): Promise<Response> {
+  /**
+   * A batch cut into parts by `how`: each part sent to its shard under its part key, the answers
+   * made into the batch's. A batch of one shard goes whole, unchanged but for its key.
+   */
+  private async batch(request: Request, key: string | undefined, how: BatchRoute): Promise<Response> {
     let body: Awaited<ReturnType<typeof readBody>>
     try {
       body = await readBody(request, this.p.bodyLimitBytes)
     } catch (e) {
-      if (e instanceof ApiError) return errorResponse(e)
+      if (e instanceof ApiError) return how.error(e)
       throw e
     }
     const text = body.unreadable ? undefined : decodeUtf8(body.bytes)
     const now = Date.now()
-    const plan = text === undefined ? { whole: 0 } : await planBatch(text, format, now, this.p.shards)
-    if ('refused' in plan) return errorResponse(new ApiError(400, 'invalid_body', plan.refused))
+    const plan = text === undefined ? { whole: 0 } : await how.plan(text, now)
+    if ('refused' in plan) return how.error(new ApiError(400, 'invalid_body', plan.refused))
     const headers = (part: string | undefined, shard: number) => {
       const h = new Headers(request.headers)
       h.delete('content-length')
@@ -130,10 +133,8 @@ export class FrontDoor {
         ? undefined
         : await Promise.all(Array.from({ length: this.p.shards }, (_, i) => partKey(key, i)))
     if ('whole' in plan) {
-      if (keys) {
-        const refused = await this.checkKey(keys, new Map([[plan.whole, await partHash(body.bytes)]]))
-        if (refused) return refused
-      }
+      if (keys && (await this.keyReused(keys, new Map([[plan.whole, await partHash(body.bytes)]]))))
+        return how.error(keyReused())
       return this.send(plan.whole, request, {
         body: body.bytes as Uint8Array<ArrayBuffer>,
         headers: headers(keys?.[plan.whole], plan.whole),
@@ -144,39 +145,42 @@ export class FrontDoor {
     if (keys) {
       const hashes = new Map<number, string>()
       for (const [i, p] of plan.parts.entries()) hashes.set(p.shard, await partHash(texts[i]!))
-      const refused = await this.checkKey(keys, hashes)
-      if (refused) return refused
+      if (await this.keyReused(keys, hashes)) return how.error(keyReused())
     }
     // One part after the other, in the order the batch names its shards: the store then numbers
     // what they commit (anomaly and record ids, which break ties between equal times in listings
     // and the export) in the batch's order wherever the devices take turns, as one writer would.
     // Other batches keep the other shards busy meanwhile. The first part refused ends the batch.
-    const answers: (PartAnswer & { headers: Headers })[] = []
+    const answers: Answered[] = []
     for (const [i, p] of plan.parts.entries()) {
       const res = await this.send(p.shard, request, {
         body: texts[i]!,
         headers: headers(keys?.[p.shard], p.shard),
       })
-      answers.push({
+      const answered = {
         part: p,
         status: res.status,
         body: await res.text(),
         replayed: res.headers.get('idempotent-replayed') === 'true',
         headers: res.headers,
-      })
-      if (res.status !== 200) break
+      }
+      answers.push(answered)
+      if (!how.accepted(answered)) {
+        const headers = new Headers(res.headers)
+        headers.delete('content-length')
+        return new Response(answered.body, { status: answered.status, headers })
+      }
     }
-    const failed = failedPart(answers)
-    const out = failed ?? answers[0]!
-    const merged = new Headers(out.headers)
-    merged.delete('content-length')
-    if (failed) return new Response(failed.body, { status: failed.status, headers: merged })
-    if (answers.every((a) => a.replayed)) merged.set('idempotent-replayed', 'true')
-    else merged.delete('idempotent-replayed')
-    return new Response(mergeAccepted(answers, now), { status: 200, headers: merged })
+    const merged = how.merge(answers, now)
+    const out = new Headers((answers.find((a) => a.status === merged.status) ?? answers[0]!).headers)
+    out.delete('content-length')
+    if (answers.every((a) => a.replayed)) out.set('idempotent-replayed', 'true')
+    else out.delete('idempotent-replayed')
+    return new Response(merged.body, { status: merged.status, headers: out })
   }
 
-  private async checkKey(keys: string[], hashes: Map<number, string>): Promise<Response | undefined> {
+  /** Whether the parts stored under a key are not this batch's (see idempotency.ts). */
+  private async keyReused(keys: string[], hashes: Map<number, string>): Promise<boolean> {
     const notBefore = Date.now() - this.p.idempotencyTtlMs
     const stored = await Promise.all(keys.map((k) => this.p.findIdempotent(k, notBefore)))
     return reusedKey(stored, hashes)
@@ -218,8 +222,4 @@ export class FrontDoor {
     )
     return Response.json({ parts: answers }, { status: 200 })
   }
-}
-
-function errorResponse(e: ApiError): Response {
-  return Response.json(errorBody(e.code, e.message, e.details), { status: e.status, headers: e.headers })
 }

@@ -10,7 +10,7 @@
 // What this cannot see: two different batches with the same key sent at the same moment, each
 // reaching a shard the other does not; one writer would have refused the second.
 import { sha256Hex } from '../domain/hash.js'
-import { errorBody } from '../http/errors.js'
+import { ApiError } from '../http/errors.js'
 import type { IdempotentAnswer } from '../store/port.js'
 
 /** As the Ingestor checks it: 1-200 visible ASCII characters. */
@@ -41,25 +41,22 @@ export function partHash(body: string | Uint8Array): Promise<string> {
 }
 
 /**
- * The 422 one writer gives when the key's stored parts are not this batch's parts (`hashes`: the
- * body hash of the part this batch sends each shard), or undefined when it may go on.
+ * Whether the key's stored parts are not this batch's parts (`hashes`: the body hash of the part
+ * this batch sends each shard): one writer answers that with 422 (keyReused).
  */
-export function reusedKey(
-  stored: (IdempotentAnswer | undefined)[],
-  hashes: Map<number, string>,
-): Response | undefined {
-  const differs = stored.some((s, shard) => {
+export function reusedKey(stored: (IdempotentAnswer | undefined)[], hashes: Map<number, string>): boolean {
+  return stored.some((s, shard) => {
     if (!s) return false
     const hash = hashes.get(shard)
     return hash === undefined || (s.bodyHash !== null && s.bodyHash !== hash)
   })
-  if (!differs) return undefined
-  // The words of the Ingestor's own refusal (domain/ingest.ts).
-  return Response.json(
-    errorBody(
-      'idempotency_key_reused',
-      'this Idempotency-Key was used with a different body; use a new key for new records',
-    ),
-    { status: 422 },
+}
+
+/** The Ingestor's own refusal of a reused key (domain/ingest.ts), in its words. */
+export function keyReused(): ApiError {
+  return new ApiError(
+    422,
+    'idempotency_key_reused',
+    'this Idempotency-Key was used with a different body; use a new key for new records',
   )
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { DeviceRecord } from '../domain/types.js'
-import { failedPart, mergeAccepted, type PartAnswer, recordOf } from './merge.js'
+import { mergeAccepted, type PartAnswer, recordOf } from './merge.js'
 import type { IngestPart } from './split.js'
 
 const NOW = Date.UTC(2026, 0, 1)
@@ -97,15 +97,5 @@ describe('mergeAccepted', () => {
         anomalies: [anomaly('a', 1, 't', 1), anomaly('b', 2, 't', 2), anomaly('a', 3, 't', 3)],
       }),
     )
-  })
-
-  it('lets a refused part answer for the batch, a reused key first', () => {
-    const p: IngestPart = { shard: 0, text: '', records: [], ordinals: [] }
-    const ok = answer(p, {})
-    const busy = answer(p, {}, 503)
-    const reused = answer(p, {}, 422)
-    expect(failedPart([ok, ok])).toBeUndefined()
-    expect(failedPart([ok, busy, reused])).toBe(reused)
-    expect(failedPart([busy, ok])).toBe(busy)
   })
 })

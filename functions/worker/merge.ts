@@ -1,7 +1,7 @@
 // The shards' answers to the parts of one batch (split.ts), made into the answer one writer would
 // have given the whole batch: counts added up, rejections in batch positions (the first
-// REJECTIONS_KEPT of them), anomalies in batch record order (the first ANOMALIES_LISTED). A part
-// that was not accepted decides the answer: the batch is not answered 200 unless every part was.
+// REJECTIONS_KEPT of them), anomalies in batch record order (the first ANOMALIES_LISTED). The batch
+// is answered 200 only when every part was (front-door.ts answers the first part refused).
 import { ANOMALIES_LISTED } from '../domain/ingest.js'
 import { REJECTIONS_KEPT } from '../domain/ingest-body.js'
 import type { DeviceRecord } from '../domain/types.js'
@@ -27,15 +27,6 @@ interface PresentedAnomaly {
   ts: string
   metric: string | null
   value: number
-}
-
-/**
- * Which part answer stands for the batch when not all were accepted: a reused key (422) first, as
- * one writer checks the key before anything; then a server-side failure (5xx, with its Retry-After).
- */
-export function failedPart<T extends PartAnswer>(answers: T[]): T | undefined {
-  const failed = answers.filter((a) => a.status !== 200)
-  return failed.find((a) => a.status === 422) ?? failed.find((a) => a.status >= 500) ?? failed[0]
 }
 
 /** The body of the batch's answer when every part was accepted; `now` is when the front door parsed it. */
