@@ -117,37 +117,42 @@ export function pointRecord(
     ts = Number((ns >= 0n ? ns : ns - 999_999n) / 1_000_000n)
     if (ns >= 0n && ts <= MAX_TS) time = rfc3339Nano(ns)
   }
-  const record: Record<string, unknown> = Object.create(null)
-  record.deviceId = deviceId
-  record.ts = ts
-  if (time !== undefined) record.time = time
-  record.measurement = point.measurement
-  const tags: Record<string, string> = Object.create(null)
-  for (const [k, v] of point.tags) tags[k] = v
-  record.tags = tags
-  const metrics: Record<string, number> = Object.create(null)
-  const strings: Record<string, string> = Object.create(null)
-  let hasStrings = false
+  const tags: Record<string, string> = {}
+  for (const [k, v] of point.tags) put(tags, k, v)
+  const record: Record<string, unknown> = { deviceId, ts, time, measurement: point.measurement, tags }
+  const metrics: Record<string, number> = {}
+  let strings: Record<string, string> | undefined
   for (const [key, f] of point.fields) {
     if (f.type === 'string') {
       if (key === 'msg' || key === 'level') record[key] = f.value
-      else {
-        strings[key] = f.value
-        hasStrings = true
-      }
+      else put((strings ??= {}), key, f.value)
     } else metrics[`${point.measurement}.${key}`] = f.type === 'boolean' ? (f.value ? 1 : 0) : f.value
   }
   record.metrics = metrics
-  if (hasStrings) record.fields = strings
+  if (strings) record.fields = strings
   return toRecord(record, now, undefined, device)
 }
 
-/** `2023-11-14T22:13:20.123456789Z`, trailing zeros of the fraction dropped (Go's RFC3339Nano). */
+/** A key set as data, even `__proto__` (which an assignment would take as the object's prototype). */
+function put(into: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') Object.defineProperty(into, key, { value, enumerable: true, writable: true })
+  else into[key] = value
+}
+
+/** The last second formatted: points of a batch mostly share their seconds. */
+let lastSecond = Number.NaN
+let lastSecondText = ''
+
+/** `2023-11-14T22:13:20.123456789Z` for ns ≥ 0, trailing zeros of the fraction dropped (Go's RFC3339Nano). */
 export function rfc3339Nano(ns: bigint): string {
-  const ms = ns / 1_000_000n
-  const seconds = new Date(Number(ms)).toISOString().slice(0, 19)
-  const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '')
-  return `${seconds}${fraction ? `.${fraction}` : ''}Z`
+  const second = Number(ns / 1_000_000_000n)
+  if (second !== lastSecond) {
+    lastSecondText = new Date(second * 1000).toISOString().slice(0, 19)
+    lastSecond = second
+  }
+  const nanos = Number(ns % 1_000_000_000n)
+  if (nanos === 0) return `${lastSecondText}Z`
+  return `${lastSecondText}.${String(nanos).padStart(9, '0').replace(/0+$/, '')}Z`
 }
 
 function parseError(line: string, why: string): string {

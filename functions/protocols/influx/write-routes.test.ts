@@ -23,6 +23,10 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close()
 })
 
+/** The app's request, typed as always asynchronous. */
+const fetchOf = (app: ReturnType<typeof createApp>) =>
+  app as unknown as { request(path: string, init: RequestInit): Promise<Response> }
+
 function open(deps: Partial<AppDeps> = {}) {
   const store = openSqliteStore(':memory:')
   stores.push(store)
@@ -35,7 +39,7 @@ function open(deps: Partial<AppDeps> = {}) {
     ...deps,
   })
   const write = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
-    app.request(path, {
+    fetchOf(app).request(path, {
       method: 'POST',
       body: body as BodyInit,
       headers: { Authorization: `Token ${INGEST}`, 'Content-Type': 'text/plain; charset=utf-8', ...headers },
@@ -50,14 +54,23 @@ function open(deps: Partial<AppDeps> = {}) {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => !('export' in l))
   }
-  const deadLetters = async () =>
-    (
-      (await (
-        await app.request('/v1/dead-letters', { headers: { Authorization: `Bearer ${ADMIN}` } })
-      ).json()) as {
-        items: { position: string; reason: string; raw: string }[]
-      }
-    ).items
+  const deadLetters = async () => {
+    const items: { position: string; reason: string; raw: string }[] = []
+    let cursor: string | null = null
+    do {
+      const page = (await (
+        await app.request(
+          `/v1/dead-letters?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          {
+            headers: { Authorization: `Bearer ${ADMIN}` },
+          },
+        )
+      ).json()) as { items: typeof items; next: string | null }
+      items.push(...page.items)
+      cursor = page.next
+    } while (cursor)
+    return items
+  }
   return { app, store, write, records, deadLetters }
 }
 
@@ -249,6 +262,49 @@ describe('POST /v1/write', () => {
       /no device tag: a point needs one of the tags sensor_id dropped=1$/,
     )
     expect((await records()).map((r) => r.deviceId)).toEqual(['s-1'])
+  })
+
+  it('bounds the work on a hostile body: 2 million junk lines get their 400 fast, 100 kept by line, the whole body kept once; a good request sent meanwhile is answered first', async () => {
+    const { write, deadLetters } = open({ bodyLimitBytes: 8 << 20 })
+    const junk = 'x\n'.repeat(2_000_000)
+    const order: string[] = []
+    const t0 = performance.now()
+    const big = write('/v1/write?db=x', junk).then(async (res) => {
+      order.push('junk')
+      return { res, ms: performance.now() - t0 }
+    })
+    await new Promise((r) => setTimeout(r, 5))
+    const small = write('/v1/write?db=x', `m,host=a v=1 ${ns(T)}`).then((res) => {
+      order.push('small')
+      return res
+    })
+    const [{ res, ms }, good] = await Promise.all([big, small])
+    expect(good.status).toBe(204)
+    expect(order).toEqual(['small', 'junk'])
+    expect(ms).toBeLessThan(10_000)
+    expect(res.status).toBe(400)
+    const answer = (await res.json()) as { error: string; rejected: unknown[]; rejectedCount: number }
+    expect(answer.rejectedCount).toBe(2_000_000)
+    expect(answer.rejected).toHaveLength(100)
+    expect(
+      answer.error.endsWith("unable to parse 'x': missing fields\n… and 1999900 more lines rejected"),
+    ).toBe(true)
+    const letters = await deadLetters()
+    expect(letters.filter((l) => l.position.startsWith('line '))).toHaveLength(100)
+    expect(letters.filter((l) => l.position === 'body')).toHaveLength(1)
+  })
+
+  it('refuses a line longer than a record may be without reading it, quoting its start', async () => {
+    const { write, records } = open({ bodyLimitBytes: 1 << 20 })
+    const long = `m,host=a v="${'x'.repeat(70_000)}" ${ns(T)}`
+    const res = await write('/v1/write?db=x', `${long}\nm,host=a v=2 ${ns(T)}`)
+    expect(res.status).toBe(400)
+    const answer = (await res.json()) as { error: string; rejected: { line: number; reason: string }[] }
+    expect(answer.rejected[0]!.line).toBe(1)
+    expect(answer.rejected[0]!.reason).toBe(
+      `unable to parse '${long.slice(0, 1024)}…': line is longer than 65536 characters`,
+    )
+    expect((await records()).map((r) => r.metrics)).toEqual([{ 'm.v': 2 }])
   })
 
   it('answers 503 with Retry-After past the bodies in flight, in the API shape', async () => {
