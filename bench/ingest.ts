@@ -6,6 +6,9 @@
 // two metrics and a message each, time moving forward) to InfluxDB's /write as line protocol and to
 // a fresh edgewatch as NDJSON, 10 connections, BENCH_COMPARE_S (10) seconds each, alternating for
 // BENCH_ROUNDS (3) rounds; the medians and their ratio go into the JSON line.
+// BENCH_BASELINE=<a checkout of another build, built there> adds a side-by-side comparison of the two
+// builds: each a fresh server, the load above for BENCH_COMPARE_S seconds, alternating for
+// BENCH_ROUNDS rounds (`baseline_records_per_s`, `speedup`).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -134,7 +137,62 @@ try {
   await server.stop('SIGTERM')
   rmSync(dataDir, { recursive: true, force: true })
 }
-report({ ...summary, ...(await compareWithInflux()) })
+report({ ...summary, ...(await compareWithBaseline()), ...(await compareWithInflux()) })
+
+/** This build against BENCH_BASELINE's, alternating, each on a fresh server and data directory. */
+async function compareWithBaseline(): Promise<Record<string, unknown>> {
+  const baseline = process.env.BENCH_BASELINE
+  if (!baseline) return {}
+  const seconds = Number(process.env.BENCH_COMPARE_S ?? 10)
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+  const runs: Record<'baseline' | 'current', { recordsPerS: number; p99: number; rssMb: number }[]> = {
+    baseline: [],
+    current: [],
+  }
+  for (let round = 1; round <= rounds; round++) {
+    for (const build of ['baseline', 'current'] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'edgewatch-bench-ab-'))
+      const env = {
+        EDGEWATCH_DATA_DIR: dir,
+        EDGEWATCH_INGEST_TOKEN: 'bench-ingest-token-0001',
+        EDGEWATCH_ADMIN_TOKEN: 'bench-admin-token-00001',
+        EDGEWATCH_SYNC: SYNC,
+      }
+      const server = build === 'baseline' ? await startServer(env, baseline) : await startServer(env)
+      try {
+        const headers = {
+          authorization: 'Bearer bench-ingest-token-0001',
+          'content-type': 'application/x-ndjson',
+        }
+        const r = await load(server.url, '/v1/ingest', headers, bodies, seconds)
+        runs[build].push({
+          recordsPerS: r.recordsPerS,
+          p99: r.p99,
+          rssMb: Math.round(peakRssMb(server.child.pid!)),
+        })
+        console.log(`round ${round}: ${build} ${Math.round(r.recordsPerS)} records/s, p99 ${r.p99} ms`)
+      } finally {
+        await server.stop('SIGTERM')
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  }
+  const of = (build: 'baseline' | 'current', key: 'recordsPerS' | 'p99' | 'rssMb') =>
+    median(runs[build].map((r) => r[key]))
+  return {
+    baseline: baseline,
+    baseline_records_per_s: Math.round(of('baseline', 'recordsPerS')),
+    current_records_per_s: Math.round(of('current', 'recordsPerS')),
+    speedup: Number((of('current', 'recordsPerS') / of('baseline', 'recordsPerS')).toFixed(3)),
+    speedup_by_round: runs.current.map((c, k) =>
+      Number((c.recordsPerS / runs.baseline[k]!.recordsPerS).toFixed(3)),
+    ),
+    baseline_p99_ms: of('baseline', 'p99'),
+    current_p99_ms: of('current', 'p99'),
+    baseline_peak_rss_mb: of('baseline', 'rssMb'),
+    current_peak_rss_mb: of('current', 'rssMb'),
+  }
+}
 
 /** The comparison's batches: 300 distinct bodies of 1,000 records from 40 devices. */
 function comparisonRecords(): BenchRecord[][] {

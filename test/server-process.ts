@@ -11,8 +11,9 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(projectRoot(), 'bin', 'edgewatch.js'), 'serve'], {
+/** `root`: another checkout's build to run instead of this one (benchmarks compare builds). */
+export async function startServer(env: Record<string, string>, root = projectRoot()): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'edgewatch.js'), 'serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
