@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Kernel } from '../../../kernels/host/kernel.js'
 import { loadNodeKernel } from '../../../kernels/node.js'
+import { testDevice } from '../../../test/device-client.js'
 import { type AppDeps, createApp } from '../../app.js'
 import { ConfigError, configFromEnv } from '../../config.js'
 import { resolveAnalysisConfig } from '../../domain/analysis-config.js'
@@ -305,6 +306,33 @@ describe('POST /v1/write', () => {
       `unable to parse '${long.slice(0, 1024)}…': line is longer than 65536 characters`,
     )
     expect((await records()).map((r) => r.metrics)).toEqual([{ 'm.v': 2 }])
+  })
+
+  it("takes a device's own token: its points default to it, another device's are refused (403)", async () => {
+    const { app, write, records } = open()
+    const made = await app.request('/v1/fleet/enrolment-tokens', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ maxUses: 1 }),
+    })
+    const { token: enrolment } = (await made.json()) as { token: string }
+    const d = await testDevice(async (path, init) => app.request(path, init))
+    expect((await d.enrol(enrolment)).status).toBe(201)
+    expect((await d.login()).status).toBe(200)
+    const own = await write('/v1/write?db=x', `m v=1 ${ns(T)}\nm,host=${d.deviceId} v=2 ${ns(T + 1000)}`, {
+      Authorization: `Basic ${btoa(`device:${d.token}`)}`,
+    })
+    expect(own.status, await own.clone().text()).toBe(204)
+    expect((await records()).map((r) => [r.deviceId, r.metrics])).toEqual([
+      [d.deviceId, { 'm.v': 1 }],
+      [d.deviceId, { 'm.v': 2 }],
+    ])
+    const other = await write('/v1/write?db=x', `m,host=pump-1 v=3 ${ns(T)}`, {
+      Authorization: `Token ${d.token}`,
+    })
+    expect(other.status).toBe(403)
+    expect(((await other.json()) as { error: string }).error).toMatch(/writes only its own records/)
+    expect(await records()).toHaveLength(2)
   })
 
   it('answers 503 with Retry-After past the bodies in flight, in the API shape', async () => {
