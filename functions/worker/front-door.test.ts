@@ -77,6 +77,7 @@ async function sharded(): Promise<Sharded> {
     bodies: new InFlight(64 << 20),
     bodyLimitBytes: 8 << 20,
     idempotencyTtlMs: 86_400_000,
+    influxDeviceTags: ['device', 'host'],
     findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
   })
   return out
@@ -188,6 +189,7 @@ describe('front door over four shards', () => {
       bodies: new InFlight(64 << 20),
       bodyLimitBytes: 8 << 20,
       idempotencyTtlMs: 86_400_000,
+      influxDeviceTags: ['device', 'host'],
       findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
     })
     const body = mixedRounds()[0]!.bodies[0]!
@@ -223,6 +225,7 @@ describe('front door over four shards', () => {
       bodies: new InFlight(20_000),
       bodyLimitBytes: 8 << 20,
       idempotencyTtlMs: 86_400_000,
+      influxDeviceTags: ['device', 'host'],
       findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
     })
     const body = mixedRounds()[0]!.bodies[0]!

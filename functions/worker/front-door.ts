@@ -1,9 +1,12 @@
 // The Worker's front door: it holds no state and sends every request to the shard that owns what the
 // request changes (shards.ts says which). A device's own requests go to its shard; a batch from an
 // ingest token holding several shards' devices is split (split.ts), each part sent to its shard,
-// and the answers merged (merge.ts) into the one a single writer would have given. Anything
+// and the answers merged (merge.ts) into the one a single writer would have given; an Influx write
+// likewise (influx.ts). Anything
 // the front door cannot judge as the app would (a wrong token, an unsupported type, an invalid key)
 // goes whole to a shard, which answers it exactly as before.
+
+import { DEVICE_TOKEN_PREFIX } from '../domain/fleet/credentials.js'
 import { overloaded } from '../domain/ingest.js'
 import { formatOf } from '../domain/ingest-body.js'
 import { decodeUtf8, readBody } from '../http/body.js'
@@ -11,10 +14,12 @@ import { ApiError } from '../http/errors.js'
 import { RelayRequest } from '../http/fleet-schemas.js'
 import type { InFlight } from '../http/in-flight.js'
 import { readJson } from '../http/json-body.js'
+import type { InfluxApi } from '../protocols/influx/answers.js'
 import type { IdempotentAnswer } from '../store/port.js'
 import { type Answered, type BatchRoute, errorResponse, ingestRoute } from './batch-route.js'
 import { bearerToken, type DeviceTokens } from './device-tokens.js'
 import { fingerprint, IDEMPOTENCY_KEY, keyReused, partHash, partKey, reusedKey } from './idempotency.js'
+import { influxRoute, influxWrite } from './influx.js'
 import { routeOf, SHARD_HEADER, shardOf } from './shards.js'
 
 export interface FrontDoorParts {
@@ -28,6 +33,8 @@ export interface FrontDoorParts {
   isServiceToken(token: string | undefined): boolean
   bodyLimitBytes: number
   idempotencyTtlMs: number
+  /** The line protocol tags that name a point's device (EDGEWATCH_INFLUX_DEVICE_TAGS). */
+  influxDeviceTags: readonly string[]
   /** The stored answer of a part key (the store every shard shares). */
   findIdempotent(key: string, notBefore: number): Promise<IdempotentAnswer | undefined>
 }
@@ -50,6 +57,8 @@ export class FrontDoor {
     switch (route.kind) {
       case 'ingest':
         return this.ingest(request, relayed)
+      case 'influx':
+        return this.influx(request, route.api)
       case 'relay':
         return this.relay(request)
       case 'device-token':
@@ -94,6 +103,36 @@ export class FrontDoor {
       return errorResponse(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
     try {
       return await this.batch(request, key, ingestRoute(format, this.p.shards))
+    } finally {
+      this.p.bodies.give(reserved)
+    }
+  }
+
+  /** An Influx write: a device token's goes to its shard, a service token's is cut like a batch. */
+  private async influx(request: Request, api: InfluxApi): Promise<Response> {
+    const write = influxWrite(request, api)
+    // The first token that is one decides, as the route reads them (protocols/influx/credentials.ts).
+    let service = false
+    for (const token of write.tokens) {
+      if (token.length === 0 || token.length > 512) continue
+      if (this.p.isServiceToken(token)) {
+        service = true
+        break
+      }
+      if (token.startsWith(DEVICE_TOKEN_PREFIX)) {
+        const device = await this.p.devices.deviceOf(token)
+        return this.send(device === undefined ? 0 : shardOf(device, this.p.shards), request)
+      }
+    }
+    const key = request.headers.get('idempotency-key') ?? undefined
+    if (!service || !write.named || !write.precision || (key !== undefined && !IDEMPOTENCY_KEY.test(key)))
+      return this.send(0, request)
+    const how = influxRoute(api, write.precision, this.p.influxDeviceTags, this.p.shards)
+    const reserved = this.reservation(request)
+    if (!this.p.bodies.take(reserved))
+      return how.error(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
+    try {
+      return await this.batch(request, key, how)
     } finally {
       this.p.bodies.give(reserved)
     }

@@ -38,6 +38,8 @@ describe('shards', () => {
   it('routes device-scoped requests to the device, the rest to the fleet shard', () => {
     expect(routeOf('POST', '/v1/ingest')).toEqual({ kind: 'ingest' })
     expect(routeOf('POST', '/v1/gateway/relay')).toEqual({ kind: 'relay' })
+    expect(routeOf('POST', '/v1/write')).toEqual({ kind: 'influx', api: 'v1' })
+    expect(routeOf('POST', '/api/v2/write')).toEqual({ kind: 'influx', api: 'v2' })
     expect(routeOf('POST', '/v1/device/heartbeat')).toEqual({ kind: 'device-token' })
     expect(routeOf('POST', '/v1/device/goodbye')).toEqual({ kind: 'device-token' })
     expect(routeOf('GET', '/v1/device/apps/abc')).toEqual({ kind: 'device-token' })

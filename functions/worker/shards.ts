@@ -56,6 +56,8 @@ export const SHARD_HEADER = 'x-edgewatch-shard'
 export type Route =
   /** POST /v1/ingest: a device token's batch goes to its shard; any other batch is split by device. */
   | { kind: 'ingest' }
+  /** Influx line protocol writes: a device token's to its shard; any other is split by device. */
+  | { kind: 'influx'; api: 'v1' | 'v2' }
   /** POST /v1/gateway/relay: every part is routed on its own. */
   | { kind: 'relay' }
   /** A device's own route (heartbeat, goodbye, its apps): the shard of the device its token names. */
@@ -75,6 +77,8 @@ export function routeOf(method: string, path: string, query = ''): Route {
     if (shard) return { kind: 'shard', index: Number(shard[1]) }
   }
   if (method === 'POST' && path === '/v1/ingest') return { kind: 'ingest' }
+  if (method === 'POST' && path === '/v1/write') return { kind: 'influx', api: 'v1' }
+  if (method === 'POST' && path === '/api/v2/write') return { kind: 'influx', api: 'v2' }
   if (method === 'POST' && path === '/v1/gateway/relay') return { kind: 'relay' }
   if (method === 'POST' && (path === '/v1/device/heartbeat' || path === '/v1/device/goodbye'))
     return { kind: 'device-token' }

@@ -49,10 +49,11 @@ export async function planBatch(
   if (records.length === 0) return { whole: 0 }
   const first = shardOf(records[0]!.deviceId, shards)
   if (shards === 1 || records.every((r) => shardOf(r.deviceId, shards) === first)) return { whole: first }
-  const plan =
-    format === 'ndjson'
-      ? splitLines(text, records, first, shards)
-      : splitArray(text, parsed, now, first, shards)
+  if (format === 'ndjson') {
+    const lines = text.split('\n')
+    return planLines(lines, ndjsonKinds(lines, records), shards)
+  }
+  const plan = splitArray(text, parsed, now, first, shards)
   return 'parts' in plan ? { parts: inCommitOrder(plan.parts, records.length) } : plan
 }
 
@@ -104,29 +105,46 @@ class Parts {
   }
 }
 
-/** NDJSON: a line is the next record when it is that record's text (the parser keeps a line as its body). */
-function splitLines(text: string, records: DeviceRecord[], rejectedTo: number, shards: number): Plan {
-  const lines = text.split('\n')
+/** What a line of a line-based batch is: a record, a rejected entry, or nothing (blank, a comment). */
+export type LineKind = DeviceRecord | 'rejected' | undefined
+
+/**
+ * A line-based batch (NDJSON, Influx line protocol) cut into parts that keep every line where it
+ * was: another shard's lines are left empty, which both parsers skip, so rejections and dead letters
+ * carry the batch's own line numbers. Rejected lines go with the first record's part.
+ */
+export function planLines(lines: string[], kinds: LineKind[], shards: number): Plan {
+  const records = kinds.filter((k): k is DeviceRecord => typeof k === 'object')
+  if (records.length === 0) return { whole: 0 }
+  const first = shardOf(records[0]!.deviceId, shards)
+  if (shards === 1 || records.every((r) => shardOf(r.deviceId, shards) === first)) return { whole: first }
   const owner = new Int32Array(lines.length).fill(-1)
   const parts = new Parts()
   let next = 0
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!
-    const body = line.endsWith('\r') ? line.slice(0, -1) : line
-    const record = records[next]
-    if (record && body === record.body) {
-      const p = parts.part(shardOf(record.deviceId, shards))
-      p.records.push(record)
+  kinds.forEach((kind, i) => {
+    if (kind === undefined) return
+    const p = parts.part(kind === 'rejected' ? first : shardOf(kind.deviceId, shards))
+    if (kind !== 'rejected') {
+      p.records.push(kind)
       p.ordinals.push(next++)
-      owner[i] = p.shard
-    } else if (!/^[ \t\r]*$/.test(line)) {
-      parts.part(rejectedTo)
-      owner[i] = rejectedTo
     }
-  }
+    owner[i] = p.shard
+  })
   for (const p of parts.byShard.values())
     p.text = lines.map((l, i) => (owner[i] === p.shard ? l : '')).join('\n')
-  return { parts: [...parts.byShard.values()].map(({ entries: _, ...p }) => p) }
+  const cut = [...parts.byShard.values()].map(({ entries: _, ...p }) => p)
+  return { parts: inCommitOrder(cut, records.length) }
+}
+
+/** NDJSON: a line is the next record when it is that record's text (the parser keeps a line as its body). */
+function ndjsonKinds(lines: string[], records: DeviceRecord[]): LineKind[] {
+  let next = 0
+  return lines.map((line) => {
+    const body = line.endsWith('\r') ? line.slice(0, -1) : line
+    const record = records[next]
+    if (record && body === record.body) return records[next++]
+    return /^[ \t\r]*$/.test(line) ? undefined : 'rejected'
+  })
 }
 
 /**
