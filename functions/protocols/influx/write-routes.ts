@@ -116,8 +116,11 @@ function document(app: OpenAPIHono<AppEnv>): void {
         "Some or all lines were rejected (InfluxDB's message, e.g. `partial write: unable to parse '<line>': missing field value dropped=1`; valid lines are stored), or a bad parameter",
     },
     401: { description: 'Missing or wrong token' },
+    403: { description: 'A device token with a point of another device, or a revoked device' },
     413: { description: 'Body larger than the limit (also after decompression)' },
+    415: { description: 'Unsupported Content-Encoding (gzip or none)' },
     422: { description: 'The Idempotency-Key was used before with a different body' },
+    500: { description: 'This request could not be analysed or stored (nothing of it was kept)' },
     503: { description: 'Overloaded: retry after Retry-After' },
   }
   const body = {
