@@ -1,7 +1,7 @@
 // The Worker with four shards, run by wrangler dev (workerd and its D1 and Durable Objects, through
 // miniflare), must give exactly what one shard and the Node server give for the same input: batches
-// mixing many devices sent concurrently, keyed batches retried (also at the same moment), then the
-// anomalies, the export and every device's count. Each shard's own counters show that every shard
+// mixing many devices sent concurrently, keyed batches retried (also at the same moment), an Influx
+// line protocol write mixing them too, then the anomalies, the export and every device's count. Each shard's own counters show that every shard
 // took part, stored exactly the records of the devices hashed to it, and that no two writers ever
 // met on a series (no commit conflicts).
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -14,9 +14,22 @@ const ADMIN = 'shards-admin-token-1'
 const ENV = { EDGEWATCH_INGEST_TOKEN: INGEST, EDGEWATCH_ADMIN_TOKEN: ADMIN }
 const ROUNDS = mixedRounds({ ...MIXED, rounds: MIXED.rounds + 1 })
 const NDJSON = { 'Content-Type': 'application/x-ndjson' }
+/** Line protocol: every device, INFLUX_SAMPLES points each after the rounds, and two refused lines. */
+const INFLUX_SAMPLES = 5
+const INFLUX = Array.from({ length: INFLUX_SAMPLES }, (_, s) =>
+  Array.from(
+    { length: MIXED.devices },
+    (_, d) =>
+      `sensor,device=edge-${d} temp=${(40 + Math.sin(s + d) * 3).toFixed(2)} ${T0 + 3_600_000 + s * 1000}`,
+  ).join('\n'),
+)
+  .concat(['sensor temp=1', 'sensor,device=edge-1 temp='])
+  .join('\n')
 
 interface Outcome {
   answers: unknown[]
+  /** An Influx line protocol write mixing every device, with lines InfluxDB refuses too. */
+  influx: { status: number; body: string }
   keyed: { first: unknown[]; twin: unknown[]; retried: unknown[]; replayed: (string | null)[] }
   anomalies: string[]
   exported: string[]
@@ -45,11 +58,18 @@ async function exercise(url: string): Promise<Outcome> {
   const twins = await Promise.all(keyed.flatMap((body, b) => [post(body, key(b)), post(body, key(b))]))
   const pairs = await Promise.all(twins.map(async (r) => ({ status: r.status, body: noIds(await r.text()) })))
   const retried = await Promise.all(keyed.map((body, b) => post(body, key(b))))
+  const written = await fetch(`${url}/v1/write?db=edge&precision=ms`, {
+    method: 'POST',
+    body: INFLUX,
+    headers: { Authorization: `Token ${INGEST}` },
+  })
+  const influx = { status: written.status, body: await written.text() }
   const devices = JSON.parse(await get('/v1/devices?limit=1000')) as {
     items: { deviceId: string; recordCount: number }[]
   }
   return {
     answers,
+    influx,
     keyed: {
       first: pairs.filter((_, i) => i % 2 === 0),
       twin: pairs.filter((_, i) => i % 2 === 1),
@@ -131,6 +151,16 @@ describe('Workers shards under miniflare (wrangler dev)', () => {
     expect(bodies.every((b) => b.rejectedCount > 0 && b.anomalyCount > 0)).toBe(true)
   })
 
+  it('answers an Influx write mixing every device as one shard and the Node server do', () => {
+    expect(four.influx).toEqual(node.influx)
+    expect(one.influx).toEqual(node.influx)
+    expect(node.influx.status).toBe(400) // a partial write: two lines refused, the rest stored
+    expect(JSON.parse(node.influx.body)).toMatchObject({
+      accepted: INFLUX_SAMPLES * MIXED.devices,
+      rejectedCount: 2,
+    })
+  })
+
   it('stores what one shard and the Node server store: records, scores, anomalies, counts', () => {
     expect(four.exported).toEqual(node.exported)
     expect(one.exported).toEqual(node.exported)
@@ -148,14 +178,14 @@ describe('Workers shards under miniflare (wrangler dev)', () => {
     }
     expect(four.keyed.first).toEqual(node.keyed.first)
     // Stored once: the device counts above equal the Node server's, which stores a key once.
-    const rows = ROUNDS.length * MIXED.samples
+    const rows = ROUNDS.length * MIXED.samples + INFLUX_SAMPLES
     for (const count of Object.values(four.devices)) expect(count).toBe(rows)
   })
 
   it('spreads the records over every shard, and no two shards ever wrote one series', () => {
     const accepted = [...four.answers, ...four.keyed.first].reduce<number>(
       (n, a) => n + (a as { body: { accepted: number } }).body.accepted,
-      0,
+      INFLUX_SAMPLES * MIXED.devices,
     )
     expect(perShard.reduce((n, s) => n + s.ingested, 0)).toBe(accepted)
     // Each shard stored exactly the records of the devices whose ids hash to it.
