@@ -2,9 +2,8 @@
 // request changes (shards.ts says which). A device's own requests go to its shard; a batch from an
 // ingest token holding several shards' devices is split (split.ts), each part sent to its shard,
 // and the answers merged (merge.ts) into the one a single writer would have given; an Influx write
-// likewise (influx.ts). Anything
-// the front door cannot judge as the app would (a wrong token, an unsupported type, an invalid key)
-// goes whole to a shard, which answers it exactly as before.
+// likewise (influx.ts). Anything the front door cannot judge as the app would (a wrong token, an
+// unsupported type, an invalid key) goes whole to a shard, which answers it exactly as before.
 
 import { DEVICE_TOKEN_PREFIX } from '../domain/fleet/credentials.js'
 import { overloaded } from '../domain/ingest.js'
@@ -96,16 +95,8 @@ export class FrontDoor {
     const format = formatOf(request.headers.get('content-type'))
     const key = request.headers.get('idempotency-key') ?? undefined
     if (!format || (key !== undefined && !IDEMPOTENCY_KEY.test(key))) return this.send(0, request)
-    // The front door holds a batch whole until its parts are answered: bodies in flight are bounded
-    // here as the app bounds them (by their declared size, else by the whole limit).
-    const reserved = relayed ? 0 : this.reservation(request)
-    if (!this.p.bodies.take(reserved))
-      return errorResponse(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
-    try {
-      return await this.batch(request, key, ingestRoute(format, this.p.shards))
-    } finally {
-      this.p.bodies.give(reserved)
-    }
+    const how = ingestRoute(format, this.p.shards)
+    return this.holding(request, !relayed, how.error, () => this.batch(request, key, how))
   }
 
   /** An Influx write: a device token's goes to its shard, a service token's is cut like a batch. */
@@ -128,19 +119,30 @@ export class FrontDoor {
     if (!service || !write.named || !write.precision || (key !== undefined && !IDEMPOTENCY_KEY.test(key)))
       return this.send(0, request)
     const how = influxRoute(api, write.precision, this.p.influxDeviceTags, this.p.shards)
-    const reserved = this.reservation(request)
+    return this.holding(request, true, how.error, () => this.batch(request, key, how))
+  }
+
+  /**
+   * The front door holds a body whole until its parts are answered: bodies in flight are bounded
+   * here as the app bounds them, by their declared size, else by the whole limit (`counted`: false
+   * for a relay's part, which the relay's own body counts); past the bound, 503 overloaded.
+   */
+  private async holding(
+    request: Request,
+    counted: boolean,
+    refuse: (e: ApiError) => Response,
+    work: () => Promise<Response>,
+  ): Promise<Response> {
+    const declared = Number(request.headers.get('content-length') ?? Number.NaN)
+    const limit = this.p.bodyLimitBytes
+    const reserved = !counted ? 0 : Number.isFinite(declared) ? Math.min(declared, limit) : limit
     if (!this.p.bodies.take(reserved))
-      return how.error(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
+      return refuse(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
     try {
-      return await this.batch(request, key, how)
+      return await work()
     } finally {
       this.p.bodies.give(reserved)
     }
-  }
-
-  private reservation(request: Request): number {
-    const declared = Number(request.headers.get('content-length') ?? Number.NaN)
-    return Number.isFinite(declared) ? Math.min(declared, this.p.bodyLimitBytes) : this.p.bodyLimitBytes
   }
 
   /**
@@ -226,15 +228,8 @@ export class FrontDoor {
   }
 
   /** A gateway's relay: each part is routed as if it had come alone, the answers kept in order. */
-  private async relay(request: Request): Promise<Response> {
-    const reserved = this.reservation(request)
-    if (!this.p.bodies.take(reserved))
-      return errorResponse(overloaded(`${this.p.bodies.current} bytes of request bodies are in flight`))
-    try {
-      return await this.relayParts(request)
-    } finally {
-      this.p.bodies.give(reserved)
-    }
+  private relay(request: Request): Promise<Response> {
+    return this.holding(request, true, errorResponse, () => this.relayParts(request))
   }
 
   private async relayParts(request: Request): Promise<Response> {
