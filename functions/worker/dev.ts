@@ -1,7 +1,8 @@
 // `npm run dev:edge`: the Worker under `wrangler dev` (local workerd, offline), configured from the
 // same environment as `npm start`: PORT, HOST, EDGEWATCH_DATA_DIR, the tokens (generated and kept
 // in the data directory when unset), EDGEWATCH_CONFIG, EDGEWATCH_RETENTION, EDGEWATCH_BODY_LIMIT and
-// the other EDGEWATCH_* bounds, and EDGEWATCH_SHARDS (wrangler.toml's when unset).
+// the other EDGEWATCH_* bounds, EDGEWATCH_INFLUX_DEVICE_TAGS, and EDGEWATCH_SHARDS (wrangler.toml's when
+// unset).
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -28,6 +29,7 @@ const vars: Record<string, string | undefined> = {
   EDGEWATCH_HEARTBEAT_TIMEOUT: env.EDGEWATCH_HEARTBEAT_TIMEOUT,
   EDGEWATCH_STREAM_MAX: env.EDGEWATCH_STREAM_MAX,
   EDGEWATCH_SHARDS: env.EDGEWATCH_SHARDS,
+  EDGEWATCH_INFLUX_DEVICE_TAGS: env.EDGEWATCH_INFLUX_DEVICE_TAGS,
 }
 // The tokens go in an env file (wrangler shows such values as hidden), never on the command line
 // or in its output. Single quotes keep them literal; a token holding one goes as a --var instead.
