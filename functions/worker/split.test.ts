@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { shardOf } from './shards.js'
-import { type IngestPart, inCommitOrder, planBatch } from './split.js'
+import { type IngestPart, planBatch } from './split.js'
 
 const NOW = Date.UTC(2026, 0, 1)
 /** Two device ids on different shards of 4, and a third on the first one's shard. */
@@ -67,47 +67,5 @@ describe('planBatch', () => {
     if (!('parts' in past)) throw new Error('not split')
     expect(past.parts[0]!.indexes).toEqual([...Array.from({ length: 150 }, (_, i) => i), 150, 151, 153, 154])
     expect(past.parts[1]!.indexes).toEqual([152])
-  })
-})
-
-describe('inCommitOrder', () => {
-  const part = (shard: number, at: [number, number][]): IngestPart => ({
-    shard,
-    text: '',
-    records: at.map(([, ts]) => ({
-      deviceId: `s${shard}`,
-      ts,
-      level: undefined,
-      msg: undefined,
-      metrics: [],
-      body: '',
-    })),
-    ordinals: at.map(([o]) => o),
-  })
-
-  it('puts first the part whose record comes first at a shared time', () => {
-    // The batch starts mid-turn: s1 at t=0 appears first, but at every full turn s0 goes first.
-    const s1 = part(1, [
-      [0, 0],
-      [3, 1],
-    ])
-    const s0 = part(0, [[1, 1]])
-    const s2 = part(2, [
-      [2, 0],
-      [4, 1],
-    ])
-    expect(inCommitOrder([s1, s2, s0], 5).map((p) => p.shard)).toEqual([0, 1, 2])
-  })
-
-  it('keeps first appearance when the batch orders two parts both ways', () => {
-    const s1 = part(1, [
-      [0, 0],
-      [3, 1],
-    ])
-    const s0 = part(0, [
-      [1, 0],
-      [2, 1],
-    ])
-    expect(inCommitOrder([s1, s0], 4).map((p) => p.shard)).toEqual([1, 0])
   })
 })
