@@ -60,9 +60,14 @@ await makeCodeCache()
 async function makeCodeCache(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgewatch-code-cache-'))
   try {
+    // The builder's own EDGEWATCH_* settings (a configuration file, say) play no part in the cache, nor
+    // its NODE_OPTIONS: V8 refuses a cache made under other V8 flags than the run's.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEWATCH_') && k !== 'NODE_OPTIONS'),
+    )
     const child = spawn(process.execPath, [join(root, 'bin', 'edgewatch.js'), 'serve'], {
       env: {
-        ...process.env,
+        ...env,
         PORT: '0',
         HOST: '127.0.0.1',
         EDGEWATCH_DATA_DIR: dataDir,
