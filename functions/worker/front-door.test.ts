@@ -3,6 +3,7 @@
 // app does for the same batches. The same proof under workerd is test/worker-shards/shards.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadNodeKernel } from '../../kernels/node.js'
+import { testDevice } from '../../test/device-client.js'
 import { MIXED, mixedRounds, T0 } from '../../test/worker-shards/mixed.js'
 import { createApp } from '../app.js'
 import { resolveAnalysisConfig } from '../domain/analysis-config.js'
@@ -239,5 +240,74 @@ describe('front door over four shards', () => {
     release()
     expect((await first).status).toBe(200)
     expect((await door.fetch(sized(body))).status).toBe(200)
+  })
+
+  it("sends a device's own requests, and each relayed part, to the device's shard; the fleet's to shard 0", async () => {
+    const store = openSqliteStore(':memory:')
+    const apps: App[] = []
+    for (let i = 0; i < SHARDS; i++) apps.push(await app(store))
+    const seen: { shard: number; path: string }[] = []
+    const door = new FrontDoor({
+      shards: SHARDS,
+      send: async (shard, request) => {
+        seen.push({ shard, path: new URL(request.url).pathname })
+        return apps[shard]!.fetch(request)
+      },
+      devices: new DeviceTokens(store.fleet),
+      isServiceToken: (t) => t === INGEST || t === ADMIN,
+      bodies: new InFlight(64 << 20),
+      bodyLimitBytes: 8 << 20,
+      idempotencyTtlMs: 86_400_000,
+      influxDeviceTags: ['device', 'host'],
+      findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
+    })
+    const requester = (path: string, init: RequestInit) => door.fetch(new Request(`http://edge${path}`, init))
+    const made = await door.fetch(
+      new Request('http://edge/v1/fleet/enrolment-tokens', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ maxUses: 8 }),
+      }),
+    )
+    const { token } = (await made.json()) as { token: string }
+    const devices = []
+    for (let i = 0; i < 8; i++) {
+      const d = await testDevice(requester)
+      expect((await d.enrol(token)).status).toBe(201)
+      expect((await d.login()).status).toBe(200)
+      devices.push(d)
+    }
+    expect(new Set(devices.map((d) => shardOf(d.deviceId, SHARDS))).size).toBeGreaterThan(1)
+    seen.length = 0
+    for (const d of devices) {
+      expect((await d.heartbeat()).status).toBe(200)
+      expect((await d.ingest([{ ts: Date.UTC(2026, 0, 1), temp: 20 }])).status).toBe(200)
+      expect((await d.goodbye()).status).toBe(200)
+      const own = shardOf(d.deviceId, SHARDS)
+      expect(seen.splice(0).map((s) => s.shard)).toEqual([own, own, own])
+      expect((await door.fetch(get(`/v1/devices/${encodeURIComponent(d.deviceId)}`))).status).toBe(200)
+      expect(seen.splice(0)).toEqual([{ shard: own, path: `/v1/devices/${encodeURIComponent(d.deviceId)}` }])
+    }
+    const relayed = await door.fetch(
+      new Request('http://edge/v1/gateway/relay', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          parts: devices.map((d) => ({
+            method: 'POST',
+            path: '/v1/device/heartbeat',
+            headers: { Authorization: `Bearer ${d.token}`, 'Content-Type': 'application/json' },
+            body: '{"uptimeMs":2000}',
+          })),
+        }),
+      }),
+    )
+    const { parts } = (await relayed.json()) as { parts: { status: number }[] }
+    expect(parts.map((p) => p.status)).toEqual(devices.map(() => 200))
+    expect(seen.map((s) => s.shard).sort()).toEqual(devices.map((d) => shardOf(d.deviceId, SHARDS)).sort())
+    seen.length = 0
+    await door.fetch(get('/v1/anomalies'))
+    await door.fetch(get('/v1/devices'))
+    expect(seen.map((s) => s.shard)).toEqual([0, 0])
   })
 })
