@@ -13,6 +13,8 @@ import { dirname, join } from 'node:path'
 import { build, type Plugin } from 'esbuild'
 import { projectRoot } from '../../kernels/node.js'
 
+const root = projectRoot()
+
 /**
  * zod's translated error messages (about 340 kB) stay out of the bundle: zod itself uses only the
  * English ones, which it imports directly, and edgewatch reads no other.
@@ -27,7 +29,38 @@ const onlyEnglishZodMessages: Plugin = {
   },
 }
 
-const root = projectRoot()
+/**
+ * better-sqlite3's JavaScript is bundled (compiled once, into the code cache, instead of a dozen
+ * CommonJS files compiled at every start); its native addon stays in node_modules and is loaded from
+ * where npm built it, without the `bindings` package working out that folder from a stack trace and
+ * trying other builds first. `bindings` remains the fallback for an addon built elsewhere.
+ */
+const sqliteAddon: Plugin = {
+  name: 'edgewatch-sqlite-addon',
+  setup(b) {
+    b.onResolve({ filter: /^bindings$/ }, (args) =>
+      /[\\/]better-sqlite3[\\/]/.test(args.importer)
+        ? { path: 'better-sqlite3-addon', namespace: 'edgewatch' }
+        : undefined,
+    )
+    b.onLoad({ filter: /^better-sqlite3-addon$/, namespace: 'edgewatch' }, () => ({
+      contents: `const { dirname, join } = require('node:path')
+module.exports = (name) => {
+  const root = dirname(require.resolve('better-sqlite3/package.json'))
+  try {
+    return require(join(root, 'build', 'Release', name))
+  } catch (e) {
+    if (e.code !== 'MODULE_NOT_FOUND') throw e
+    return require('bindings')({ bindings: name, module_root: root })
+  }
+}
+`,
+      loader: 'js',
+      resolveDir: root,
+    }))
+  },
+}
+
 const dist = join(root, 'dist')
 const outfile = join(dist, 'edgewatch.cjs')
 // The cache of an earlier bundle must never meet this one; the ES module bundle of earlier builds goes.
@@ -43,12 +76,12 @@ await build({
   sourcemap: true,
   // Less to read and scan at every start; names are kept, so stack traces still read.
   minifyWhitespace: true,
-  // Native and compiler packages stay in node_modules.
-  external: ['better-sqlite3', 'assemblyscript'],
+  // The compiler stays in node_modules; so does SQLite's native addon (sqliteAddon finds it).
+  external: ['assemblyscript', 'better-sqlite3/package.json'],
   // import.meta of the sources, in CommonJS: this file's URL and folder.
   define: { 'import.meta.url': '__edgewatch_url', 'import.meta.dirname': '__dirname' },
   banner: { js: "const __edgewatch_url = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [onlyEnglishZodMessages],
+  plugins: [onlyEnglishZodMessages, sqliteAddon],
   logLevel: 'warning',
 })
 await makeCodeCache()
