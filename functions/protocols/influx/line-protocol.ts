@@ -44,7 +44,6 @@ export const MIN_NANO_TIME = -9223372036854775806n
 export const MAX_NANO_TIME = 9223372036854775806n
 
 const FLOAT = /^[-]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/
-const DIGITS = /^\d+$/
 const SIGNED_DIGITS = /^-?\d+$/
 const BOOLEANS = new Map<string, boolean>([
   ['t', true],
@@ -96,6 +95,8 @@ export function parseLine(line: string): ParsedLine {
       const key = unescapeName(line.slice(kStart, i))
       i++ // past =
       const vStart = i
+      // InfluxDB takes an `=` as a tag value's first character (only a later one is invalid).
+      if (i < n && line.charCodeAt(i) === EQUALS) i++
       i = scanName(line, i, true)
       if (i < n && line.charCodeAt(i) === EQUALS) return fail('invalid tag format')
       if (i === vStart) return fail('missing tag value')
@@ -106,20 +107,28 @@ export function parseLine(line: string): ParsedLine {
     if (hasDuplicateKeys(tags)) return fail('duplicate tags')
   }
 
-  // Blanks, then fields.
+  // Blanks, then fields: first checked as InfluxDB scans them, so that a line with several faults
+  // is refused for the one InfluxDB names; then read.
   while (i < n && isBlank(line.charCodeAt(i))) i++
-  if (i >= n) return fail('invalid field format')
+  const fieldsError = scanFields(line, i)
+  if (fieldsError !== undefined) return fail(fieldsError)
   const fields: [string, FieldValue][] = []
   /** Where each key is in `fields`, once there are enough of them for a scan to cost. */
   let at: Map<string, number> | undefined
   for (;;) {
     const kStart = i
     i = scanName(line, i, true)
-    if (i >= n || line.charCodeAt(i) !== EQUALS) return fail('invalid field format')
+    if (i >= n || line.charCodeAt(i) !== EQUALS)
+      // `a,=1`: InfluxDB names the key missing after the comma.
+      return fail(
+        line.charCodeAt(i) === COMMA && line.charCodeAt(i + 1) === EQUALS
+          ? 'missing field key'
+          : 'invalid field format',
+      )
     if (i === kStart) return fail('missing field key')
     const key = unescapeName(line.slice(kStart, i))
     i++ // past =
-    if (i >= n || isBlank(line.charCodeAt(i)) || line.charCodeAt(i) === COMMA)
+    if (i >= n || line.charCodeAt(i) === SPACE || line.charCodeAt(i) === COMMA)
       return fail('missing field value')
     let value: FieldValue | string
     if (line.charCodeAt(i) === QUOTE) {
@@ -129,11 +138,21 @@ export function parseLine(line: string): ParsedLine {
       if (i >= n) return fail('unbalanced quotes')
       value = { type: 'string', value: unescapeString(line.slice(vStart, i)) }
       i++ // past the closing quote
-      if (i < n && !isBlank(line.charCodeAt(i)) && line.charCodeAt(i) !== COMMA)
-        return fail('invalid field format')
+      if (i < n && line.charCodeAt(i) !== SPACE && line.charCodeAt(i) !== COMMA) {
+        // Something after the closing quote: InfluxDB reads on, quotes opening and closing, to
+        // the value's end; refused either way, with the message it would give when unbalanced.
+        let quoted = false
+        for (; i < n; i++) {
+          const c = line.charCodeAt(i)
+          if (c === BACKSLASH) i++
+          else if (c === QUOTE) quoted = !quoted
+          else if (!quoted && (c === SPACE || c === COMMA)) break
+        }
+        return fail(quoted ? 'unbalanced quotes' : 'invalid field format')
+      }
     } else {
       const vStart = i
-      while (i < n && !isBlank(line.charCodeAt(i)) && line.charCodeAt(i) !== COMMA) i++
+      while (i < n && line.charCodeAt(i) !== SPACE && line.charCodeAt(i) !== COMMA) i++
       value = fieldValue(line.slice(vStart, i))
       if (typeof value === 'string') return fail(value)
     }
@@ -153,16 +172,62 @@ export function parseLine(line: string): ParsedLine {
   let timestamp: bigint | undefined
   if (i < n) {
     const tStart = i
-    while (i < n && !isBlank(line.charCodeAt(i))) i++
+    while (i < n && line.charCodeAt(i) !== SPACE) i++
     const text = line.slice(tStart, i)
+    if (text === '-') return fail('strconv.ParseInt: parsing "-": invalid syntax')
     if (!SIGNED_DIGITS.test(text)) return fail('bad timestamp')
     timestamp = BigInt(text)
     if (timestamp > INT64_MAX || timestamp < INT64_MIN)
       return fail(`strconv.ParseInt: parsing ${JSON.stringify(text)}: value out of range`)
-    while (i < n && isBlank(line.charCodeAt(i))) i++
+    while (i < n && line.charCodeAt(i) === SPACE) i++
     if (i < n) return fail('point is invalid')
   }
   return { ok: true, point: { measurement, tags, fields, timestamp } }
+}
+
+/**
+ * The first fault of the fields section from `i`, found as InfluxDB's models.scanFields finds it:
+ * left to right, each value checked at its `=`, the keys' shape only at the end.
+ */
+function scanFields(line: string, i: number): string | undefined {
+  const n = line.length
+  let quoted = false
+  let equals = 0
+  let commas = 0
+  while (i < n) {
+    const c = line.charCodeAt(i)
+    if (c === BACKSLASH && i + 1 < n) {
+      i += 2
+      continue
+    }
+    if (c === QUOTE && equals > commas) {
+      quoted = !quoted
+      i++
+      continue
+    }
+    if (c === EQUALS && !quoted) {
+      equals++
+      const before = line.charCodeAt(i - 1)
+      if ((before === SPACE || before === COMMA) && line.charCodeAt(i - 2) !== BACKSLASH)
+        return 'missing field key'
+      const next = line.charCodeAt(i + 1)
+      if (i + 1 >= n || next === COMMA || next === SPACE) return 'missing field value'
+      if (next !== QUOTE) {
+        let end = i + 1
+        while (end < n && line.charCodeAt(end) !== COMMA && line.charCodeAt(end) !== SPACE) end++
+        const value = fieldValue(line.slice(i + 1, end))
+        if (typeof value === 'string') return value
+        i = end
+        continue
+      }
+    }
+    if (c === COMMA && !quoted) commas++
+    if (c === SPACE && !quoted) break
+    i++
+  }
+  if (quoted) return 'unbalanced quotes'
+  if (equals === 0 || commas !== equals - 1) return 'invalid field format'
+  return undefined
 }
 
 /**
@@ -174,45 +239,83 @@ function scanName(line: string, i: number, stopAtEquals: boolean): number {
   for (; i < n; i++) {
     const c = line.charCodeAt(i)
     if (i > 0 && line.charCodeAt(i - 1) === BACKSLASH) continue
-    if (c === COMMA || isBlank(c) || (stopAtEquals && c === EQUALS)) return i
+    if (c === COMMA || c === SPACE || (stopAtEquals && c === EQUALS)) return i
   }
   return i
 }
 
-/** A field value that is not a string: a number, an integer (`i`), an unsigned integer (`u`) or a boolean; or why not. */
+/**
+ * A field value that is not a string: a number, an integer (`i`), an unsigned integer (`u`) or a
+ * boolean; or why not, in the order InfluxDB's scanner finds it (models.scanNumber, scanBoolean).
+ */
 function fieldValue(text: string): FieldValue | string {
   const first = text.charCodeAt(0)
-  const numeric = first === 0x2d || first === 0x2e || (first >= 0x30 && first <= 0x39)
+  // InfluxDB reads a value as a number when it starts with a digit, `.`, `-`, or n/N (NaN).
+  const numeric = isNumeric(first) || first === 0x2d || first === 0x4e || first === 0x6e
   if (!numeric) {
     const b = BOOLEANS.get(text)
-    if (b !== undefined) return { type: 'boolean', value: b }
-    return text === 'NaN' || text === 'Inf' || text === '+Inf' ? 'invalid number' : 'invalid boolean'
+    return b === undefined ? 'invalid boolean' : { type: 'boolean', value: b }
   }
-  const last = text.charCodeAt(text.length - 1)
-  if (last === 0x69 /* i */) {
-    const digits = text.slice(0, -1)
-    if (!SIGNED_DIGITS.test(digits)) return 'invalid number'
-    const big = BigInt(digits)
+  const n = text.length
+  let i = first === 0x2d ? 1 : 0
+  if (i === n) return 'invalid number'
+  let isInt = false
+  let isUnsigned = false
+  let decimal = false
+  let scientific = false
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (i > 0 && !(isInt || isUnsigned) && (c === 0x69 /* i */ || c === 0x75) /* u */) {
+      if (c === 0x69) isInt = true
+      else isUnsigned = true
+      continue
+    }
+    if (c === 0x2e /* . */) {
+      if (decimal) return 'invalid number'
+      decimal = true
+    }
+    if (i > 0 && (c === 0x65 || c === 0x45) /* e E */) {
+      scientific = true
+      continue
+    }
+    const previous = text.charCodeAt(i - 1)
+    if ((c === 0x2b || c === 0x2d) && (previous === 0x65 || previous === 0x45)) continue
+    if (!isNumeric(c)) return 'invalid number'
+  }
+  if ((isInt || isUnsigned) && (decimal || scientific)) return 'invalid number'
+  const digits = n - (isInt ? 1 : 0) - (decimal ? 1 : 0) - (first === 0x2d ? 1 : 0)
+  if (digits === 0) return 'invalid number'
+  const last = text.charCodeAt(n - 1)
+  if (isInt) {
+    if (last !== 0x69) return 'invalid number'
+    const body = text.slice(0, -1)
+    const big = BigInt(body)
     if (big > INT64_MAX || big < INT64_MIN)
-      return `unable to parse integer ${digits}: strconv.ParseInt: parsing ${JSON.stringify(digits)}: value out of range`
+      return `unable to parse integer ${body}: strconv.ParseInt: parsing ${JSON.stringify(body)}: value out of range`
     return { type: 'integer', value: Number(big) }
   }
-  if (last === 0x75 /* u */) {
-    const digits = text.slice(0, -1)
-    if (!DIGITS.test(digits)) return 'invalid number'
-    const big = BigInt(digits)
+  if (isUnsigned) {
+    if (last !== 0x75 || first === 0x2d) return 'invalid number'
+    const body = text.slice(0, -1)
+    const big = BigInt(body)
     if (big > UINT64_MAX)
-      return `unable to parse unsigned ${digits}: strconv.ParseUint: parsing ${JSON.stringify(digits)}: value out of range`
+      return `unable to parse unsigned ${body}: strconv.ParseUint: parsing ${JSON.stringify(body)}: value out of range`
     return { type: 'unsigned', value: Number(big) }
   }
-  if (!FLOAT.test(text)) return 'invalid number'
+  if (!FLOAT.test(text)) return 'invalid float'
   const value = Number(text)
   if (!Number.isFinite(value)) return 'invalid float'
   return { type: 'float', value }
 }
 
+/** A digit or `.`. */
+function isNumeric(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e
+}
+
+/** What InfluxDB skips before a line, its fields and its timestamp: spaces, tabs and NUL. */
 function isBlank(c: number): boolean {
-  return c === SPACE || c === TAB
+  return c === SPACE || c === TAB || c === 0
 }
 
 /** Measurement names unescape `\,` and `\ ` only (InfluxDB's measurementEscapeCodes). */

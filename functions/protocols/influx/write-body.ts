@@ -40,6 +40,9 @@ export interface LineProtocolOptions {
 
 /** Longer lines are refused without parsing: a record holds at most LIMITS.recordBytes. */
 export const MAX_LINE_CHARS = LIMITS.recordBytes
+/** What InfluxDB skips before a line. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of them
+const LEADING_BLANKS = /^[ \t\u0000]+/
 /** How much of a line an error message quotes. */
 const QUOTED_CHARS = 1024
 
@@ -159,8 +162,12 @@ function parseError(line: string, why: string): string {
   return `unable to parse '${quoted(line)}': ${why}`
 }
 
-/** The line as an error message quotes it: whole up to QUOTED_CHARS, then cut with an ellipsis. */
-function quoted(line: string): string {
+/**
+ * The line as an error message quotes it: from its first character that is not blank (as InfluxDB
+ * quotes it), whole up to QUOTED_CHARS, then cut with an ellipsis.
+ */
+function quoted(text: string): string {
+  const line = text.replace(LEADING_BLANKS, '')
   if (line.length <= QUOTED_CHARS) return line
   let end = QUOTED_CHARS
   const code = line.charCodeAt(end - 1)
