@@ -33,6 +33,7 @@ async function start(): Promise<Started> {
       EDGEWATCH_IDEMPOTENCY_TTL: variable('idempotency_ttl'),
       EDGEWATCH_HEARTBEAT_INTERVAL: variable('heartbeat_interval'),
       EDGEWATCH_HEARTBEAT_TIMEOUT: variable('heartbeat_timeout'),
+      EDGEWATCH_INFLUX_DEVICE_TAGS: variable('influx_device_tags'),
     },
     tokens: {
       ingest: variable('ingest_token'),

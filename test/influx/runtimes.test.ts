@@ -10,13 +10,18 @@ const ADMIN = 'influx-runtimes-admin-token'
 const BODY = [
   'cpu,host=rt-1,core=0 usage=41.5,procs=12i,ok=true,state="idle" 1763942400000000001',
   'cpu,host=rt-1,core=0 usage=',
-  'door\\ state,device=rt-2,host=gw open=F 1763942401000000000',
+  'door\\ state,sensor=rt-2,device=d-9,host=gw open=F 1763942401000000000',
 ].join('\n')
 
 describe.each(RUNTIMES.map((r) => [r.name, r] as const))('line protocol on %s', (_name, runtime) => {
   let running: RunningRuntime
   beforeAll(async () => {
-    running = await runtime.start({ EDGEWATCH_INGEST_TOKEN: INGEST, EDGEWATCH_ADMIN_TOKEN: ADMIN })
+    running = await runtime.start({
+      EDGEWATCH_INGEST_TOKEN: INGEST,
+      EDGEWATCH_ADMIN_TOKEN: ADMIN,
+      // Configured on every runtime: a `sensor` tag names the device first.
+      EDGEWATCH_INFLUX_DEVICE_TAGS: 'sensor,device,host',
+    })
   }, 180_000)
   afterAll(async () => {
     await running?.stop()
@@ -69,7 +74,7 @@ describe.each(RUNTIMES.map((r) => [r.name, r] as const))('line protocol on %s', 
         ts: '2025-11-24T00:00:01.000Z',
         time: '2025-11-24T00:00:01Z',
         measurement: 'door state',
-        tags: { device: 'rt-2', host: 'gw' },
+        tags: { sensor: 'rt-2', device: 'd-9', host: 'gw' },
         metrics: { 'door state.open': 0 },
       },
       {

@@ -86,6 +86,7 @@ async function main() {
       idempotency_ttl: env.EDGEWATCH_IDEMPOTENCY_TTL ?? '24h',
       heartbeat_interval: env.EDGEWATCH_HEARTBEAT_INTERVAL ?? '30s',
       heartbeat_timeout: env.EDGEWATCH_HEARTBEAT_TIMEOUT ?? '90s',
+      influx_device_tags: env.EDGEWATCH_INFLUX_DEVICE_TAGS ?? 'device,host',
     },
   })
   instantiate(getCoreModule, host.imports) // compiles every core module once
