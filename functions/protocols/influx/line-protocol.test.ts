@@ -76,6 +76,8 @@ describe('parseLine', () => {
     expect(p.tags).toEqual([['t a=g', 'v,a l=ue']])
     expect(p.fields[0]![0]).toBe('f i,e=ld')
     expect(ok('c=pu v=1').measurement).toBe('c=pu')
+    expect(ok('cpu,t==x v=1').tags).toEqual([['t', '=x']])
+    expect(ok('\t cpu v=1 \t5 ').timestamp).toBe(5n)
     expect(ok('cpu v="a\\"b\\\\c\\nd"').fields[0]![1]).toEqual({ type: 'string', value: 'a"b\\c\\nd' })
     expect(ok('cpu v="with space, comma=equals"').fields[0]![1]).toEqual({
       type: 'string',
@@ -151,6 +153,20 @@ describe('parseLine', () => {
       'cpu value=1 99999999999999999999',
       'strconv.ParseInt: parsing "99999999999999999999": value out of range',
     ],
+    // Found by fuzzing against influxd (test/influx/differential.test.ts).
+    ['cpu\t', 'missing fields'],
+    ['cpu,t=1\tv=1', 'invalid tag format'],
+    ['cpu v=1\t', 'invalid number'],
+    ['w v=T,x=1.5 -', 'strconv.ParseInt: parsing "-": invalid syntax'],
+    ['cpu v=1e', 'invalid float'],
+    ['cpu v=-e5', 'invalid float'],
+    ['cpu v=1.5.5', 'invalid number'],
+    ['cpu v=Inf', 'invalid boolean'],
+    ['cpu v=nan', 'invalid number'],
+    ['w v,=T,x=1.5', 'missing field key'],
+    ['av=Tc=puav="s p,a=c"', 'invalid boolean'],
+    ['m f="a""b,g=2i', 'unbalanced quotes'],
+    ['m f="a"b,g=2i', 'invalid field format'],
   ])('%s: %s', (line, message) => {
     expect(error(line)).toBe(message)
   })
