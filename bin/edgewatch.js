@@ -8,12 +8,15 @@
 const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs')
 const { createRequire } = require('node:module')
 const { dirname, join } = require('node:path')
-const { setFlagsFromString } = require('node:v8')
 const { constants, Script } = require('node:vm')
 
-// A smaller young generation: a server busy with many small requests otherwise grows its heap (and
-// RSS) far beyond what it holds; measured with bench:fleet, 1,000 devices: 231 MB -> 182 MB peak.
-setFlagsFromString('--max-semi-space-size=4')
+// No V8 flag may be changed at run time (v8.setFlagsFromString) in this process: V8 then refuses
+// Node's own code cache for every built-in module loaded afterwards (http, http2, crypto and fetch's
+// undici compile from source: about 16 ms more per start), and a cache made at exit under the changed
+// flags is refused by the next start. `--max-semi-space-size=4` used to be set here: it never bounded
+// this process's heap (V8 sizes an isolate's heap when it is made), only those of worker threads
+// started later; a worker's young generation is bounded by its own `resourceLimits`
+// (docs/ingest-performance.md, "Cold start of edgewatch serve").
 
 const file = join(__dirname, '..', 'dist', 'edgewatch.cjs')
 const cacheFile = `${file}.cache`
