@@ -128,7 +128,10 @@ export function pointRecord(
   for (const [key, f] of point.fields) {
     if (f.type === 'string') {
       if (key === 'msg' || key === 'level') record[key] = f.value
-      else put((strings ??= {}), key, f.value)
+      else {
+        strings ??= {}
+        put(strings, key, f.value)
+      }
     } else metrics[`${point.measurement}.${key}`] = f.type === 'boolean' ? (f.value ? 1 : 0) : f.value
   }
   record.metrics = metrics
