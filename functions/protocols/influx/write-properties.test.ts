@@ -89,7 +89,8 @@ function expected(p: ValidPoint): Line {
   const strings: Record<string, string> = {}
   for (const [k, f] of Object.entries(p.fields)) {
     if (f.kind === 'string') strings[k] = f.value as string
-    else metrics[`${p.measurement}.${k}`] = f.kind === 'bool' ? (f.value ? 1 : 0) : (f.value as number)
+    // (+ 0 turns -0 into 0: the client writes -0 as 0.)
+    else metrics[`${p.measurement}.${k}`] = f.kind === 'bool' ? (f.value ? 1 : 0) : (f.value as number) + 0
   }
   return {
     deviceId: p.device,
