@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { startServer } from '../test/server-process.js'
-import { type BenchRecord, influxdPath, lineOf, startInflux } from './ingest/influx.js'
+import { type BenchRecord, influxdInstalled, lineOf, startInflux } from './ingest/influx.js'
 import { median, report } from './stats.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 20)
@@ -241,8 +241,7 @@ async function load(
 
 async function compareWithInflux(): Promise<Record<string, unknown>> {
   if (process.env.BENCH_INFLUX === '0') return {}
-  const binary = influxdPath()
-  if (!binary) {
+  if (!influxdInstalled()) {
     console.log(
       '!!! influxd is not installed (apt-get install influxdb): the side-by-side comparison is SKIPPED !!!',
     )
@@ -260,7 +259,7 @@ async function compareWithInflux(): Promise<Record<string, unknown>> {
     EDGEWATCH_ADMIN_TOKEN: 'bench-admin-token-00001',
     EDGEWATCH_SYNC: SYNC,
   })
-  const influx = await startInflux(binary)
+  const influx = await startInflux()
   try {
     const edgeRuns: number[] = []
     const influxRuns: number[] = []

@@ -26,7 +26,7 @@ export async function startInfluxd(): Promise<Influxd> {
   writeFileSync(
     config,
     [
-      'reporting-enabled = false',
+      'reporting-disabled = true',
       `bind-address = "127.0.0.1:${rpc}"`,
       '[meta]',
       `  dir = "${join(dir, 'meta')}"`,
