@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The edgewatch command: runs the bundled CLI (npm run build makes dist/edgewatch.cjs) with V8's code
-// cache for it, dist/edgewatch.cjs.cache: compiling the bundle, and every function a start runs,
+// cache for it, dist/edgewatch.cjs.serve.cache: compiling the bundle, and every function a start runs,
 // otherwise takes a good part of a cold start (bench/cold-start.ts, docs/ingest-performance.md). The
 // cache is made by the build (functions/cli/bundle.ts) and remade at exit by any run that finds it
 // missing, stale (another build or Node) or refused by V8 (other V8 flags). This file is CommonJS
@@ -19,7 +19,13 @@ const { constants, Script } = require('node:vm')
 // (docs/ingest-performance.md, "Cold start of edgewatch serve").
 
 const file = join(__dirname, '..', 'dist', 'edgewatch.cjs')
-const cacheFile = `${file}.cache`
+// One cache for `serve`, one for the other commands (a cache holds what the run that made it compiled),
+// each per set of V8 flags (V8 refuses a cache made under other flags; two kinds of runs sharing one
+// file would each throw away the other's).
+const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`.trim()
+let hash = 0x811c9dc5
+for (let i = 0; i < flags.length; i++) hash = Math.imul(hash ^ flags.charCodeAt(i), 0x01000193) >>> 0
+const cacheFile = `${file}.${process.argv[2] === 'serve' ? 'serve' : 'cli'}${flags ? `-${hash.toString(16)}` : ''}.cache`
 let source
 let stamp
 try {
@@ -49,8 +55,11 @@ const script = new Script(`(function (exports, require, module, __filename, __di
   importModuleDynamically: constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 })
 if (cachedData === undefined || script.cachedDataRejected) {
-  // Made at exit, so that it holds every function this run compiled; written whole, then renamed.
-  process.once('exit', () => {
+  // Made at exit, so that it holds every function this run compiled, and only by a run that
+  // succeeded (a start that failed half-way would leave a cache without the rest); written whole,
+  // then renamed.
+  process.once('exit', (code) => {
+    if (code !== 0) return
     const tmp = `${cacheFile}.${process.pid}.tmp`
     try {
       writeFileSync(tmp, Buffer.concat([stamp, script.createCachedData()]))

@@ -1,12 +1,12 @@
 // Bundles the edgewatch command (CLI, server, app) into one CommonJS file, dist/edgewatch.cjs, and
-// makes V8's code cache for it, dist/edgewatch.cjs.cache, by starting the server once. One file to
+// makes V8's code cache for `serve`, dist/edgewatch.cjs.serve.cache, by starting the server once. One file to
 // load instead of hundreds of modules cut Node's start to first answer by about 40%; the code cache,
 // CommonJS (a built-in module is loaded when the code needing it first runs, not before anything
 // runs) and what is left out below cut it by another fifth (bench/cold-start.ts,
 // docs/ingest-performance.md). bin/edgewatch.js runs it.
 
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -63,9 +63,10 @@ module.exports = (name) => {
 
 const dist = join(root, 'dist')
 const outfile = join(dist, 'edgewatch.cjs')
-// The cache of an earlier bundle must never meet this one; the ES module bundle of earlier builds goes.
-for (const f of ['edgewatch.cjs.cache', 'edgewatch.mjs', 'edgewatch.mjs.map'])
-  rmSync(join(dist, f), { force: true })
+// The caches of an earlier bundle must never meet this one; the ES module bundle of earlier builds goes.
+mkdirSync(dist, { recursive: true })
+for (const f of readdirSync(dist))
+  if (/^edgewatch\.cjs\..*cache$|^edgewatch\.mjs(\.map)?$/.test(f)) rmSync(join(dist, f), { force: true })
 await build({
   entryPoints: [join(root, 'functions', 'cli', 'main.ts')],
   outfile,
