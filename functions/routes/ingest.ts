@@ -2,11 +2,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import type { AppContext } from '../app-context.js'
-import { overloaded } from '../domain/ingest.js'
 import { formatOf } from '../domain/ingest-body.js'
-import { decodeUtf8, readBody } from '../http/body.js'
 import type { AppEnv } from '../http/env.js'
 import { ApiError } from '../http/errors.js'
+import { ingestRequest } from '../http/ingest-request.js'
 import { IngestResultSchema, json, jsonError } from '../http/schemas.js'
 
 export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
@@ -58,40 +57,13 @@ export function ingestRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
         contentType: contentType.slice(0, 100),
       })
     }
-    // Bodies in flight are bounded by their size as sent (the whole limit when it is not declared),
-    // then by their size once read (a gzip body grows when it is decompressed). A relay's parts
-    // are already counted in the relay's own body.
-    const relayed = (c.env as AppEnv['Bindings'] | undefined)?.relayed === true
-    const declared = Number(c.req.header('content-length') ?? Number.NaN)
-    let reserved = relayed
-      ? 0
-      : Number.isFinite(declared)
-        ? Math.min(declared, ctx.bodyLimitBytes)
-        : ctx.bodyLimitBytes
-    if (!ctx.bodies.take(reserved)) {
-      ctx.metrics.overloaded.inc({ bound: 'body_bytes' })
-      throw overloaded(`${ctx.bodies.current} bytes of request bodies are in flight`)
-    }
-    try {
-      const body = await readBody(c.req.raw, ctx.bodyLimitBytes)
-      if (!relayed) {
-        ctx.bodies.resize(reserved, body.bytes.byteLength)
-        reserved = body.bytes.byteLength
-      }
-      const answer = await ctx.ingestor.ingest({
-        text: body.unreadable ? undefined : decodeUtf8(body.bytes),
-        bytes: body.bytes,
-        unreadable: body.unreadable,
-        format,
-        contentType: contentType.slice(0, 100),
-        idempotencyKey: c.req.header('idempotency-key'),
-        device: principal.role === 'device' ? principal.deviceId : undefined,
-      })
-      c.set('logFields', { accepted: answer.accepted, rejected: answer.rejected, replayed: answer.replayed })
-      if (answer.replayed) c.header('Idempotent-Replayed', 'true')
-      return c.body(answer.body, answer.status, { 'Content-Type': 'application/json' })
-    } finally {
-      ctx.bodies.give(reserved)
-    }
+    const answer = await ingestRequest(c, ctx, {
+      format,
+      contentType,
+      device: principal.role === 'device' ? principal.deviceId : undefined,
+      relayed: (c.env as AppEnv['Bindings'] | undefined)?.relayed === true,
+    })
+    if (answer.replayed) c.header('Idempotent-Replayed', 'true')
+    return c.body(answer.body, answer.status, { 'Content-Type': 'application/json' })
   })
 }

@@ -7,10 +7,9 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppContext } from '../../app-context.js'
-import { overloaded } from '../../domain/ingest.js'
-import { decodeUtf8, readBody } from '../../http/body.js'
 import type { AppEnv } from '../../http/env.js'
 import { ApiError } from '../../http/errors.js'
+import { ingestRequest } from '../../http/ingest-request.js'
 import { type InfluxAnswer, type InfluxApi, influxAnswer, influxError } from './answers.js'
 import { offeredTokens, principalOf } from './credentials.js'
 import { DEFAULT_DEVICE_TAGS, lineProtocolParser, type Precision } from './write-body.js'
@@ -74,34 +73,14 @@ export function influxWriteRoutes(
     const precision = PRECISIONS[api][query.get('precision') ?? '']
     if (!precision) throw new InfluxRefusal(influxError(api, 400, PRECISION_HELP[api]))
 
-    // Bodies in flight are bounded as POST /v1/ingest bounds them: by their size as sent (the whole
-    // limit when it is not declared), then by their size once read.
-    const declared = Number(c.req.header('content-length') ?? Number.NaN)
-    let reserved = Number.isFinite(declared) ? Math.min(declared, ctx.bodyLimitBytes) : ctx.bodyLimitBytes
-    if (!ctx.bodies.take(reserved)) {
-      ctx.metrics.overloaded.inc({ bound: 'body_bytes' })
-      throw overloaded(`${ctx.bodies.current} bytes of request bodies are in flight`)
-    }
-    try {
-      const body = await readBody(c.req.raw, ctx.bodyLimitBytes)
-      ctx.bodies.resize(reserved, body.bytes.byteLength)
-      reserved = body.bytes.byteLength
-      const answer = await ctx.ingestor.ingest({
-        text: body.unreadable ? undefined : decodeUtf8(body.bytes),
-        bytes: body.bytes,
-        unreadable: body.unreadable,
-        format: lineProtocolParser({ precision, deviceTags }),
-        contentType: (c.req.header('content-type') ?? 'text/plain').slice(0, 100),
-        idempotencyKey: c.req.header('idempotency-key'),
-        device: who.role === 'device' ? who.deviceId : undefined,
-      })
-      c.set('logFields', { accepted: answer.accepted, rejected: answer.rejected, replayed: answer.replayed })
-      const influx = influxAnswer(api, answer)
-      if (answer.replayed) influx.headers['Idempotent-Replayed'] = 'true'
-      return influx
-    } finally {
-      ctx.bodies.give(reserved)
-    }
+    const answer = await ingestRequest(c, ctx, {
+      format: lineProtocolParser({ precision, deviceTags }),
+      contentType: c.req.header('content-type') ?? 'text/plain',
+      device: who.role === 'device' ? who.deviceId : undefined,
+    })
+    const influx = influxAnswer(api, answer)
+    if (answer.replayed) influx.headers['Idempotent-Replayed'] = 'true'
+    return influx
   }
 
   app.post('/v1/write', (c) => write(c, 'v1'))
