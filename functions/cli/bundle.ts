@@ -2,8 +2,8 @@
 // makes V8's code cache for `serve`, dist/edgewatch.cjs.serve.cache, by starting the server once. One file to
 // load instead of hundreds of modules cut Node's start to first answer by about 40%; the code cache,
 // CommonJS (a built-in module is loaded when the code needing it first runs, not before anything
-// runs) and what is left out below cut it by another fifth (bench/cold-start.ts,
-// docs/ingest-performance.md). bin/edgewatch.js runs it.
+// runs), what is left out below and no V8 flag set at run time took it from about 200 to about 145 ms
+// (bench/cold-start.ts, docs/ingest-performance.md). bin/edgewatch.js runs it.
 
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
