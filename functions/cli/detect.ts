@@ -10,6 +10,7 @@ import { Analyser } from '../domain/analyse.js'
 import type { AnalysisConfig } from '../domain/analysis-config.js'
 import { ExportCheck, type ExportState, pickColumns, type RowColumns, rowToRecord } from '../domain/rows.js'
 import type { DeviceRecord, SeriesState } from '../domain/types.js'
+import { type Cell, type Column, ParquetRowGroups } from '../routes/export-encoders.js'
 import { seriesKey } from '../store/port.js'
 import { formatFromName, type InputFormat, openInput, type Row, readRows } from './rows.js'
 
@@ -17,7 +18,7 @@ export interface DetectOptions {
   input: string
   format?: InputFormat
   output?: string
-  outputFormat?: 'csv' | 'ndjson'
+  outputFormat?: 'csv' | 'ndjson' | 'parquet'
   timeColumn?: string
   deviceColumn?: string
   /** Device id for rows without a device column. */
@@ -46,10 +47,9 @@ export async function detect(
 ): Promise<DetectSummary> {
   const format = opts.format ?? formatFromName(opts.input)
   if (!format) throw new Error(`cannot tell the format of ${opts.input}: pass --format csv|ndjson|json`)
-  // The output's name decides (x.csv, x.ndjson), else the input's format (CSV stays CSV).
-  const named = opts.output ? formatFromName(opts.output) : undefined
-  const outputFormat =
-    opts.outputFormat ?? (named === 'csv' || named === 'ndjson' ? named : format === 'csv' ? 'csv' : 'ndjson')
+  // The output's name decides (x.csv, x.ndjson, x.parquet), else the input's format (CSV stays CSV).
+  const named = opts.output ? outputFormatFromName(opts.output) : undefined
+  const outputFormat = opts.outputFormat ?? named ?? (format === 'csv' ? 'csv' : 'ndjson')
   const analyser = new Analyser(kernel, analysis)
   const states = new Map<string, SeriesState>()
   const summary: DetectSummary = {
@@ -62,7 +62,12 @@ export async function detect(
   }
   const out: Writable = opts.output && opts.output !== '-' ? createWriteStream(opts.output) : process.stdout
   const bar = progressBar(opts)
-  const writer = outputFormat === 'csv' ? csvWriter(out) : ndjsonWriter(out)
+  const writer =
+    outputFormat === 'csv'
+      ? csvWriter(out)
+      : outputFormat === 'parquet'
+        ? parquetWriter(out)
+        : ndjsonWriter(out)
   const exportCheck = new ExportCheck()
   let columns: RowColumns | undefined
   let chunk: Row[] = []
@@ -140,8 +145,8 @@ interface RowWriter {
   end(): Promise<void>
 }
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain')
+async function write(out: Writable, data: string | Uint8Array): Promise<void> {
+  if (!out.write(data)) await once(out, 'drain')
 }
 
 async function finish(out: Writable): Promise<void> {
@@ -196,6 +201,72 @@ function fieldNames(rows: OutRow[]): string[] {
   for (const { fields } of rows)
     for (const k of Object.keys(fields ?? {})) if (k !== 'score' && k !== 'anomalies') names.add(k)
   return [...names]
+}
+
+/**
+ * Parquet, a row group per chunk of rows (`chunkRows`, 8192 by default), written as each is scored.
+ * Columns as in CSV: the fields of the first chunk's rows, then `score` (DOUBLE, null when not
+ * scored), `anomalies` and `error`. A field is a DOUBLE column when every value it has in the first
+ * chunk is a number, else a STRING column (strings as read, other values as JSON); a later value
+ * that is not a number is written as null in a DOUBLE column. The footer is written by end(): a run
+ * that fails part way leaves a file no Parquet reader accepts.
+ */
+function parquetWriter(out: Writable): RowWriter {
+  let names: string[] | undefined
+  let file: ParquetRowGroups | undefined
+  let numeric: boolean[] = []
+  const text = (v: unknown) =>
+    v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)
+  return {
+    async write(rows) {
+      if (!names) {
+        const found = fieldNames(rows)
+        names = found
+        numeric = found.map((k) => {
+          const values = rows.map((r) => r.fields?.[k]).filter((v) => v !== undefined && v !== null)
+          return values.length > 0 && values.every((v) => typeof v === 'number')
+        })
+        const columns: Column[] = [
+          ...found.map((name, i) => ({
+            name,
+            type: numeric[i] ? ('DOUBLE' as const) : ('STRING' as const),
+            nullable: true,
+          })),
+          { name: 'score', type: 'DOUBLE', nullable: true },
+          { name: 'anomalies', type: 'STRING', nullable: false },
+          { name: reasonColumn(found), type: 'STRING', nullable: true },
+        ]
+        file = new ParquetRowGroups(columns)
+      }
+      const cells: Cell[][] = rows.map(({ fields = {}, score, kinds = [], error }) => [
+        ...names!.map((k, i) => {
+          const v = fields[k]
+          return numeric[i] ? (typeof v === 'number' ? v : null) : text(v)
+        }),
+        score ?? null,
+        kinds.join(','),
+        error ?? null,
+      ])
+      await write(out, file!.group(cells))
+    },
+    async end() {
+      // no rows at all: a file of no columns but the verdict's
+      file ??= new ParquetRowGroups([
+        { name: 'score', type: 'DOUBLE', nullable: true },
+        { name: 'anomalies', type: 'STRING', nullable: false },
+        { name: 'error', type: 'STRING', nullable: true },
+      ])
+      await write(out, file.finish())
+      await finish(out)
+    },
+  }
+}
+
+/** The output format a file's name asks for (x.csv, x.ndjson, x.jsonl, x.parquet). */
+function outputFormatFromName(name: string): 'csv' | 'ndjson' | 'parquet' | undefined {
+  if (name.toLowerCase().endsWith('.parquet')) return 'parquet'
+  const named = formatFromName(name)
+  return named === 'csv' || named === 'ndjson' ? named : undefined
 }
 
 /** `error`, or `_error` (and so on) when the rows have an `error` field of their own. */
