@@ -23,7 +23,7 @@ Usage:
       EDGEWATCH_CONFIG (JSON) or EDGEWATCH_CONFIG_FILE (path): rules and detector parameters.
 
   edgewatch detect --input FILE [--format csv|ndjson|json] [--time-column NAME]
-                   [--device-column NAME] [--device ID] [--output FILE] [--output-format csv|ndjson]
+                   [--device-column NAME] [--device ID] [--output FILE] [--output-format csv|ndjson|parquet]
       Scores every row of FILE (or - for stdin; .gz is gunzipped) exactly as the server would and
       writes it back with two added columns: score (0..1) and anomalies (kinds, comma separated).
       Every numeric column is a metric. Times: ISO-8601, YYYY-MM-DD hh:mm:ss (UTC), epoch s or ms.
@@ -154,7 +154,7 @@ async function detectCommand(args: string[]): Promise<number> {
     input: values.input,
     format: oneOf(values.format, ['csv', 'ndjson', 'json'] as const, '--format'),
     output: values.output,
-    outputFormat: oneOf(values['output-format'], ['csv', 'ndjson'] as const, '--output-format'),
+    outputFormat: oneOf(values['output-format'], ['csv', 'ndjson', 'parquet'] as const, '--output-format'),
     timeColumn: values['time-column'],
     deviceColumn: values['device-column'],
     device: values.device,
