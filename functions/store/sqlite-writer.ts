@@ -75,7 +75,7 @@ function writerMain(load: NodeJS.Require): void {
  * The writer for a file. Its thread starts with the first commit, not here: booting a second Node
  * environment while the server starts competes with the start for the CPU (measured on 2 cores: a
  * start to the first 2xx 25-35 ms longer). Its young generation is capped at 12 MB: it allocates
- * little (each commit's messages), and the default would add about 17 MB to the process's RSS.
+ * little (each commit's messages).
  */
 export function startSqliteWriter(path: string, synchronous: 'full' | 'normal'): SqliteWriter {
   const data: WriterData = {
