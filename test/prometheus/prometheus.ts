@@ -1,10 +1,10 @@
 // A real Prometheus (Debian's `prometheus` package) on a free local port with a temporary config and
 // storage directory, scraping one target often, and a client for its HTTP query API.
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../runtimes.js'
+import { startTool } from '../tool-process.js'
 
 export const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus'
 
@@ -63,45 +63,19 @@ export async function startPrometheus(target: ScrapeTarget): Promise<Prometheus>
       '',
     ].join('\n'),
   )
-  const child: ChildProcess = spawn(
-    PROMETHEUS,
-    [
+  const url = `http://127.0.0.1:${port}`
+  const { stop, output } = await startTool({
+    name: 'prometheus',
+    command: PROMETHEUS,
+    args: [
       `--config.file=${config}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  const keep = (d: Buffer) => {
-    output = (output + d).slice(-20_000)
-  }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
-  const url = `http://127.0.0.1:${port}`
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(timer)
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output}`)
-    try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) break
-    } catch {}
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`prometheus was not ready within 30 s:\n${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
+    dir,
+    ready: { url: `${url}/-/ready`, status: 200 },
+  })
   const query = async (promql: string): Promise<Sample[]> => {
     const res = await fetch(`${url}/api/v1/query`, {
       method: 'POST',
@@ -117,5 +91,5 @@ export async function startPrometheus(target: ScrapeTarget): Promise<Prometheus>
       throw new Error(`${promql} gave a ${body.data!.resultType}, not a vector`)
     return body.data!.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }))
   }
-  return { url, query, stop, output: () => output }
+  return { url, query, stop, output }
 }
