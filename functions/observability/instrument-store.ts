@@ -5,7 +5,7 @@ import type { Metrics } from './metrics.js'
 
 export function instrumentStore(store: Store, metrics: Metrics): Store {
   return wrapStore(store, (op, method) => {
-    if (op === 'exportRecords' || op === 'close') return method
+    if (op === 'exportRecords' || op === 'exportWindows' || op === 'close') return method
     const timed = async (...args: Parameters<typeof method>) => {
       const t0 = performance.now()
       try {

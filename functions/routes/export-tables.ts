@@ -1,9 +1,8 @@
 // What GET /v1/export can export (records, anomalies, windows): each table's columns, its NDJSON
 // line, and its rows read from the store page by page.
 import { iso, presentAnomaly, presentWindow } from '../domain/present.js'
-import { toRecord } from '../domain/record.js'
 import type { StoredAnomaly, StoredRecord, WindowFeatureRow } from '../domain/types.js'
-import { type ExportQuery, type Store, seriesKey } from '../store/port.js'
+import type { ExportQuery, Store } from '../store/port.js'
 import type { Cell, Column } from './export-encoders.js'
 
 export type ExportTable = 'records' | 'anomalies' | 'windows'
@@ -85,7 +84,7 @@ async function* anomalyRows(store: Store, query: ExportQuery): AsyncGenerator<St
   } while (cursor !== undefined)
 }
 
-/** Closed windows: by series (device, then metric), oldest first; since/until bound `end`. */
+/** Closed windows in `end` order, then the order they were stored in; since/until bound `end`. */
 export const windows: TableSpec<WindowFeatureRow> = {
   columns: [
     col('deviceId', 'STRING'),
@@ -101,42 +100,7 @@ export const windows: TableSpec<WindowFeatureRow> = {
   ],
   cells: (w) => [w.deviceId, w.metric, w.start, w.end, w.count, w.mean, w.std, w.min, w.max, w.range],
   line: (w) => JSON.stringify({ deviceId: w.deviceId, metric: w.metric, ...presentWindow(w) }) + '\n',
-  rows: (store, query) => windowRows(store, query),
+  rows: (store, query) => store.exportWindows(query)[Symbol.asyncIterator](),
 }
-
-/** The most windows read of one series (the port reads a series' windows newest first, in one go). */
-const SERIES_WINDOWS = 2 ** 31 - 1
-
-/**
- * The store port has no iterator over windows, only a series' newest (recentWindows). So the
- * series are found first, from one pass over the records' metrics (memory: one key per series),
- * then each series' windows are read whole (memory: one series' windows at a time, about a
- * hundredth of its records). A store-side windows iterator would make this one bounded read.
- */
-async function* windowRows(store: Store, query: ExportQuery): AsyncGenerator<WindowFeatureRow> {
-  const series = new Map<string, { deviceId: string; metric: string }>()
-  const scan = query.deviceId === undefined ? {} : { deviceId: query.deviceId }
-  for await (const r of store.exportRecords({ ...scan, order: 'arrival' })) {
-    const parsed = toRecord(JSON.parse(r.body), r.ts, r.body, r.deviceId)
-    if (!parsed.ok) continue
-    for (const [metric] of parsed.record.metrics) {
-      const key = seriesKey(r.deviceId, metric)
-      if (!series.has(key)) series.set(key, { deviceId: r.deviceId, metric })
-    }
-  }
-  const ordered = [...series.values()].sort(
-    (a, b) => compare(a.deviceId, b.deviceId) || compare(a.metric, b.metric),
-  )
-  const since = query.since ?? Number.MIN_SAFE_INTEGER
-  for (const { deviceId, metric } of ordered) {
-    const newest = await store.recentWindows(deviceId, metric, SERIES_WINDOWS, since)
-    for (let i = newest.length - 1; i >= 0; i--) {
-      const w = newest[i]!
-      if (query.until === undefined || w.end < query.until) yield w
-    }
-  }
-}
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 export const TABLES = { records, anomalies, windows } as const

@@ -166,6 +166,11 @@ export interface Store {
    * since and until only filter. Fetched page by page as the caller iterates.
    */
   exportRecords(query: ExportQuery): AsyncIterable<StoredRecord>
+  /**
+   * Closed windows across series in `end` order, then the order they were stored in (served by the
+   * windows' `end` index); device, since and until (on `end`) only filter. Fetched page by page.
+   */
+  exportWindows(query: ExportQuery): AsyncIterable<WindowFeatureRow>
   /** Newest first. */
   listDeadLetters(query: PageQuery): Promise<Page<StoredDeadLetter>>
 

@@ -66,6 +66,7 @@ import {
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS } from './schema.js'
 import {
   BUMP_RECORD_SEQ,
+  exportWindowsSql,
   INSERT_ANOMALIES,
   INSERT_CHUNKS,
   INSERT_DEAD_LETTERS,
@@ -103,6 +104,9 @@ export interface D1Statement {
 
 /** Rows deleted per purge statement: each is its own short transaction. */
 export const PURGE_STEP_ROWS = 5000
+/** Windows per page read by exportWindows. */
+const WINDOWS_PAGE = 1000
+
 /** Record chunks deleted per purge statement. */
 export const PURGE_STEP_CHUNKS = 500
 
@@ -265,6 +269,18 @@ export class SqlStore implements Store {
     return query.order === 'arrival'
       ? recordsInArrivalOrder(this.fetchChunks, query)
       : recordsInTimeOrder(this.fetchChunks, query)
+  }
+
+  async *exportWindows(query: ExportQuery): AsyncGenerator<WindowFeatureRow> {
+    let after = { end: finite(query.since ?? Number.MIN_SAFE_INTEGER), rowid: -1 }
+    for (;;) {
+      const { sql, params } = exportWindowsSql(query, after, WINDOWS_PAGE)
+      const rows = await this.all<WindowRow & { rowid: number }>(sql, params)
+      for (const row of rows) yield toWindow(row)
+      const last = rows[rows.length - 1]
+      if (!last || rows.length < WINDOWS_PAGE) return
+      after = { end: last.end, rowid: last.rowid }
+    }
   }
 
   private readonly fetchChunks: FetchChunks = ({ sql, params }) => this.all<ChunkRow>(sql, params)

@@ -336,6 +336,26 @@ export function chunksNewestFirstSql(
   }
 }
 
+/**
+ * The next closed windows in ("end", rowid) order after the keyset, through windows_end; the first
+ * page starts at `since` (the keyset (since, -1) is `"end" >= since`). Device and until only filter.
+ */
+export function exportWindowsSql(
+  q: ExportQuery,
+  after: { end: number; rowid: number },
+  limit: number,
+): BoundSql {
+  const { where, params, add } = conditions()
+  if (q.deviceId !== undefined) add('device_id = ?', q.deviceId)
+  add('("end", rowid) > (?, ?)', after.end, after.rowid)
+  if (q.until !== undefined) add('"end" < ?', q.until)
+  params.push(limit)
+  return {
+    sql: `SELECT rowid, ${WINDOW} FROM windows${whereClause(where)} ORDER BY "end", rowid LIMIT ?`,
+    params,
+  }
+}
+
 /** Collects AND-ed conditions and their parameters in bind order. */
 function conditions() {
   const where: string[] = []

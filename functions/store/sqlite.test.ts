@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Store, seriesKey } from './port.js'
 import { MIGRATIONS } from './schema.js'
-import { chunksByArrivalSql, chunksByTimeSql, chunksNewestFirstSql, SQL } from './sql.js'
+import { chunksByArrivalSql, chunksByTimeSql, chunksNewestFirstSql, exportWindowsSql, SQL } from './sql.js'
 import { openSqliteStore } from './sqlite.js'
 import { storeContract } from './store-contract.js'
 import {
@@ -208,6 +208,11 @@ describe('query plans', () => {
     const steps = plan(chunksNewestFirstSql('d', 0, { tsMin: 9, id: 9 }, 10))
     const range = 'device_id=? AND ts_min>? AND (ts_min,rowid)<(?,?)'
     expectIndexed(steps, 'record_chunks', 'record_chunks_device', range)
+  })
+
+  it('exports windows through windows_end in (end, rowid) order from the keyset', () => {
+    const steps = plan(exportWindowsSql({ deviceId: 'd', until: 9 }, { end: 5, rowid: 7 }, 1000))
+    expectIndexed(steps, 'windows', 'windows_end', '(end,rowid)>(?,?) AND end<?')
   })
 
   it('reads recent windows of a series through windows_end, newest first, from since on', () => {

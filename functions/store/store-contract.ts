@@ -635,6 +635,28 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       })
     })
 
+    describe('exportWindows', () => {
+      it('yields every window in end order, then stored order, across pages and commits, filtered', async () => {
+        const store = await fresh()
+        // 2,500 windows over three commits: ends repeat across series, and arrive out of end order.
+        const all = Array.from({ length: 2500 }, (_, i) =>
+          window(['a', 'b', 'c'][i % 3]!, i % 2 ? 'temp' : 'rpm', ((i * 7919) % 400) * 10_000, i),
+        )
+        await store.commitIngest(batch(1, { windows: all.slice(0, 1000) }))
+        await store.commitIngest(batch(2, { windows: all.slice(1000, 1001) }))
+        await store.commitIngest(batch(3, { windows: all.slice(1001) }))
+        const stored = all.map((w, i) => ({ w, i })).sort((x, y) => x.w.end - y.w.end || x.i - y.i)
+        expect(await collect(store.exportWindows({}))).toEqual(stored.map((x) => x.w))
+        const q = { deviceId: 'b', since: 500_000, until: 3_000_000 }
+        const some = stored
+          .map((x) => x.w)
+          .filter((w) => w.deviceId === 'b' && w.end >= q.since && w.end < q.until)
+        expect(some.length).toBeGreaterThan(100)
+        expect(await collect(store.exportWindows(q))).toEqual(some)
+        expect(await collect(store.exportWindows({ deviceId: 'nobody' }))).toEqual([])
+      })
+    })
+
     describe('recentWindows', () => {
       it('returns the newest closed windows of one series first', async () => {
         const store = await fresh()

@@ -12,6 +12,7 @@ export const STORE_METHODS = [
   'recentRecords',
   'recentWindows',
   'exportRecords',
+  'exportWindows',
   'listDeadLetters',
   'purge',
   'ping',
