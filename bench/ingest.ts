@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { startServer } from '../test/server-process.js'
-import { type BenchRecord, influxdInstalled, lineOf, startInflux } from './ingest/influx.js'
+import { influxdInstalled, lineOf, startInflux } from './ingest/influx.js'
+import { comparisonRecords, load } from './ingest/workload.js'
 import { median, report } from './stats.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 20)
@@ -191,51 +192,6 @@ async function compareWithBaseline(): Promise<Record<string, unknown>> {
     current_p99_ms: of('current', 'p99'),
     baseline_peak_rss_mb: of('baseline', 'rssMb'),
     current_peak_rss_mb: of('current', 'rssMb'),
-  }
-}
-
-/** The comparison's batches: 300 distinct bodies of 1,000 records from 40 devices. */
-function comparisonRecords(): BenchRecord[][] {
-  const batches: BenchRecord[][] = []
-  let t = Date.UTC(2026, 10, 2)
-  for (let b = 0; b < 300; b++) {
-    const batch: BenchRecord[] = []
-    for (let i = 0; i < BATCH; i++) {
-      const device = i % 40
-      if (device === 0) t += 1000
-      const temp = 40 + Math.sin((t / 60_000) * (1 + device / 20)) * 5 + ((i * 7919 + b) % 13) / 10
-      batch.push({
-        deviceId: `pump-${String(device).padStart(3, '0')}`,
-        ts: t,
-        temp: Math.round(temp * 100) / 100,
-        latencyMs: 20 + ((i * 31 + b) % 50),
-        msg: i % 97 === 0 ? 'pressure warning' : 'telemetry',
-      })
-    }
-    batches.push(batch)
-  }
-  return batches
-}
-
-async function load(
-  url: string,
-  path: string,
-  headers: Record<string, string>,
-  bodies: string[],
-  seconds: number,
-) {
-  const r = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: bodies.map((body) => ({ method: 'POST', path, headers, body })),
-  })
-  return {
-    recordsPerS: (r['2xx'] * BATCH) / seconds,
-    p99: r.latency.p99,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    ok: r['2xx'],
   }
 }
 

@@ -1,0 +1,69 @@
+// Records/s through each input edgewatch speaks, on the same records: HTTP JSON (NDJSON to
+// /v1/ingest) and Influx line protocol (/v1/write). Each round starts a fresh `edgewatch serve` per
+// input and loads it for BENCH_COMPARE_S (10) seconds, the inputs alternating for BENCH_ROUNDS (3)
+// rounds; medians in the JSON line. MQTT and OTLP are not built yet (issue 16): reported as null.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startServer } from '../test/server-process.js'
+import { lineOf } from './ingest/influx.js'
+import { comparisonRecords, load } from './ingest/workload.js'
+import { median, report } from './stats.js'
+
+const SECONDS = Number(process.env.BENCH_COMPARE_S ?? 10)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const TOKEN = 'bench-ingest-token-0001'
+
+const batches = comparisonRecords()
+const inputs = {
+  http_json: {
+    path: '/v1/ingest',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-ndjson' },
+    bodies: batches.map((b) => b.map((r) => JSON.stringify(r)).join('\n')),
+  },
+  line_protocol: {
+    path: '/v1/write?db=bench&precision=ms',
+    headers: { authorization: `Token ${TOKEN}`, 'content-type': 'text/plain' },
+    bodies: batches.map((b) => b.map(lineOf).join('\n')),
+  },
+} as const
+
+const runs: Record<keyof typeof inputs, { recordsPerS: number; p99: number }[]> = {
+  http_json: [],
+  line_protocol: [],
+}
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const name of Object.keys(inputs) as (keyof typeof inputs)[]) {
+    const dir = mkdtempSync(join(tmpdir(), 'edgewatch-bench-protocols-'))
+    const server = await startServer({
+      EDGEWATCH_DATA_DIR: dir,
+      EDGEWATCH_INGEST_TOKEN: TOKEN,
+      EDGEWATCH_ADMIN_TOKEN: 'bench-admin-token-00001',
+    })
+    try {
+      const { path, headers, bodies } = inputs[name]
+      const r = await load(server.url, path, headers, [...bodies], SECONDS)
+      if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors`)
+      runs[name].push({ recordsPerS: r.recordsPerS, p99: r.p99 })
+      console.log(`round ${round}: ${name} ${Math.round(r.recordsPerS)} records/s, p99 ${r.p99} ms`)
+    } finally {
+      await server.stop('SIGTERM')
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+const rate = (name: keyof typeof inputs) => Math.round(median(runs[name].map((r) => r.recordsPerS)))
+const p99 = (name: keyof typeof inputs) => median(runs[name].map((r) => r.p99))
+report({
+  benchmark: 'protocols',
+  seconds: SECONDS,
+  rounds: ROUNDS,
+  http_json_records_per_s: rate('http_json'),
+  http_json_p99_ms: p99('http_json'),
+  line_protocol_records_per_s: rate('line_protocol'),
+  line_protocol_p99_ms: p99('line_protocol'),
+  line_protocol_over_http_json: Number((rate('line_protocol') / rate('http_json')).toFixed(3)),
+  mqtt_records_per_s: null,
+  otlp_records_per_s: null,
+  not_built: ['mqtt', 'otlp'],
+})
