@@ -6,15 +6,9 @@
 import type { ApiError } from '../http/errors.js'
 import { type InfluxApi, influxError } from '../protocols/influx/answers.js'
 import { offeredTokens } from '../protocols/influx/credentials.js'
-import { lineProtocolParser, type Precision } from '../protocols/influx/write-body.js'
+import { lineProtocolParser, PRECISIONS, type Precision } from '../protocols/influx/write-body.js'
 import type { BatchRoute } from './batch-route.js'
 import { type LineKind, planLines } from './split.js'
-
-/** The precisions each API takes, as protocols/influx/write-routes.ts reads them. */
-const PRECISIONS: Record<InfluxApi, Record<string, Precision>> = {
-  v1: { '': 'ns', n: 'ns', ns: 'ns', u: 'us', us: 'us', ms: 'ms', s: 's', m: 'm', h: 'h' },
-  v2: { '': 'ns', ns: 'ns', us: 'us', ms: 'ms', s: 's' },
-}
 
 export interface InfluxWrite {
   api: InfluxApi

@@ -16,6 +16,7 @@
 import { Collector, type ParsedBody, type Pause } from '../../domain/ingest-body.js'
 import { LIMITS, type RecordResult, toRecord } from '../../domain/record.js'
 import { MAX_TS } from '../../domain/time.js'
+import type { InfluxApi } from './answers.js'
 import { isSkipped, MAX_NANO_TIME, MIN_NANO_TIME, type Point, parseLine } from './line-protocol.js'
 
 /** Timestamp precisions and how many nanoseconds one unit is. */
@@ -28,6 +29,15 @@ export const NS_PER_UNIT = {
   h: 3_600_000_000_000n,
 } as const
 export type Precision = keyof typeof NS_PER_UNIT
+
+/**
+ * Precisions by the names each API takes (v1 also takes InfluxDB 1.x's one-letter names): read by
+ * the write routes, and by the Workers front door to cut a write by shard.
+ */
+export const PRECISIONS: Record<InfluxApi, Record<string, Precision>> = {
+  v1: { '': 'ns', n: 'ns', ns: 'ns', u: 'us', us: 'us', ms: 'ms', s: 's', m: 'm', h: 'h' },
+  v2: { '': 'ns', ns: 'ns', us: 'us', ms: 'ms', s: 's' },
+}
 
 /** The tags that name a point's device, in order, when none is configured. */
 export const DEFAULT_DEVICE_TAGS: readonly string[] = ['device', 'host']

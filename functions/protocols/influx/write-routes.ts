@@ -12,18 +12,13 @@ import { ApiError } from '../../http/errors.js'
 import { ingestRequest } from '../../http/ingest-request.js'
 import { type InfluxAnswer, type InfluxApi, influxAnswer, influxError } from './answers.js'
 import { offeredTokens, principalOf } from './credentials.js'
-import { DEFAULT_DEVICE_TAGS, lineProtocolParser, type Precision } from './write-body.js'
+import { DEFAULT_DEVICE_TAGS, lineProtocolParser, PRECISIONS } from './write-body.js'
 
 export interface InfluxWriteOptions {
   /** Tag keys whose value is a point's device id, the first present wins (default: device, host). */
   deviceTags?: readonly string[] | undefined
 }
 
-/** Precisions by the names each API takes (v1 also takes InfluxDB 1.x's one-letter names). */
-const PRECISIONS: Record<InfluxApi, Record<string, Precision>> = {
-  v1: { '': 'ns', n: 'ns', ns: 'ns', u: 'us', us: 'us', ms: 'ms', s: 's', m: 'm', h: 'h' },
-  v2: { '': 'ns', ns: 'ns', us: 'us', ms: 'ms', s: 's' },
-}
 const PRECISION_HELP: Record<InfluxApi, string> = {
   v1: 'invalid precision; valid precision units are ns (or n), u (or us), ms, s, m and h',
   v2: 'invalid precision; valid precision units are ns, us, ms, and s',
