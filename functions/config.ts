@@ -31,6 +31,17 @@ export interface ServiceConfig {
   streamMaxMs: number
   /** EDGEWATCH_INFLUX_DEVICE_TAGS: the line protocol tags that name a point's device, first present wins. */
   influxDeviceTags: string[]
+  /** EDGEWATCH_MQTT_URL (or `serve --mqtt`): the broker to take records from (Node only); null: none. */
+  mqtt: MqttConfig | null
+}
+
+export interface MqttConfig {
+  /** mqtt://user:pass@host:port (also mqtts://, ws://, wss://); credentials from the URL. */
+  url: string
+  /** EDGEWATCH_MQTT_TOPIC: the subscription; its `+` segment is the device id. */
+  topic: string
+  /** EDGEWATCH_MQTT_CLIENT_ID: fixed, so the broker keeps the session (and unacknowledged messages) across restarts. */
+  clientId: string
 }
 
 export type Env = Record<string, string | undefined>
@@ -139,7 +150,37 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     maxAppBytes: parseBytes(env.EDGEWATCH_MAX_APP_BYTES ?? '256KiB', 'EDGEWATCH_MAX_APP_BYTES'),
     streamMaxMs: parseDuration(env.EDGEWATCH_STREAM_MAX ?? '5m', 'EDGEWATCH_STREAM_MAX'),
     influxDeviceTags: parseTagList(env.EDGEWATCH_INFLUX_DEVICE_TAGS ?? 'device,host'),
+    mqtt: parseMqtt(env),
   }
+}
+
+/** EDGEWATCH_MQTT_URL, _TOPIC (edgewatch/+/telemetry) and _CLIENT_ID (edgewatch); null without a URL. */
+export function parseMqtt(env: Env): MqttConfig | null {
+  const text = env.EDGEWATCH_MQTT_URL?.trim()
+  if (!text) return null
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {}
+  if (!url || !['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol) || !url.hostname)
+    throw new ConfigError(
+      `EDGEWATCH_MQTT_URL must be a broker URL such as mqtt://user:pass@host:1883; got ${JSON.stringify(url ? `${url.protocol}//${url.host}` : text.slice(0, 100))}`,
+    )
+  const topic = (env.EDGEWATCH_MQTT_TOPIC ?? 'edgewatch/+/telemetry').trim()
+  const levels = topic.split('/')
+  if (
+    !topic ||
+    levels.some(
+      (l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'),
+    )
+  )
+    throw new ConfigError(
+      `EDGEWATCH_MQTT_TOPIC must be an MQTT topic filter such as edgewatch/+/telemetry; got ${JSON.stringify(topic)}`,
+    )
+  const clientId = (env.EDGEWATCH_MQTT_CLIENT_ID ?? 'edgewatch').trim()
+  if (!/^[\x21-\x7e]{1,128}$/.test(clientId))
+    throw new ConfigError('EDGEWATCH_MQTT_CLIENT_ID must be 1-128 visible ASCII characters')
+  return { url: text, topic, clientId }
 }
 
 /** "device,host": tag keys, comma separated, at least one. */

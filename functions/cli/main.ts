@@ -14,13 +14,16 @@ import { TokenError } from '../http/auth.js'
 const HELP = `edgewatch: watch IoT fleets; ingest device logs and telemetry, find anomalies with Wasm kernels.
 
 Usage:
-  edgewatch serve
+  edgewatch serve [--mqtt URL]
       Runs the HTTP server. Environment: PORT (3000), HOST (127.0.0.1), EDGEWATCH_DATA_DIR (./data),
       EDGEWATCH_INGEST_TOKEN, EDGEWATCH_ADMIN_TOKEN (comma-separated lists, 16+ characters each;
       a role left unset gets a token generated once and kept in the data dir), EDGEWATCH_RETENTION (7d),
       EDGEWATCH_BODY_LIMIT (8MiB), EDGEWATCH_SYNC (full|normal), EDGEWATCH_IDEMPOTENCY_TTL (24h),
       EDGEWATCH_MAX_INFLIGHT_BYTES (64MiB), EDGEWATCH_MAX_QUEUED_RECORDS (100000),
       EDGEWATCH_CONFIG (JSON) or EDGEWATCH_CONFIG_FILE (path): rules and detector parameters.
+      --mqtt URL or EDGEWATCH_MQTT_URL (mqtt://user:pass@host:1883): also take records from an MQTT
+      broker, QoS 1, acknowledged once committed; EDGEWATCH_MQTT_TOPIC (edgewatch/+/telemetry, the +
+      is the device id), EDGEWATCH_MQTT_CLIENT_ID (edgewatch). Anomalies go to edgewatch/<id>/anomalies.
 
   edgewatch detect --input FILE [--format csv|ndjson|json] [--time-column NAME]
                    [--device-column NAME] [--device ID] [--output FILE] [--output-format csv|ndjson|parquet]
@@ -78,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   try {
-    if (command === 'serve') return await serveCommand()
+    if (command === 'serve') return await serveCommand(rest)
     if (command === 'detect') return await detectCommand(rest)
     if (command === 'fleet') return await (await import('./fleet.js')).fleet(rest)
     if (command === 'device') return await (await import('./device.js')).deviceCommand(rest)
@@ -95,9 +98,11 @@ export async function main(argv: string[]): Promise<number> {
   return 2
 }
 
-async function serveCommand(): Promise<number> {
+async function serveCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { mqtt: { type: 'string' } }, strict: true })
   const { startNodeServer } = await import('../node/server.js')
-  const server = await startNodeServer(process.env)
+  const env = values.mqtt === undefined ? process.env : { ...process.env, EDGEWATCH_MQTT_URL: values.mqtt }
+  const server = await startNodeServer(env)
   const { tokens } = server
   // A token is printed once, when it is generated; later starts only say where it is kept.
   const generated = Object.entries(tokens.generated).map(([role, token]) => `  ${role}: ${token}`)
@@ -107,6 +112,11 @@ async function serveCommand(): Promise<number> {
     `tokens: ingest from ${tokens.ingestSource}, admin from ${tokens.adminSource}`,
     `try: curl -H "Authorization: Bearer <admin token>" ${server.url}/v1/anomalies`,
     `replay tool: ${server.url}/app/`,
+    ...(server.config.mqtt
+      ? [
+          `mqtt: ${server.config.mqtt.topic} from ${redact(server.config.mqtt.url)} as ${server.config.mqtt.clientId}`,
+        ]
+      : []),
   ]
   process.stderr.write(lines.join('\n') + '\n')
   await new Promise<void>((resolve) => {
@@ -116,6 +126,13 @@ async function serveCommand(): Promise<number> {
   })
   await server.close()
   return 0
+}
+
+/** A broker URL without its password. */
+function redact(url: string): string {
+  const u = new URL(url)
+  if (u.password) u.password = '***'
+  return u.toString()
 }
 
 async function detectCommand(args: string[]): Promise<number> {

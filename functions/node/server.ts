@@ -1,6 +1,6 @@
 // The Node entry: finds SQLite, the Wasm kernel, the tokens and the environment, hands them to the
 // shared bootstrap, applies retention hourly, notes devices gone silent, and serves the app (and the
-// web app) over HTTP.
+// web app) over HTTP; with EDGEWATCH_MQTT_URL, it also takes records from an MQTT broker (mqtt.ts).
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
@@ -11,6 +11,7 @@ import { bootstrap, PURGE_EVERY_MS } from '../bootstrap.js'
 import { configFromEnv, type Env, type ServiceConfig } from '../config.js'
 import { useSha256 } from '../domain/hash.js'
 import { openSqliteStore } from '../store/sqlite.js'
+import type { MqttInput } from './mqtt.js'
 import { type ResolvedTokens, resolveTokens } from './tokens.js'
 import { withWebApp } from './web-app.js'
 
@@ -72,12 +73,25 @@ export async function startNodeServer(env: Env = process.env): Promise<RunningSe
   })
   const { port } = server.address() as AddressInfo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  let mqttInput: MqttInput | undefined
+  if (config.mqtt) {
+    const { startMqttInput } = await import('./mqtt.js')
+    mqttInput = startMqttInput({
+      config: config.mqtt,
+      fetch: app.fetch,
+      token: tokens.ingest.split(',')[0]!.trim(),
+      bodyLimitBytes: config.bodyLimitBytes,
+      log: (line) => process.stdout.write(line + '\n'),
+    })
+  }
   return {
     url: `http://${host}:${port}`,
     config,
     tokens,
     close: async () => {
       for (const t of timers) clearInterval(t)
+      // Messages being ingested are answered and acknowledged before the store closes.
+      await mqttInput?.stop()
       shutdown.abort()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await store.close()
