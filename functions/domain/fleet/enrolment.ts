@@ -41,7 +41,9 @@ export class Enrolments {
     const at = this.now()
     const token = randomToken('ewe_')
     const record: EnrolmentToken = {
-      id: randomToken('').slice(0, 16),
+      // Prefixed like app_ and dep_ ids: a bare base64url id can start with `-`, which a command line
+      // reads as an option (`edgewatch fleet tokens revoke -x…`).
+      id: randomToken('tok_').slice(0, 20),
       labels: input.labels,
       maxUses: input.maxUses,
       uses: 0,
