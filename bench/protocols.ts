@@ -1,10 +1,14 @@
 // Records/s through each input edgewatch speaks, on the same records: HTTP JSON (NDJSON to
-// /v1/ingest) and Influx line protocol (/v1/write). Each round starts a fresh `edgewatch serve` per
-// input and loads it for BENCH_COMPARE_S (10) seconds, the inputs alternating for BENCH_ROUNDS (3)
-// rounds; medians in the JSON line. MQTT and OTLP are not built yet (issue 16): reported as null.
+// /v1/ingest), Influx line protocol (/v1/write) and, when Mosquitto is installed, MQTT (each batch
+// published as one message per device, its 25 records in an array, QoS 1, from 10 clients: the
+// rate is what the server committed while the broker held a backlog). Each round starts a fresh
+// `edgewatch serve` per input and loads it for BENCH_COMPARE_S (10) seconds, the inputs alternating
+// for BENCH_ROUNDS (3) rounds; medians in the JSON line. OTLP is not built yet (issue 16): null.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import mqtt from 'mqtt'
+import { mosquittoInstalled, startBroker } from '../test/mqtt/broker.js'
 import { startServer } from '../test/server-process.js'
 import { lineOf } from './ingest/influx.js'
 import { comparisonRecords, load } from './ingest/workload.js'
@@ -52,6 +56,63 @@ for (let round = 1; round <= ROUNDS; round++) {
     }
   }
 }
+const mqttRuns: number[] = []
+if (!mosquittoInstalled()) {
+  console.log('!!! mosquitto is not installed (apt-get install mosquitto): the MQTT input is SKIPPED !!!')
+} else {
+  // One message per device and batch: the topic names the device.
+  const messages = batches.flatMap((b) => {
+    const byDevice = new Map<string, typeof b>()
+    for (const r of b) {
+      const list = byDevice.get(r.deviceId)
+      if (list) list.push(r)
+      else byDevice.set(r.deviceId, [r])
+    }
+    return [...byDevice].map(([device, records]) => ({ topic: `edgewatch/${device}/telemetry`, records }))
+  })
+  for (let round = 1; round <= ROUNDS; round++) {
+    const broker = await startBroker()
+    const dir = mkdtempSync(join(tmpdir(), 'edgewatch-bench-protocols-'))
+    const server = await startServer({
+      EDGEWATCH_DATA_DIR: dir,
+      EDGEWATCH_INGEST_TOKEN: TOKEN,
+      EDGEWATCH_ADMIN_TOKEN: 'bench-admin-token-00001',
+      EDGEWATCH_MQTT_URL: broker.url,
+    })
+    const stored = async () => {
+      const res = await fetch(`${server.url}/v1/devices?limit=1000`, {
+        headers: { authorization: 'Bearer bench-admin-token-00001' },
+      })
+      const { items } = (await res.json()) as { items: { recordCount: number }[] }
+      return items.reduce((n, d) => n + d.recordCount, 0)
+    }
+    const clients = await Promise.all(Array.from({ length: 10 }, () => mqtt.connectAsync(broker.url)))
+    let publishing = true
+    const publishers = clients.map(async (client, c) => {
+      for (let k = c; publishing; k += clients.length) {
+        const m = messages[k % messages.length]!
+        await client.publishAsync(m.topic, JSON.stringify(m.records), { qos: 1 })
+      }
+    })
+    try {
+      await new Promise((r) => setTimeout(r, 1000)) // a backlog first
+      const from = await stored()
+      const t0 = performance.now()
+      await new Promise((r) => setTimeout(r, SECONDS * 1000))
+      const rate = ((await stored()) - from) / ((performance.now() - t0) / 1000)
+      mqttRuns.push(rate)
+      console.log(`round ${round}: mqtt ${Math.round(rate)} records/s committed`)
+    } finally {
+      publishing = false
+      await Promise.all(publishers)
+      await Promise.all(clients.map((client) => client.endAsync()))
+      await server.stop('SIGTERM')
+      await broker.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
 const rate = (name: keyof typeof inputs) => Math.round(median(runs[name].map((r) => r.recordsPerS)))
 const p99 = (name: keyof typeof inputs) => median(runs[name].map((r) => r.p99))
 report({
@@ -63,7 +124,8 @@ report({
   line_protocol_records_per_s: rate('line_protocol'),
   line_protocol_p99_ms: p99('line_protocol'),
   line_protocol_over_http_json: Number((rate('line_protocol') / rate('http_json')).toFixed(3)),
-  mqtt_records_per_s: null,
+  mqtt_records_per_s: mqttRuns.length ? Math.round(median(mqttRuns)) : null,
+  mqtt_over_http_json: mqttRuns.length ? Number((median(mqttRuns) / rate('http_json')).toFixed(3)) : null,
   otlp_records_per_s: null,
-  not_built: ['mqtt', 'otlp'],
+  not_built: ['otlp'],
 })
