@@ -46,11 +46,12 @@ describe.runIf(haveMosquitto || CI)('MQTT input with a real Mosquitto broker', (
   })
 
   /** `edgewatch serve` subscribed to the broker (its log says so). */
-  async function serve(dataDir: string, clientId: string): Promise<ServerProcess> {
+  async function serve(dataDir: string, clientId: string, topic?: string): Promise<ServerProcess> {
     const server = await startServer({
       EDGEWATCH_DATA_DIR: dataDir,
       EDGEWATCH_MQTT_URL: broker!.url,
       EDGEWATCH_MQTT_CLIENT_ID: clientId,
+      ...(topic ? { EDGEWATCH_MQTT_TOPIC: topic } : {}),
       ...tokens,
     })
     servers.push(server)
@@ -216,5 +217,34 @@ describe.runIf(haveMosquitto || CI)('MQTT input with a real Mosquitto broker', (
     } finally {
       await input.stop()
     }
+  })
+
+  it('two processes on one data directory split a shared subscription, every message stored once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'edgewatch-mqtt-'))
+    dirs.push(dataDir)
+    const topic = '$share/edgewatch/edgewatch/+/telemetry'
+    const one = await serve(dataDir, 'edgewatch-shared-1', topic)
+    const two = await serve(dataDir, 'edgewatch-shared-2', topic)
+    const device = await client('device-shared')
+    // One message per device: the two processes may take a device's messages in either order.
+    for (let d = 0; d < 40; d++) {
+      const records = Array.from({ length: 5 }, (_, i) => ({ ts: T0 + i * 1000, temp: 20 + i, n: d * 5 + i }))
+      await device.publishAsync(`edgewatch/shared-${d}/telemetry`, JSON.stringify(records), { qos: 1 })
+    }
+    let stored: Record<string, unknown>[] = []
+    const deadline = Date.now() + 20_000
+    while (stored.length < 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+      stored = await exported(one)
+    }
+    expect(stored.map((r) => r.n).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 200 }, (_, n) => n),
+    )
+    expect((await exported(two)).length).toBe(200)
+    // Each process took part of the load (the broker hands a shared subscription's messages round robin).
+    const taken = (server: ServerProcess) => server.stdout().split('"path":"/v1/ingest"').length - 1
+    expect(taken(one)).toBeGreaterThan(0)
+    expect(taken(two)).toBeGreaterThan(0)
+    expect(taken(one) + taken(two)).toBeGreaterThanOrEqual(40) // a redelivery would be replayed, not stored
   })
 })
