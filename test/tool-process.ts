@@ -1,8 +1,10 @@
-// A real tool a test runs beside edgewatch (influxd, Prometheus): started in its own temporary
-// directory, its output kept for failure messages, ready once a URL answers with the expected
-// status, stopped with SIGTERM (SIGKILL after 5 s) and its directory removed.
+// A real tool a test runs beside edgewatch (influxd, Prometheus, Mosquitto): started in its own
+// temporary directory, its output kept for failure messages, ready once `ready` says so (a URL that
+// answers with the expected status, or a port that accepts a connection), stopped with SIGTERM
+// (SIGKILL after 5 s) and its directory removed.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
+import { connect } from 'node:net'
 
 export interface ToolProcess {
   stop(): Promise<void>
@@ -16,7 +18,7 @@ export async function startTool(tool: {
   args: string[]
   /** Removed when it stops. */
   dir: string
-  ready: { url: string; status: number }
+  ready: { url: string; status: number } | { port: number }
 }): Promise<ToolProcess> {
   const child: ChildProcess = spawn(tool.command, tool.args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
@@ -38,14 +40,30 @@ export async function startTool(tool: {
   const deadline = Date.now() + 30_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${tool.name} exited with ${child.exitCode}:\n${output}`)
-    try {
-      if ((await fetch(tool.ready.url)).status === tool.ready.status) break
-    } catch {}
+    if (await isReady(tool.ready)) break
     if (Date.now() > deadline) {
       await stop()
-      throw new Error(`${tool.name} was not ready within 30 s (${tool.ready.url}):\n${output}`)
+      throw new Error(`${tool.name} was not ready within 30 s (${JSON.stringify(tool.ready)}):\n${output}`)
     }
     await new Promise((r) => setTimeout(r, 100))
   }
   return { stop, output: () => output }
+}
+
+async function isReady(ready: { url: string; status: number } | { port: number }): Promise<boolean> {
+  if ('url' in ready) {
+    try {
+      return (await fetch(ready.url)).status === ready.status
+    } catch {
+      return false
+    }
+  }
+  return new Promise((resolve) => {
+    const socket = connect(ready.port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
 }

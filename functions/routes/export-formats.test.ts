@@ -3,9 +3,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadNodeKernel } from '../../kernels/node.js'
+import { csvRows, duckdb, parquetRows, type Row, recordAsLine } from '../../test/export/read-back.js'
 import { createApp } from '../app.js'
 import { resolveAnalysisConfig } from '../domain/analysis-config.js'
 import type { Store } from '../store/port.js'
@@ -18,10 +18,9 @@ const dir = mkdtempSync(join(tmpdir(), 'export-formats-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 type App = ReturnType<typeof createApp>
-type Row = Record<string, unknown>
 let app: App
 let store: Store
-let duck: Awaited<ReturnType<DuckDBInstance['connect']>>
+let sql: (text: string) => Promise<Row[]>
 
 /** Two devices' temperatures with spikes, error lines, nested metrics and awkward text. */
 function records(): string {
@@ -54,7 +53,7 @@ beforeAll(async () => {
     headers: { Authorization: `Bearer ${tokens.ingest[0]}`, 'Content-Type': 'application/x-ndjson' },
   })
   expect(res.status).toBe(200)
-  duck = await (await DuckDBInstance.create(':memory:')).connect()
+  sql = await duckdb()
 })
 
 async function get(path: string, via = app): Promise<Response> {
@@ -78,52 +77,14 @@ async function saved(query: string, ext: string): Promise<string> {
   return file
 }
 
-async function sql(text: string): Promise<Row[]> {
-  return (await duck.runAndReadAll(text)).getRowObjectsJS() as Row[]
-}
-
-/** Timestamps as ISO-8601 strings (what NDJSON has), everything else as read. */
-async function parquetRows(file: string, times: string[]): Promise<Row[]> {
-  const star = times.length
-    ? `* REPLACE (${times.map((t) => `strftime("${t}", '%Y-%m-%dT%H:%M:%S.%gZ') AS "${t}"`).join(', ')})`
-    : '*'
-  const rows = await sql(`SELECT ${star} FROM read_parquet('${file}')`)
-  // INT64 columns (id, count) come back as bigint
-  return rows.map((r) =>
-    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
-  )
-}
-
-async function csvRows(file: string): Promise<Row[]> {
-  return sql(
-    `SELECT * FROM read_csv('${file}', header = true, all_varchar = true, allow_quoted_nulls = false)`,
-  )
-}
-
-/** A CSV row's cells as the NDJSON row's values: numbers parsed back, empty cells as null. */
-function typed(row: Row, numbers: string[]): Row {
-  const out: Row = {}
-  for (const [k, v] of Object.entries(row)) out[k] = v === null ? null : numbers.includes(k) ? Number(v) : v
-  return out
-}
-
 describe('GET /v1/export?table=records', () => {
-  /** A records row as its NDJSON line: the body as sent, with the stored verdict. */
-  const asLine = (r: Row) => ({
-    ...(JSON.parse(r.body as string) as Row),
-    deviceId: r.deviceId,
-    ts: r.ts,
-    score: r.score,
-    anomalies: r.anomalies,
-  })
-
   it('Parquet: the NDJSON export row for row (values, scores, kinds, timestamps)', async () => {
     const want = await ndjson('')
     expect(want).toHaveLength(5000)
     expect(want.filter((r) => r.anomalies !== '').length).toBeGreaterThan(20)
     const file = await saved('format=parquet', 'parquet')
-    const got = await parquetRows(file, ['ts'])
-    expect(got.map(asLine)).toEqual(want)
+    const got = await parquetRows(sql, file, ['ts'])
+    expect(got.map(recordAsLine)).toEqual(want)
     // level is the stored level (lower case), null where the record had none
     expect(got.filter((r) => r.level === 'error')).toHaveLength(20)
     expect(got.filter((r) => r.level === null)).toHaveLength(4980)
@@ -145,7 +106,7 @@ describe('GET /v1/export?table=records', () => {
     const want = await ndjson(q)
     expect(want).toHaveLength(800)
     const file = await saved(`${q}&format=parquet`, 'parquet')
-    expect((await parquetRows(file, ['ts'])).map(asLine)).toEqual(want)
+    expect((await parquetRows(sql, file, ['ts'])).map(recordAsLine)).toEqual(want)
     const temps = await sql(`SELECT (body->>'temp')::DOUBLE AS temp FROM read_parquet('${file}')`)
     expect(temps.map((t) => t.temp)).toEqual(want.map((r) => r.temp))
   })
@@ -153,8 +114,8 @@ describe('GET /v1/export?table=records', () => {
   it('CSV: the NDJSON export row for row, quoting commas, quotes, line breaks and edge spaces', async () => {
     const want = await ndjson('')
     const file = await saved('format=csv', 'csv')
-    const got = (await csvRows(file)).map((r) => typed(r, ['score']))
-    expect(got.map(asLine)).toEqual(want)
+    const got = await csvRows(sql, file, ['score'])
+    expect(got.map(recordAsLine)).toEqual(want)
   })
 
   it('an empty export is a valid Parquet file of no rows, and a CSV header', async () => {
@@ -173,9 +134,9 @@ describe('GET /v1/export?table=anomalies', () => {
     expect([...new Set(want.map((a) => a.kind))]).toEqual(expect.arrayContaining(['error', 'spike']))
     expect(want.some((a) => a.metric === null) && want.some((a) => a.metric === 'temp')).toBe(true)
     const file = await saved('table=anomalies&format=parquet', 'parquet')
-    expect(await parquetRows(file, ['ts'])).toEqual(want)
+    expect(await parquetRows(sql, file, ['ts'])).toEqual(want)
     const csv = await saved('table=anomalies&format=csv', 'csv')
-    expect((await csvRows(csv)).map((r) => typed(r, ['id', 'value', 'score']))).toEqual(want)
+    expect(await csvRows(sql, csv, ['id', 'value', 'score'])).toEqual(want)
   })
 
   it('pages through more anomalies than one store page (1000)', async () => {
@@ -212,10 +173,10 @@ describe('GET /v1/export?table=windows', () => {
     const series = new Set(want.map((w) => `${w.deviceId}/${w.metric}`))
     expect(series).toEqual(new Set(['pump-7/temp', 'pump-7/rpm', 'valve,"2"/temp', 'valve,"2"/rpm']))
     const file = await saved('table=windows&format=parquet', 'parquet')
-    expect(await parquetRows(file, ['start', 'end'])).toEqual(want)
+    expect(await parquetRows(sql, file, ['start', 'end'])).toEqual(want)
     const csv = await saved('table=windows&format=csv', 'csv')
     const numbers = ['count', 'mean', 'std', 'min', 'max', 'range']
-    expect((await csvRows(csv)).map((r) => typed(r, numbers))).toEqual(want)
+    expect(await csvRows(sql, csv, numbers)).toEqual(want)
   })
 
   it('since/until bound the end of a window; deviceId the series', async () => {

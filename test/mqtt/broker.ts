@@ -1,12 +1,12 @@
 // A real Mosquitto broker (Debian's `mosquitto`) on a free local port, with a temporary config and
 // one user (the tests connect as edgewatch would: credentials in the URL). Ready once its port
-// accepts a TCP connection; stopped with SIGTERM (SIGKILL after 5 s) and its directory removed.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+// accepts a TCP connection (test/tool-process.ts starts, watches and stops it).
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../runtimes.js'
+import { startTool } from '../tool-process.js'
 
 export const MOSQUITTO = process.env.MOSQUITTO ?? '/usr/sbin/mosquitto'
 const MOSQUITTO_PASSWD = process.env.MOSQUITTO_PASSWD ?? '/usr/bin/mosquitto_passwd'
@@ -49,47 +49,12 @@ export async function startBroker(): Promise<Broker> {
       '',
     ].join('\n'),
   )
-  const child: ChildProcess = spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const keep = (d: Buffer) => {
-    output = (output + d).slice(-20_000)
-  }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(timer)
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}:\n${output}`)
-    if (await accepts(port)) break
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`mosquitto was not listening on ${port} within 30 s:\n${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return {
-    url: `mqtt://${BROKER_USER}:${BROKER_PASSWORD}@127.0.0.1:${port}`,
-    stop,
-    output: () => output,
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
+  const tool = await startTool({
+    name: 'mosquitto',
+    command: MOSQUITTO,
+    args: ['-c', config],
+    dir,
+    ready: { port },
   })
+  return { url: `mqtt://${BROKER_USER}:${BROKER_PASSWORD}@127.0.0.1:${port}`, ...tool }
 }
