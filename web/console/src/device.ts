@@ -441,11 +441,13 @@ export function deviceView(root: HTMLElement, api: Api, live: Live, id: string):
   const timer = setInterval(() => void refresh(true), REFRESH_MS)
   let soon: ReturnType<typeof setTimeout> | undefined
   const off = live.onEvent((e) => {
-    if (e.data.deviceId !== id || soon) return
-    soon = setTimeout(() => {
+    if (e.data.deviceId !== id) return
+    // Every anomaly's metric counts, not only the first event's of the half second: a records
+    // event arriving first would otherwise leave a new metric out of the charts for good.
+    if (e.type === 'anomaly' && e.data.metric && !metrics.includes(e.data.metric))
+      metrics = [e.data.metric, ...metrics]
+    soon ??= setTimeout(() => {
       soon = undefined
-      if (e.type === 'anomaly' && e.data.metric && !metrics.includes(e.data.metric))
-        metrics = [e.data.metric, ...metrics]
       void refresh(true)
     }, 500)
   })
