@@ -21,6 +21,7 @@ import { isAbort, ProtocolError, RevokedError } from './errors.js'
 import { runHeartbeat } from './heartbeat.js'
 import { Notifier } from './notifier.js'
 import type { AgentStorage, Clock, Sensor } from './ports.js'
+import type { BatchPublisher } from './publisher.js'
 import { runSampler } from './sampler.js'
 import { runSender } from './sender.js'
 import { Session } from './session.js'
@@ -34,6 +35,11 @@ export interface AgentOptions {
   transport?: Transport
   /** fetch for the default transport (default: the global fetch). */
   fetch?: FetchLike
+  /**
+   * Publish batches to a broker (MQTT) instead of POST /v1/ingest; enrolment, heartbeats and apps
+   * still use the transport. The agent closes it when it ends.
+   */
+  publisher?: BatchPublisher
   enrolmentToken: string
   name?: string
   sensor: Sensor
@@ -131,6 +137,7 @@ export function createAgent(options: AgentOptions): Agent {
     clock,
     storage: options.storage,
     session,
+    publisher: options.publisher ?? null,
     backoff,
     outboxLimit,
     stats,
@@ -256,6 +263,7 @@ export function createAgent(options: AgentOptions): Agent {
     }
     if (!ended) {
       ended = true
+      await options.publisher?.close().catch(() => {})
       resolveDone()
     }
   }

@@ -3,6 +3,7 @@
 import type { BackoffPolicy } from './backoff.js'
 import type { Notifier } from './notifier.js'
 import type { AgentStorage, Clock } from './ports.js'
+import type { BatchPublisher } from './publisher.js'
 import type { Session } from './session.js'
 import type { AgentEvent, AgentStats, AgentStatus } from './stats.js'
 
@@ -10,6 +11,8 @@ export interface AgentContext {
   clock: Clock
   storage: AgentStorage
   session: Session
+  /** Where batches go instead of POST /v1/ingest (a broker), when the host gave one. */
+  publisher: BatchPublisher | null
   backoff: BackoffPolicy
   outboxLimit: number
   stats: AgentStats

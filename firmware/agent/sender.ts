@@ -1,5 +1,7 @@
 // Sends the outbox, oldest batch first, one batch at a time (so the server sees records in the order
-// they were read), each with its own Idempotency-Key. What an answer means for the batch:
+// they were read), each with its own Idempotency-Key. With a publisher (publisher.ts) a batch goes to
+// the broker instead: the broker's acknowledgement counts as a 2xx, a PublishError as no answer.
+// What an answer means for the batch:
 //   2xx                       committed: delete it
 //   400, 413, 415, 422        refused for good (the server keeps a dead letter; 422 idempotency_key_reused
 //                             is a bug here): delete it, count it as rejected, report it
@@ -10,6 +12,7 @@ import { retryDelay } from './backoff.js'
 import { type AgentContext, messageOf, refreshOutboxStats } from './context.js'
 import { errorOf, isAbort, jsonOf, ProtocolError, RevokedError } from './errors.js'
 import type { SealedBatch } from './ports.js'
+import { PublishError } from './publisher.js'
 import { pushRecent, type ServerAnomaly } from './stats.js'
 import { TransportError, type TransportResponse } from './transport.js'
 
@@ -78,23 +81,14 @@ export async function runSender(ctx: AgentContext, signal: AbortSignal): Promise
 
     let outcome: Outcome
     try {
-      const res = await ctx.session.call(
-        {
-          method: 'POST',
-          path: '/v1/ingest',
-          headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': batch.id },
-          body: batch.body,
-        },
-        signal,
-      )
-      outcome = outcomeOf(res)
-      if (res.status === 401) ctx.session.dropToken()
+      outcome = await deliver(ctx, batch, signal)
     } catch (e) {
       if (isAbort(e, signal)) return
       if (e instanceof RevokedError) return ctx.revoke()
       if (e instanceof TransportError) {
         ctx.setStatus('offline')
-        outcome = { kind: 'retry', code: 'network', reason: e.message, retryAfter: undefined }
+        const code = e instanceof PublishError ? e.code : 'network'
+        outcome = { kind: 'retry', code, reason: e.message, retryAfter: undefined }
       } else if (e instanceof ProtocolError) {
         const reason = `authentication failed: ${e.status} ${e.code}: ${e.message}`
         outcome = { kind: 'retry', code: e.code, reason, retryAfter: e.retryAfter }
@@ -157,8 +151,31 @@ export async function runSender(ctx: AgentContext, signal: AbortSignal): Promise
   }
 }
 
+/** One batch to POST /v1/ingest, or to the broker when the host gave a publisher. */
+async function deliver(ctx: AgentContext, batch: SealedBatch, signal: AbortSignal): Promise<Outcome> {
+  if (ctx.publisher) {
+    const deviceId = ctx.session.deviceId
+    // The sender starts after enrolment, so this is a bug, reported and retried by the supervisor.
+    if (deviceId === null) throw new Error('a batch cannot be published before enrolment')
+    await ctx.publisher.publish(deviceId, batch, signal)
+    // The broker took it all; what the server refuses of it goes to its dead letters, unseen here.
+    return { kind: 'acked', accepted: batch.records, refused: 0, anomalyCount: 0, anomalies: [] }
+  }
+  const res = await ctx.session.call(
+    {
+      method: 'POST',
+      path: '/v1/ingest',
+      headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': batch.id },
+      body: batch.body,
+    },
+    signal,
+  )
+  if (res.status === 401) ctx.session.dropToken()
+  return outcomeOf(res)
+}
+
 /** The fields of a server anomaly the agent passes on (see the ingest answer's schema). */
-function isAnomaly(a: unknown): a is ServerAnomaly {
+export function isAnomaly(a: unknown): a is ServerAnomaly {
   const x = a as ServerAnomaly | null
   return typeof x === 'object' && x !== null && typeof x.kind === 'string' && typeof x.ts === 'string'
 }

@@ -1,10 +1,12 @@
 // `edgewatch device` runs one device agent (state kept in a directory, so a restart is the same
-// device), and `edgewatch simulate` runs a simulated fleet of them in this process and reports what
+// device; its batches over HTTP, or to an MQTT broker with --transport mqtt), and `edgewatch simulate` runs a simulated fleet of them in this process and reports what
 // it measured; with an admin token it also checks the server's side (records stored, faults found).
 
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import type { ServerAnomaly } from '../../firmware/agent/stats.js'
 import { createNodeAgent } from '../../firmware/node/agent.js'
+import { type MqttPublisherOptions, mqttPublisher } from '../../firmware/node/mqtt-publisher.js'
 import {
   type Progress,
   type SimulationOptions,
@@ -12,7 +14,7 @@ import {
   simulate,
 } from '../../firmware/node/simulator.js'
 import { createEnvironment, createPump, parseTime, withFaults } from '../../firmware/sensors/index.js'
-import { ConfigError } from '../config.js'
+import { ConfigError, parseMqtt } from '../config.js'
 import { clean } from './fleet/format.js'
 
 const AGENT_VERSION = '0.1.0'
@@ -51,10 +53,15 @@ export async function deviceCommand(args: string[]): Promise<number> {
       rate: { type: 'string' },
       'batch-ms': { type: 'string' },
       seed: { type: 'string' },
+      transport: { type: 'string' },
+      mqtt: { type: 'string' },
+      'mqtt-username': { type: 'string' },
+      'mqtt-password': { type: 'string' },
     },
     strict: true,
   })
   const server = required(values.server ?? process.env.EDGEWATCH_SERVER, '--server URL')
+  const broker = brokerOf(values, process.env)
   const sensorKind = values.sensor ?? 'pump'
   if (sensorKind !== 'pump' && sensorKind !== 'env') throw new ConfigError('--sensor must be pump or env')
   const name = values.name ?? 'device'
@@ -71,8 +78,10 @@ export async function deviceCommand(args: string[]): Promise<number> {
     rateHz: positive(values.rate, 1, '--rate'),
     batchMs: positive(values['batch-ms'], 5000, '--batch-ms'),
     agentVersion: AGENT_VERSION,
+    ...(broker ? { publisher: mqttPublisher({ ...broker, onAnomaly: printAnomaly }) } : {}),
     onEvent: (e) => {
-      if (e.type === 'enrolled') process.stderr.write(`enrolled as ${e.deviceId}\n`)
+      if (e.type === 'anomalies') for (const a of e.anomalies) printAnomaly(a)
+      else if (e.type === 'enrolled') process.stderr.write(`enrolled as ${e.deviceId}\n`)
       else if (e.type === 'status') process.stderr.write(`status: ${e.status}\n`)
       else if (e.type === 'error') process.stderr.write(`${e.code}: ${e.message}\n`)
       else if (e.type === 'revoked') process.stderr.write('revoked by the server: stopping\n')
@@ -95,6 +104,46 @@ export async function deviceCommand(args: string[]): Promise<number> {
     `${s.deviceId ?? 'not enrolled'}: ${s.readings} readings, ${s.recordsAcked} acknowledged, ${s.outboxDepth} batches still queued\n`,
   )
   return s.status === 'revoked' ? 1 : 0
+}
+
+/**
+ * The broker of --transport mqtt: --mqtt URL (or EDGEWATCH_MQTT_URL), its credentials from the URL
+ * or --mqtt-username and --mqtt-password; null for HTTP. `--mqtt` alone means --transport mqtt.
+ */
+export function brokerOf(
+  values: { transport?: string; mqtt?: string; 'mqtt-username'?: string; 'mqtt-password'?: string },
+  env: Record<string, string | undefined>,
+): MqttPublisherOptions | null {
+  const transport = values.transport ?? (values.mqtt === undefined ? 'http' : 'mqtt')
+  if (transport !== 'http' && transport !== 'mqtt')
+    throw new ConfigError(`--transport must be http or mqtt; got ${JSON.stringify(transport.slice(0, 40))}`)
+  const credentials = values['mqtt-username'] !== undefined || values['mqtt-password'] !== undefined
+  if (transport === 'http') {
+    if (values.mqtt !== undefined || credentials)
+      throw new ConfigError('--mqtt, --mqtt-username and --mqtt-password go with --transport mqtt')
+    return null
+  }
+  const url = values.mqtt ?? env.EDGEWATCH_MQTT_URL
+  if (!url?.trim()) throw new ConfigError('--transport mqtt needs --mqtt URL (or EDGEWATCH_MQTT_URL)')
+  // The server's own check of a broker URL (mqtt, mqtts, ws or wss, with a host), worded for the flag.
+  let config: { url: string }
+  try {
+    config = parseMqtt({ EDGEWATCH_MQTT_URL: url })!
+  } catch (e) {
+    const name = values.mqtt === undefined ? 'EDGEWATCH_MQTT_URL' : '--mqtt'
+    throw new ConfigError((e as Error).message.replace('EDGEWATCH_MQTT_URL', name))
+  }
+  return {
+    url: config.url,
+    ...(values['mqtt-username'] === undefined ? {} : { username: values['mqtt-username'] }),
+    ...(values['mqtt-password'] === undefined ? {} : { password: values['mqtt-password'] }),
+  }
+}
+
+/** One line per anomaly the server found in this device's records. */
+function printAnomaly(a: ServerAnomaly): void {
+  const what = a.metric === null ? '' : ` ${clean(a.metric)}=${a.value ?? '?'}`
+  process.stderr.write(`anomaly ${clean(a.kind)}${what} at ${clean(a.ts)}\n`)
 }
 
 export async function simulateCommand(args: string[]): Promise<number> {

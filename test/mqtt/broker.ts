@@ -25,9 +25,19 @@ export interface Broker {
 export const BROKER_USER = 'edgewatch'
 export const BROKER_PASSWORD = 'broker-secret-1'
 
-export async function startBroker(): Promise<Broker> {
+export interface BrokerOptions {
+  /** Listen here (default: a free port); a broker started again on the same port comes back for its clients. */
+  port?: number
+  /**
+   * Keep sessions and queued messages in this directory (it outlives the broker), so a broker stopped
+   * and started again still holds what it had taken; default: in memory only.
+   */
+  persistenceDir?: string
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'edgewatch-mosquitto-'))
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
   const passwords = join(dir, 'passwords')
   execFileSync(MOSQUITTO_PASSWD, ['-c', '-b', passwords, BROKER_USER, BROKER_PASSWORD])
   const config = join(dir, 'mosquitto.conf')
@@ -39,7 +49,9 @@ export async function startBroker(): Promise<Broker> {
       `password_file ${passwords}`,
       // Started as root, mosquitto would switch to its own user, who cannot read this directory.
       `user ${userInfo().username}`,
-      'persistence false',
+      ...(options.persistenceDir
+        ? ['persistence true', `persistence_location ${options.persistenceDir}/`]
+        : ['persistence false']),
       // A persistent session keeps every message while edgewatch is down (the default keeps 1000).
       'max_queued_messages 0',
       'log_dest stderr',
