@@ -25,6 +25,7 @@ import { requestLog } from './http/request-log.js'
 import { instrumentStore } from './observability/instrument-store.js'
 import { Metrics } from './observability/metrics.js'
 import { influxWriteRoutes } from './protocols/influx/write-routes.js'
+import { otlpExportRoutes } from './protocols/otlp/export-routes.js'
 import { appRoutes } from './routes/apps.js'
 import { deploymentRoutes } from './routes/deployments.js'
 import { deviceApiRoutes } from './routes/device.js'
@@ -68,6 +69,8 @@ export interface AppDeps {
   stream?: Partial<StreamOptions>
   /** Influx line protocol: the tags that name a point's device, first present wins (default: device, host). */
   influxDeviceTags?: readonly string[]
+  /** OTLP: the attributes that name a record's device, first present wins (default: device.id, service.instance.id). */
+  otlpDeviceAttributes?: readonly string[]
 }
 
 export function createApp(deps: AppDeps) {
@@ -127,6 +130,7 @@ export function createApp(deps: AppDeps) {
   )
   ingestRoutes(app, ctx)
   influxWriteRoutes(app, ctx, { deviceTags: deps.influxDeviceTags })
+  otlpExportRoutes(app, ctx, { deviceAttributes: deps.otlpDeviceAttributes })
   deviceApiRoutes(app, ctx)
   relayRoutes(app, ctx)
   fleetRoutes(app, ctx)

@@ -74,6 +74,7 @@ export function bootstrap(parts: RuntimeParts): Started {
     fleet: { heartbeatIntervalMs: config.heartbeatIntervalMs, heartbeatTimeoutMs: config.heartbeatTimeoutMs },
     corsOrigins: config.corsOrigins,
     influxDeviceTags: config.influxDeviceTags,
+    otlpDeviceAttributes: config.otlpDeviceAttributes,
     maxAppBytes: config.maxAppBytes,
     stream: { supported: parts.streams ?? true, maxMs: config.streamMaxMs, shutdown: parts.shutdown },
     version: VERSION,

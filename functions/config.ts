@@ -31,6 +31,8 @@ export interface ServiceConfig {
   streamMaxMs: number
   /** EDGEWATCH_INFLUX_DEVICE_TAGS: the line protocol tags that name a point's device, first present wins. */
   influxDeviceTags: string[]
+  /** EDGEWATCH_OTLP_DEVICE_ATTRIBUTES: the OTLP attributes that name a record's device, first present wins. */
+  otlpDeviceAttributes: string[]
   /** EDGEWATCH_MQTT_URL (or `serve --mqtt`): the broker to take records from (Node only); null: none. */
   mqtt: MqttConfig | null
 }
@@ -150,6 +152,11 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     maxAppBytes: parseBytes(env.EDGEWATCH_MAX_APP_BYTES ?? '256KiB', 'EDGEWATCH_MAX_APP_BYTES'),
     streamMaxMs: parseDuration(env.EDGEWATCH_STREAM_MAX ?? '5m', 'EDGEWATCH_STREAM_MAX'),
     influxDeviceTags: parseTagList(env.EDGEWATCH_INFLUX_DEVICE_TAGS ?? 'device,host'),
+    otlpDeviceAttributes: parseTagList(
+      env.EDGEWATCH_OTLP_DEVICE_ATTRIBUTES ?? 'device.id,service.instance.id',
+      'EDGEWATCH_OTLP_DEVICE_ATTRIBUTES',
+      'device.id,service.instance.id',
+    ),
     mqtt: parseMqtt(env),
   }
 }
@@ -184,13 +191,16 @@ export function parseMqtt(env: Env): MqttConfig | null {
 }
 
 /** "device,host": tag keys, comma separated, at least one. */
-export function parseTagList(text: string): string[] {
+export function parseTagList(
+  text: string,
+  variable = 'EDGEWATCH_INFLUX_DEVICE_TAGS',
+  example = 'device,host',
+): string[] {
   const list = text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-  if (list.length === 0)
-    throw new ConfigError('EDGEWATCH_INFLUX_DEVICE_TAGS must name at least one tag, e.g. device,host')
+  if (list.length === 0) throw new ConfigError(`${variable} must name at least one name, e.g. ${example}`)
   return list
 }
 

@@ -17,8 +17,8 @@ export interface IngestInput {
   text: string | undefined
   /** The body's bytes (after decompression), kept in the dead letters when they are not text. */
   bytes: Uint8Array
-  /** A JSON format, or a parser of another protocol's body (Influx line protocol). */
-  format: BodyFormat | BodyParser
+  /** A JSON format, or a parser of another protocol's body (Influx line protocol, OTLP). */
+  format: BodyFormat | BodyParser | BinaryBodyParser
   contentType: string
   idempotencyKey: string | undefined
   /** Set when the body could not be read as sent (a broken gzip stream): refused, its bytes kept. */
@@ -29,6 +29,13 @@ export interface IngestInput {
 
 /** Reads a body of another format into records and rejections, as parseBody does for JSON. */
 export type BodyParser = (text: string, now: number, pause: Pause, device?: string) => Promise<ParsedBody>
+
+/** Reads a body's bytes (protobuf need not be UTF-8): an empty body is handed to it too. */
+export interface BinaryBodyParser {
+  binary: (bytes: Uint8Array, now: number, pause: Pause, device?: string) => Promise<ParsedBody>
+  /** Whether the body is text (JSON) and is kept as text in a dead letter; else as its bytes. */
+  textual: boolean
+}
 
 export type Listed = Omit<Rejection, 'raw'>
 
@@ -54,23 +61,39 @@ export async function prepare(input: IngestInput, now: number, pause: Pause): Pr
     const { code, message } = input.unreadable
     return refusal(code, message, [await bytesLetter('body', message, contentType, input.bytes)])
   }
+  if (typeof input.format === 'object') return parsedInto(input, now, pause, input.format)
   if (input.text === undefined) {
     const reason = 'body is not valid UTF-8'
     return refusal('invalid_encoding', reason, [await bytesLetter('body', reason, contentType, input.bytes)])
   }
   // A search, not trim(): trim would copy a large body to find out.
   if (!/\S/.test(input.text)) return refusal('empty_body', 'the body holds no records', [])
+  return parsedInto(input, now, pause, input.format)
+}
+
+async function parsedInto(
+  input: IngestInput,
+  now: number,
+  pause: Pause,
+  format: IngestInput['format'],
+): Promise<Prepared> {
   let parsed: Awaited<ReturnType<typeof parseBody>>
   try {
     parsed =
-      typeof input.format === 'function'
-        ? await input.format(input.text, now, pause, input.device)
-        : await parseBody(input.text, input.format, now, pause, input.device)
+      typeof format === 'object'
+        ? await format.binary(input.bytes, now, pause, input.device)
+        : typeof format === 'function'
+          ? await format(input.text!, now, pause, input.device)
+          : await parseBody(input.text!, format, now, pause, input.device)
   } catch (e) {
     if (!(e instanceof BodyError)) throw e
-    return refusal('invalid_body', e.message, [
-      await textLetter('body', e.message, contentType, input.text, input.bytes),
-    ])
+    return {
+      records: [],
+      rejectedCount: 1,
+      rejected: [{ reason: e.message }],
+      letters: [await wholeLetter(e.message, input)],
+      refusal: { code: 'invalid_body', message: e.message, details: null },
+    }
   }
   const { records, rejected, rejectedCount } = parsed
   const letters = await lettersFor(rejected, rejectedCount, input)
@@ -104,7 +127,15 @@ async function lettersFor(rejected: Rejection[], count: number, input: IngestInp
     const reason =
       `${count} entries were rejected; ${unkept} of them have no dead letter of their own, ` +
       'so this one keeps the whole body'
-    letters.push(await textLetter('body', reason, input.contentType, input.text!, input.bytes))
+    letters.push(await wholeLetter(reason, input))
   }
   return letters
+}
+
+/** A dead letter that keeps the whole body: as text when it is text, else its bytes. */
+function wholeLetter(reason: string, input: IngestInput): Promise<Letter> {
+  const binary = typeof input.format === 'object' && !input.format.textual
+  return input.text === undefined || binary
+    ? bytesLetter('body', reason, input.contentType, input.bytes)
+    : textLetter('body', reason, input.contentType, input.text, input.bytes)
 }

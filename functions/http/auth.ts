@@ -73,6 +73,9 @@ const SELF_AUTHENTICATED = new Set([
   '/v1/gateway/relay',
   // Influx line protocol: credentials as Influx clients send them (protocols/influx/credentials.ts).
   '/v1/write',
+  // OTLP/HTTP: answers a refusal in OTLP's shape (protocols/otlp/export-routes.ts).
+  '/v1/otlp/v1/logs',
+  '/v1/otlp/v1/metrics',
 ])
 /** Routes for a device's own token only: heartbeat, goodbye, and downloading the apps it is to run. */
 const DEVICE_ROUTES = new Set(['/v1/device/heartbeat', '/v1/device/goodbye'])
