@@ -59,7 +59,10 @@ const nab: NabResult | null = values['no-nab']
   ? null
   : await step('NAB, default configuration', () => nabDefaults(kernel, values.nab))
 
-const pct = (x: number) => `${(100 * x).toFixed(2)} %`
+/** Figures are cut, never rounded up (the house rule): 0.19194 prints 0.191. */
+const down = (x: number, digits: number) =>
+  (Math.floor(x * 10 ** digits + 1e-9) / 10 ** digits).toFixed(digits)
+const pct = (x: number) => `${down(100 * x, 2)} %`
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT MET')
 
 console.log('Seeded faults (default configuration; targets: recall >= 95 %, clean rows flagged <= 1 %)')
@@ -95,13 +98,13 @@ for (const p of persistent) {
       String(p.runs).padStart(4),
       String(p.rowsPerRun).padStart(9),
       String(p.baselineRows).padStart(9),
-      p.precision.toFixed(3).padStart(10),
-      p.recall.toFixed(3).padStart(7),
-      p.f1.toFixed(3).padStart(6),
+      down(p.precision, 3).padStart(10),
+      down(p.recall, 3).padStart(7),
+      down(p.f1, 3).padStart(6),
       `   ${verdict(p.f1 >= TARGET.f1)}`,
     ].join(' '),
   )
-  const kinds = Object.entries(p.recallByKind).map(([k, r]) => `${k} ${r.toFixed(2)}`)
+  const kinds = Object.entries(p.recallByKind).map(([k, r]) => `${k} ${down(r, 2)}`)
   console.log(`${''.padEnd(41)}recall by kind: ${kinds.join(', ')}`)
 }
 if (nab) {
@@ -110,7 +113,7 @@ if (nab) {
   console.log('profile              whole corpus   2-fold (mean)')
   for (const profile of Object.keys(nab.whole))
     console.log(
-      `${profile.padEnd(20)} ${nab.whole[profile]!.toFixed(2).padStart(12)} ${nab.twoFold[profile]!.toFixed(2).padStart(15)}`,
+      `${profile.padEnd(20)} ${down(nab.whole[profile]!, 2).padStart(12)} ${down(nab.twoFold[profile]!, 2).padStart(15)}`,
     )
 }
 console.log(
