@@ -3,9 +3,12 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { projectRoot } from '../../kernels/node.js'
 import { type ServerProcess, startServer } from '../../test/server-process.js'
+import { ConfigError } from '../config.js'
+import { brokerOf } from './device.js'
 
 const ADMIN = 'cli-device-admin-token'
 const dir = mkdtempSync(join(tmpdir(), 'edgewatch-cli-device-'))
@@ -128,4 +131,49 @@ describe('edgewatch device', () => {
     expect(mine.map((d) => d.deviceId)).toEqual([id])
     expect(mine[0]!.recordCount).toBeGreaterThan(10)
   }, 60_000)
+})
+
+describe('edgewatch device --transport', () => {
+  it('takes the broker from --mqtt or EDGEWATCH_MQTT_URL, the flags credentials over the URL ones', () => {
+    expect(brokerOf({}, { EDGEWATCH_MQTT_URL: 'mqtt://u:p@b:1883' })).toBeNull()
+    expect(brokerOf({ transport: 'mqtt' }, { EDGEWATCH_MQTT_URL: 'mqtt://u:p@b:1883' })).toEqual({
+      url: 'mqtt://u:p@b:1883',
+    })
+    // --mqtt alone means MQTT.
+    expect(brokerOf({ mqtt: 'mqtts://b', 'mqtt-username': 'dev', 'mqtt-password': 's3' }, {})).toEqual({
+      url: 'mqtts://b',
+      username: 'dev',
+      password: 's3',
+    })
+    expect(() => brokerOf({ transport: 'mqtt' }, {})).toThrow(/--transport mqtt needs --mqtt URL/)
+    expect(() => brokerOf({ transport: 'pigeon' }, {})).toThrow(/--transport must be http or mqtt/)
+    expect(() => brokerOf({ transport: 'http', mqtt: 'mqtt://b' }, {})).toThrow(/go with --transport mqtt/)
+    expect(() => brokerOf({ mqtt: 'http://b' }, {})).toThrow(/^--mqtt must be a broker URL/)
+    expect(() => brokerOf({ transport: 'mqtt' }, { EDGEWATCH_MQTT_URL: 'b:1883' })).toThrow(
+      /^EDGEWATCH_MQTT_URL must be a broker URL/,
+    )
+  })
+
+  it('answers any flags with a broker or a ConfigError, nothing else', () => {
+    const text = fc.option(fc.oneof(fc.string(), fc.webUrl(), fc.constantFrom('mqtt', 'http', 'mqtt://')), {
+      nil: undefined,
+    })
+    fc.assert(
+      fc.property(text, text, text, text, text, (transport, mqtt, username, password, env) => {
+        const values = { transport, mqtt, 'mqtt-username': username, 'mqtt-password': password }
+        try {
+          const broker = brokerOf(values, { EDGEWATCH_MQTT_URL: env })
+          if (broker) expect(['mqtt:', 'mqtts:', 'ws:', 'wss:']).toContain(new URL(broker.url).protocol)
+        } catch (e) {
+          expect(e).toBeInstanceOf(ConfigError)
+        }
+      }),
+    )
+  })
+
+  it('refuses a bad transport before it starts, with exit code 2', async () => {
+    const r = await run(['device', '--server', server.url, '--enrol', token, '--transport', 'pigeon'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--transport must be http or mqtt; got "pigeon"/)
+  }, 30_000)
 })
