@@ -3,9 +3,10 @@
 // bench/nab's runner with the defaults). Prints a table per check, progress on stderr, and ends with
 // one JSON line. Tune on the tuning data only (bench/faults/streams.ts, pump seeds 1-20); every
 // figure here but the first row is on report data nobody tunes on.
-//   tsx bench/quality/cli.ts [--nab NAB_ROOT] [--no-nab]
+//   tsx bench/quality/cli.ts [--nab NAB_ROOT] [--no-nab]   (exit 1: NAB could not be read, the rest is reported)
 import { parseArgs } from 'node:util'
 import { loadNodeKernel } from '../../kernels/node.js'
+import { NabInputError } from '../nab/errors.js'
 import { type NabResult, nabDefaults } from './nab-default.js'
 import { compressorRuns, type PersistentResult, persistentCheck, pumpEquipmentRuns } from './persistent.js'
 import { REPORT_SEEDS } from './pump-runs.js'
@@ -20,10 +21,33 @@ import {
 
 const TARGET = { recall: 0.95, cleanFlagged: 0.01, f1: 0.8 }
 
-const { values } = parseArgs({
-  options: { nab: { type: 'string' }, 'no-nab': { type: 'boolean' } },
-  strict: true,
-})
+const USAGE = `usage: tsx bench/quality/cli.ts [--nab NAB_ROOT] [--no-nab]
+  --nab NAB_ROOT  the NAB data set (default: ../shared/datasets/nab beside the project root)
+  --no-nab        skip NAB (its figure is null in the JSON)`
+
+function options(): { nab?: string; 'no-nab'?: boolean } {
+  try {
+    const { values } = parseArgs({
+      options: {
+        nab: { type: 'string' },
+        'no-nab': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    })
+    if (values.help) {
+      console.log(USAGE)
+      process.exit(0)
+    }
+    return values
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}\n${USAGE}`)
+    process.exit(2)
+  }
+}
+
+const values = options()
 const began = performance.now()
 const kernel = await loadNodeKernel()
 
@@ -55,9 +79,15 @@ const persistent: PersistentResult[] = [
     persistentCheck(kernel, 'quality compressor runs (bench/quality)', compressorRuns(), seeds(1, 12)),
   ),
 ]
-const nab: NabResult | null = values['no-nab']
-  ? null
-  : await step('NAB, default configuration', () => nabDefaults(kernel, values.nab))
+let nab: NabResult | null = null
+try {
+  if (!values['no-nab']) nab = await step('NAB, default configuration', () => nabDefaults(kernel, values.nab))
+} catch (err) {
+  // A missing or broken corpus: say which, and report every other figure.
+  if (!(err instanceof NabInputError)) throw err
+  console.error(`\nNAB skipped: ${err.message}`)
+  process.exitCode = 1
+}
 
 /** Figures are cut, never rounded up (the house rule): 0.19194 prints 0.191. */
 const down = (x: number, digits: number) =>
