@@ -2,7 +2,7 @@
 // errors a device owner reads when the broker is unreachable, refuses the credentials, or goes away.
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Broker, mosquittoInstalled, startBroker } from '../../test/mqtt/broker.js'
+import { BROKER_USER, type Broker, mosquittoInstalled, startBroker } from '../../test/mqtt/broker.js'
 import { freePort } from '../../test/runtimes.js'
 import type { SealedBatch } from '../agent/ports.js'
 import { PublishError } from '../agent/publisher.js'
@@ -111,6 +111,24 @@ describe.runIf(run)('mqttPublisher with a real Mosquitto', () => {
       expect(gone.code).toBe('network')
     } finally {
       await publisher.close()
+    }
+  })
+
+  it('a message the broker refuses (an ACL): broker_refused, naming the topic', async () => {
+    const strict = await startBroker({
+      acl: [`user ${BROKER_USER}`, 'topic write edgewatch/dev-allowed/telemetry'],
+    })
+    const publisher = mqttPublisher({ url: strict.url })
+    try {
+      await publisher.publish('dev-allowed', batch('b', [{ ts: 1 }]), AbortSignal.timeout(10_000))
+      const e = await failure(
+        publisher.publish('dev-other', batch('b', [{ ts: 1 }]), AbortSignal.timeout(10_000)),
+      )
+      expect(e.code).toBe('broker_refused')
+      expect(e.message).toMatch(/refused the batch on edgewatch\/dev-other\/telemetry: Not authorized/)
+    } finally {
+      await publisher.close()
+      await strict.stop()
     }
   })
 

@@ -160,7 +160,10 @@ export function mqttPublisher(o: MqttPublisherOptions): BatchPublisher {
           // quota, a size limit). Other errors: the connection went away with it.
           if (typeof code === 'number' && code >= 0x80)
             settle(
-              new PublishError('broker_refused', `${where} refused the batch on ${topic}: ${error.message}`),
+              new PublishError(
+                'broker_refused',
+                `${where} refused the batch on ${topic}: ${refusal(error.message)}`,
+              ),
             )
           else settle(new PublishError('network', `${where}: ${error.message}`, { cause: error }))
         })
@@ -185,8 +188,8 @@ function connectError(where: string, e: Error): PublishError {
   return new PublishError('network', `${where} unreachable: ${e.message}`, { cause: e })
 }
 
-/** MQTT.js says "Connection refused: Not authorized"; keep the reason only. */
-const refusal = (message: string): string => message.replace(/^Connection refused:\s*/, '')
+/** MQTT.js says "Connection refused: Not authorized" or "Publish error: Not authorized"; keep the reason only. */
+const refusal = (message: string): string => message.replace(/^(Connection refused|Publish error):\s*/, '')
 
 function subscribeAnomalies(client: MqttClient, deviceId: string, onAnomaly: (a: ServerAnomaly) => void) {
   const topic = anomaliesTopic(deviceId)

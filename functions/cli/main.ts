@@ -38,9 +38,12 @@ Usage:
       reported an error there or the footer's record count differs from the records read.
 
   edgewatch device --server URL --enrol TOKEN [--name NAME] [--state-dir DIR] [--sensor pump|env]
-                   [--rate HZ] [--batch-ms MS]
+                   [--rate HZ] [--batch-ms MS] [--transport http|mqtt] [--mqtt URL]
+                   [--mqtt-username USER] [--mqtt-password PASS]
       Runs one device agent with a simulated sensor: it enrols once (its key and outbox are kept in
       --state-dir, ./device-NAME by default), then sends readings and heartbeats until stopped.
+      --transport mqtt (--mqtt URL or EDGEWATCH_MQTT_URL) publishes the readings to the broker, on
+      edgewatch/<deviceId>/telemetry with QoS 1; enrolment and heartbeats stay on --server.
 
   edgewatch simulate --server URL --enrol TOKEN --devices N [--rate HZ] [--duration 60s]
                      [--faults SPEC] [--labels-out FILE] [--gateway K] [--sensor pump|env|mixed]

@@ -33,6 +33,8 @@ export interface BrokerOptions {
    * and started again still holds what it had taken; default: in memory only.
    */
   persistenceDir?: string
+  /** Lines of a Mosquitto ACL file (e.g. `user edgewatch`, `topic write edgewatch/a/#`); default: no ACL. */
+  acl?: string[]
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
@@ -40,6 +42,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const port = options.port ?? (await freePort())
   const passwords = join(dir, 'passwords')
   execFileSync(MOSQUITTO_PASSWD, ['-c', '-b', passwords, BROKER_USER, BROKER_PASSWORD])
+  const acl = join(dir, 'acl')
+  if (options.acl) writeFileSync(acl, `${options.acl.join('\n')}\n`)
   const config = join(dir, 'mosquitto.conf')
   writeFileSync(
     config,
@@ -47,6 +51,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       `listener ${port} 127.0.0.1`,
       'allow_anonymous false',
       `password_file ${passwords}`,
+      ...(options.acl ? [`acl_file ${acl}`] : []),
       // Started as root, mosquitto would switch to its own user, who cannot read this directory.
       `user ${userInfo().username}`,
       ...(options.persistenceDir
