@@ -1,5 +1,6 @@
 // The MQTT publisher against a real Mosquitto (test/mqtt/broker.ts): what a PUBACK means, and the
 // errors a device owner reads when the broker is unreachable, refuses the credentials, or goes away.
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BROKER_USER, type Broker, mosquittoInstalled, startBroker } from '../../test/mqtt/broker.js'
@@ -111,6 +112,27 @@ describe.runIf(run)('mqttPublisher with a real Mosquitto', () => {
       expect(gone.code).toBe('network')
     } finally {
       await publisher.close()
+    }
+  })
+
+  it('a peer that accepts the connection but never answers: a network error after the connect timeout', async () => {
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as AddressInfo
+    const publisher = mqttPublisher({ url: `mqtt://127.0.0.1:${port}`, connectTimeoutMs: 300 })
+    try {
+      const started = Date.now()
+      const e = await failure(
+        publisher.publish('dev-f', batch('b', [{ ts: 1 }]), AbortSignal.timeout(10_000)),
+      )
+      expect(e.code).toBe('network')
+      expect(e.message).toMatch(/unreachable: no answer within 300 ms/)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290)
+    } finally {
+      await publisher.close()
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => silent.close(r))
     }
   })
 

@@ -71,7 +71,8 @@ export function mqttPublisher(o: MqttPublisherOptions): BatchPublisher {
         protocolVersion: 5,
         clean: true,
         reconnectPeriod: 0,
-        connectTimeout: connectTimeoutMs,
+        // Ours (below) fires first, with a clearer message; MQTT.js's own is the backstop.
+        connectTimeout: connectTimeoutMs + 1000,
         // One connection per device: a second agent with the same id would take it over.
         clientId: `edgewatch-agent-${deviceId}`,
         ...(username === undefined ? {} : { username }),
@@ -136,6 +137,7 @@ export function mqttPublisher(o: MqttPublisherOptions): BatchPublisher {
         )
       const connection = await connect(deviceId)
       signal.throwIfAborted()
+      if (connection.ended) throw new PublishError('network', `${where}: the connection closed`)
       const topic = telemetryTopic(deviceId)
       await new Promise<void>((resolve, reject) => {
         const settle = (error?: unknown) => {
