@@ -53,7 +53,7 @@ function hexIdsAsBase64(key: string, value: unknown): unknown {
     (key === 'traceId' || key === 'spanId' || key === 'trace_id' || key === 'span_id') &&
     typeof value === 'string'
   ) {
-    if (!HEX_ID.test(value)) return value // not hex: the decoder says what is wrong with it
+    if (!HEX_ID.test(value)) throw new Error(`${key} is not hex: ${JSON.stringify(value.slice(0, 40))}`)
     const bytes = new Uint8Array(value.length / 2)
     for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(value.slice(2 * i, 2 * i + 2), 16)
     return base64Encode(bytes)
