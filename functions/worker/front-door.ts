@@ -2,7 +2,7 @@
 // request changes (shards.ts says which). A device's own requests go to its shard; a batch from an
 // ingest token holding several shards' devices is split (split.ts), each part sent to its shard,
 // and the answers merged (merge.ts) into the one a single writer would have given; an Influx write
-// likewise (influx.ts). Anything the front door cannot judge as the app would (a wrong token, an
+// likewise (influx.ts), and an OTLP export (otlp.ts). Anything the front door cannot judge as the app would (a wrong token, an
 // unsupported type, an invalid key) goes whole to a shard, which answers it exactly as before.
 
 import { DEVICE_TOKEN_PREFIX } from '../domain/fleet/credentials.js'
@@ -14,11 +14,16 @@ import { RelayRequest } from '../http/fleet-schemas.js'
 import type { InFlight } from '../http/in-flight.js'
 import { readJson } from '../http/json-body.js'
 import type { InfluxApi } from '../protocols/influx/answers.js'
+import { offeredTokens } from '../protocols/influx/credentials.js'
+import { type OtlpAnswer, type Signal, statusAnswer } from '../protocols/otlp/answers.js'
+import { DEFAULT_DEVICE_ATTRIBUTES } from '../protocols/otlp/attributes.js'
+import { encodingOf, type OtlpEncoding } from '../protocols/otlp/request-body.js'
 import type { IdempotentAnswer } from '../store/port.js'
 import { type Answered, type BatchRoute, errorResponse, ingestRoute } from './batch-route.js'
 import { bearerToken, type DeviceTokens } from './device-tokens.js'
 import { fingerprint, IDEMPOTENCY_KEY, keyReused, partHash, partKey, reusedKey } from './idempotency.js'
 import { influxRoute, influxWrite } from './influx.js'
+import { mergeAnswers, planExport, refusalOf, withFingerprint } from './otlp.js'
 import { routeOf, SHARD_HEADER, shardOf } from './shards.js'
 
 export interface FrontDoorParts {
@@ -34,6 +39,8 @@ export interface FrontDoorParts {
   idempotencyTtlMs: number
   /** The line protocol tags that name a point's device (EDGEWATCH_INFLUX_DEVICE_TAGS). */
   influxDeviceTags: readonly string[]
+  /** The OTLP attributes that name a record's device (EDGEWATCH_OTLP_DEVICE_ATTRIBUTES). */
+  otlpDeviceAttributes?: readonly string[]
   /** The stored answer of a part key (the store every shard shares). */
   findIdempotent(key: string, notBefore: number): Promise<IdempotentAnswer | undefined>
 }
@@ -58,6 +65,8 @@ export class FrontDoor {
         return this.ingest(request, relayed)
       case 'influx':
         return this.influx(request, route.api)
+      case 'otlp':
+        return this.otlp(request, route.signal)
       case 'relay':
         return this.relay(request)
       case 'device-token':
@@ -102,24 +111,109 @@ export class FrontDoor {
   /** An Influx write: a device token's goes to its shard, a service token's is cut like a batch. */
   private async influx(request: Request, api: InfluxApi): Promise<Response> {
     const write = influxWrite(request, api)
-    // The first token that is one decides, as the route reads them (protocols/influx/credentials.ts).
-    let service = false
-    for (const token of write.tokens) {
-      if (token.length === 0 || token.length > 512) continue
-      if (this.p.isServiceToken(token)) {
-        service = true
-        break
-      }
-      if (token.startsWith(DEVICE_TOKEN_PREFIX)) {
-        const device = await this.p.devices.deviceOf(token)
-        return this.send(device === undefined ? 0 : shardOf(device, this.p.shards), request)
-      }
-    }
+    const who = await this.holder(write.tokens)
+    if (typeof who === 'number') return this.send(who, request)
+    const service = who === 'service'
     const key = request.headers.get('idempotency-key') ?? undefined
     if (!service || !write.named || !write.precision || (key !== undefined && !IDEMPOTENCY_KEY.test(key)))
       return this.send(0, request)
     const how = influxRoute(api, write.precision, this.p.influxDeviceTags, this.p.shards)
     return this.holding(request, true, how.error, () => this.batch(request, key, how))
+  }
+
+  /**
+   * Whose tokens these are, the first that is one deciding, as the Influx and OTLP routes read them
+   * (protocols/influx/credentials.ts): a service token's, a device token's shard, or neither.
+   */
+  private async holder(tokens: string[]): Promise<'service' | number | undefined> {
+    for (const token of tokens) {
+      if (token.length === 0 || token.length > 512) continue
+      if (this.p.isServiceToken(token)) return 'service'
+      if (token.startsWith(DEVICE_TOKEN_PREFIX)) {
+        const device = await this.p.devices.deviceOf(token)
+        return device === undefined ? 0 : shardOf(device, this.p.shards)
+      }
+    }
+    return undefined
+  }
+
+  /** An OTLP export: a device token's goes to its shard, a service token's is cut by device (otlp.ts). */
+  private async otlp(request: Request, signal: Signal): Promise<Response> {
+    const who = await this.holder(offeredTokens(request, new URLSearchParams()))
+    if (typeof who === 'number') return this.send(who, request)
+    const encoding = encodingOf(request.headers.get('content-type'))
+    const key = request.headers.get('idempotency-key') ?? undefined
+    if (who !== 'service' || !encoding || (key !== undefined && !IDEMPOTENCY_KEY.test(key)))
+      return this.send(0, request)
+    const refuse = (e: ApiError) =>
+      otlpResponse(statusAnswer(encoding, e.status as 400, e.message, e.headers))
+    return this.holding(request, true, refuse, () => this.export(request, signal, encoding, key, refuse))
+  }
+
+  private async export(
+    request: Request,
+    signal: Signal,
+    encoding: OtlpEncoding,
+    key: string | undefined,
+    refuse: (e: ApiError) => Response,
+  ): Promise<Response> {
+    let body: Awaited<ReturnType<typeof readBody>>
+    try {
+      body = await readBody(request, this.p.bodyLimitBytes)
+    } catch (e) {
+      if (e instanceof ApiError) return refuse(e)
+      throw e
+    }
+    const plan = body.unreadable
+      ? { whole: 0 }
+      : planExport(
+          signal,
+          encoding,
+          body.bytes,
+          this.p.otlpDeviceAttributes ?? DEFAULT_DEVICE_ATTRIBUTES,
+          this.p.shards,
+        )
+    const keys =
+      key === undefined
+        ? undefined
+        : await Promise.all(Array.from({ length: this.p.shards }, (_, i) => partKey(key, i)))
+    const headers = (shard: number, contentType?: string) => {
+      const h = new Headers(request.headers)
+      h.delete('content-length')
+      if (!body.unreadable) h.delete('content-encoding')
+      if (contentType) h.set('content-type', contentType)
+      if (keys) h.set('idempotency-key', keys[shard]!)
+      h.set(SHARD_HEADER, String(shard))
+      return h
+    }
+    if ('whole' in plan) {
+      if (keys && (await this.keyReused(keys, new Map([[plan.whole, await partHash(body.bytes)]]))))
+        return refuse(keyReused())
+      const headersOf = headers(plan.whole)
+      return this.send(plan.whole, request, {
+        body: body.bytes as Uint8Array<ArrayBuffer>,
+        headers: headersOf,
+      })
+    }
+    const salt = keys ? await fingerprint(body.bytes) : undefined
+    const bodies = plan.parts.map((p) => (salt === undefined ? p.body : withFingerprint(p.body, salt)))
+    if (keys) {
+      const hashes = new Map<number, string>()
+      for (const [i, p] of plan.parts.entries()) hashes.set(p.shard, await partHash(bodies[i]!))
+      if (await this.keyReused(keys, hashes)) return refuse(keyReused())
+    }
+    // One part after the other, as a batch's (batch() says why); the first refused ends the export.
+    const answers: Uint8Array[] = []
+    for (const [i, p] of plan.parts.entries()) {
+      const res = await this.send(p.shard, request, {
+        body: bodies[i]! as Uint8Array<ArrayBuffer>,
+        headers: headers(p.shard, 'application/x-protobuf'),
+      })
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      if (res.status !== 200) return otlpResponse(refusalOf(res.status, bytes, encoding, res.headers))
+      answers.push(bytes)
+    }
+    return otlpResponse(mergeAnswers(signal, encoding, answers))
   }
 
   /**
@@ -256,4 +350,11 @@ export class FrontDoor {
     )
     return Response.json({ parts: answers }, { status: 200 })
   }
+}
+
+function otlpResponse(answer: OtlpAnswer): Response {
+  return new Response(answer.body as Uint8Array<ArrayBuffer> | string, {
+    status: answer.status,
+    headers: answer.headers,
+  })
 }

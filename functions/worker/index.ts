@@ -140,6 +140,7 @@ function frontDoor(env: Env): FrontDoor | Error | undefined {
       bodies: new InFlight(config.maxInFlightBytes),
       bodyLimitBytes: config.bodyLimitBytes,
       influxDeviceTags: config.influxDeviceTags,
+      otlpDeviceAttributes: config.otlpDeviceAttributes,
       idempotencyTtlMs: config.idempotencyTtlMs,
       findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
     })

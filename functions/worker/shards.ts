@@ -58,6 +58,8 @@ export type Route =
   | { kind: 'ingest' }
   /** Influx line protocol writes: a device token's to its shard; any other is split by device. */
   | { kind: 'influx'; api: 'v1' | 'v2' }
+  /** OTLP exports: a device token's to its shard; any other is split by device. */
+  | { kind: 'otlp'; signal: 'logs' | 'metrics' }
   /** POST /v1/gateway/relay: every part is routed on its own. */
   | { kind: 'relay' }
   /** A device's own route (heartbeat, goodbye, its apps): the shard of the device its token names. */
@@ -79,6 +81,8 @@ export function routeOf(method: string, path: string, query = ''): Route {
   if (method === 'POST' && path === '/v1/ingest') return { kind: 'ingest' }
   if (method === 'POST' && path === '/v1/write') return { kind: 'influx', api: 'v1' }
   if (method === 'POST' && path === '/api/v2/write') return { kind: 'influx', api: 'v2' }
+  if (method === 'POST' && path === '/v1/otlp/v1/logs') return { kind: 'otlp', signal: 'logs' }
+  if (method === 'POST' && path === '/v1/otlp/v1/metrics') return { kind: 'otlp', signal: 'metrics' }
   if (method === 'POST' && path === '/v1/gateway/relay') return { kind: 'relay' }
   if (method === 'POST' && (path === '/v1/device/heartbeat' || path === '/v1/device/goodbye'))
     return { kind: 'device-token' }

@@ -85,7 +85,8 @@ export function contentTypeOf(encoding: OtlpEncoding): string {
   return encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json'
 }
 
-function success(
+/** A 200 answer: empty when everything was stored, else how many were rejected and why. */
+export function success(
   signal: Signal,
   encoding: OtlpEncoding,
   partial: { rejected: number; message: string } | undefined,
