@@ -34,6 +34,7 @@ async function start(): Promise<Started> {
       EDGEWATCH_HEARTBEAT_INTERVAL: variable('heartbeat_interval'),
       EDGEWATCH_HEARTBEAT_TIMEOUT: variable('heartbeat_timeout'),
       EDGEWATCH_INFLUX_DEVICE_TAGS: variable('influx_device_tags'),
+      EDGEWATCH_OTLP_DEVICE_ATTRIBUTES: variable('otlp_device_attributes'),
     },
     tokens: {
       ingest: variable('ingest_token'),

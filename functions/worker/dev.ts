@@ -1,7 +1,7 @@
 // `npm run dev:edge`: the Worker under `wrangler dev` (local workerd, offline), configured from the
 // same environment as `npm start`: PORT, HOST, EDGEWATCH_DATA_DIR, the tokens (generated and kept
 // in the data directory when unset), EDGEWATCH_CONFIG, EDGEWATCH_RETENTION, EDGEWATCH_BODY_LIMIT and
-// the other EDGEWATCH_* bounds, EDGEWATCH_INFLUX_DEVICE_TAGS, and EDGEWATCH_SHARDS (wrangler.toml's when
+// the other EDGEWATCH_* bounds, EDGEWATCH_INFLUX_DEVICE_TAGS, EDGEWATCH_OTLP_DEVICE_ATTRIBUTES, and EDGEWATCH_SHARDS (wrangler.toml's when
 // unset).
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -30,6 +30,7 @@ const vars: Record<string, string | undefined> = {
   EDGEWATCH_STREAM_MAX: env.EDGEWATCH_STREAM_MAX,
   EDGEWATCH_SHARDS: env.EDGEWATCH_SHARDS,
   EDGEWATCH_INFLUX_DEVICE_TAGS: env.EDGEWATCH_INFLUX_DEVICE_TAGS,
+  EDGEWATCH_OTLP_DEVICE_ATTRIBUTES: env.EDGEWATCH_OTLP_DEVICE_ATTRIBUTES,
 }
 // The tokens go in an env file (wrangler shows such values as hidden), never on the command line
 // or in its output. Single quotes keep them literal; a token holding one goes as a --var instead.

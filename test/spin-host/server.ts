@@ -87,6 +87,7 @@ async function main() {
       heartbeat_interval: env.EDGEWATCH_HEARTBEAT_INTERVAL ?? '30s',
       heartbeat_timeout: env.EDGEWATCH_HEARTBEAT_TIMEOUT ?? '90s',
       influx_device_tags: env.EDGEWATCH_INFLUX_DEVICE_TAGS ?? 'device,host',
+      otlp_device_attributes: env.EDGEWATCH_OTLP_DEVICE_ATTRIBUTES ?? 'device.id,service.instance.id',
     },
   })
   instantiate(getCoreModule, host.imports) // compiles every core module once
