@@ -115,6 +115,8 @@ describe.runIf(mosquittoInstalled() || Boolean(process.env.CI))(
           onAnomaly: (a) => anomalies.push(a),
         }),
         backoff: { baseMs: 100, capMs: 2000 },
+        // The first heartbeat within 0.2 s (default: a random phase of up to 5 s).
+        heartbeatSpreadMs: 200,
         onEvent: (e) => events.push(e),
       })
       agents.push(agent)
