@@ -3,14 +3,22 @@
 // published as one message per device, its 25 records in an array, QoS 1, from 10 clients: the
 // rate is what the server committed while the broker held a backlog). Each round starts a fresh
 // `edgewatch serve` per input and loads it for BENCH_COMPARE_S (10) seconds, the inputs alternating
-// for BENCH_ROUNDS (3) rounds; medians in the JSON line. OTLP is not built yet (issue 16): null.
+// for BENCH_ROUNDS (3) rounds; medians in the JSON line. OTLP protobuf (/v1/otlp/v1/metrics) gets
+// each batch as an OpenTelemetry SDK exports it: a resource per device (device.id), a gauge per
+// metric (temp, latencyMs) holding the device's points. OTLP has no message beside a metric, and
+// each data point is a record of its own, so a batch of 1,000 records is 2,000 data points, stored
+// as 2,000 one-metric records: `otlp_records_per_s` counts the batch's records (as the other inputs
+// are counted), `otlp_data_points_per_s` what was stored.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { create, toBinary } from '@bufbuild/protobuf'
 import mqtt from 'mqtt'
+import { ExportMetricsServiceRequestSchema } from '../functions/protocols/otlp/gen/metrics_pb.js'
+import { metricsParser } from '../functions/protocols/otlp/metrics-body.js'
 import { mosquittoInstalled, startBroker } from '../test/mqtt/broker.js'
 import { startServer } from '../test/server-process.js'
-import { lineOf } from './ingest/influx.js'
+import { type BenchRecord, lineOf } from './ingest/influx.js'
 import { comparisonRecords, load } from './ingest/workload.js'
 import { median, report } from './stats.js'
 
@@ -19,6 +27,35 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const TOKEN = 'bench-ingest-token-0001'
 
 const batches = comparisonRecords()
+
+/** A batch as an OTLP metrics export, protobuf: per device a resource, per metric a gauge of its points. */
+function otlpMetricsOf(batch: BenchRecord[]): Buffer {
+  const byDevice = new Map<string, BenchRecord[]>()
+  for (const r of batch) byDevice.set(r.deviceId, [...(byDevice.get(r.deviceId) ?? []), r])
+  const gauge = (name: 'temp' | 'latencyMs', records: BenchRecord[]) => ({
+    name,
+    data: {
+      case: 'gauge' as const,
+      value: {
+        dataPoints: records.map((r) => ({
+          timeUnixNano: BigInt(r.ts) * 1_000_000n,
+          value: { case: 'asDouble' as const, value: r[name] },
+        })),
+      },
+    },
+  })
+  const request = create(ExportMetricsServiceRequestSchema, {
+    resourceMetrics: [...byDevice].map(([device, records]) => ({
+      resource: {
+        attributes: [{ key: 'device.id', value: { value: { case: 'stringValue' as const, value: device } } }],
+      },
+      scopeMetrics: [
+        { scope: { name: 'bench' }, metrics: [gauge('temp', records), gauge('latencyMs', records)] },
+      ],
+    })),
+  })
+  return Buffer.from(toBinary(ExportMetricsServiceRequestSchema, request))
+}
 const inputs = {
   http_json: {
     path: '/v1/ingest',
@@ -30,11 +67,28 @@ const inputs = {
     headers: { authorization: `Token ${TOKEN}`, 'content-type': 'text/plain' },
     bodies: batches.map((b) => b.map(lineOf).join('\n')),
   },
+  otlp_protobuf: {
+    path: '/v1/otlp/v1/metrics',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-protobuf' },
+    bodies: batches.map(otlpMetricsOf),
+  },
 } as const
+
+// A 200 may carry a partial success: the bodies are checked to hold only data points that are stored.
+const parsed = await metricsParser({ encoding: 'protobuf', deviceAttributes: ['device.id'] }).binary(
+  inputs.otlp_protobuf.bodies[0]!,
+  Date.now(),
+  async () => {},
+)
+if (parsed.rejectedCount > 0 || parsed.records.length !== 2 * batches[0]!.length)
+  throw new Error(
+    `otlp: the bench export holds ${parsed.records.length} records, ${parsed.rejectedCount} rejected`,
+  )
 
 const runs: Record<keyof typeof inputs, { recordsPerS: number; p99: number }[]> = {
   http_json: [],
   line_protocol: [],
+  otlp_protobuf: [],
 }
 for (let round = 1; round <= ROUNDS; round++) {
   for (const name of Object.keys(inputs) as (keyof typeof inputs)[]) {
@@ -126,6 +180,8 @@ report({
   line_protocol_over_http_json: Number((rate('line_protocol') / rate('http_json')).toFixed(3)),
   mqtt_records_per_s: mqttRuns.length ? Math.round(median(mqttRuns)) : null,
   mqtt_over_http_json: mqttRuns.length ? Number((median(mqttRuns) / rate('http_json')).toFixed(3)) : null,
-  otlp_records_per_s: null,
-  not_built: ['otlp'],
+  otlp_records_per_s: rate('otlp_protobuf'),
+  otlp_data_points_per_s: rate('otlp_protobuf') * 2,
+  otlp_p99_ms: p99('otlp_protobuf'),
+  otlp_over_http_json: Number((rate('otlp_protobuf') / rate('http_json')).toFixed(3)),
 })

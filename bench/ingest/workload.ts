@@ -35,7 +35,7 @@ export async function load(
   url: string,
   path: string,
   headers: Record<string, string>,
-  bodies: string[],
+  bodies: (string | Buffer)[],
   seconds: number,
 ) {
   const r = await autocannon({
