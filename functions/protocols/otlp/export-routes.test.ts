@@ -97,7 +97,6 @@ describe('POST /v1/otlp/v1/logs', () => {
     expect(got[0]).toMatchObject({
       deviceId: 'pump-7',
       ts: new Date(T).toISOString(),
-      time: '2023-11-14T22:13:20Z',
       level: 'warn',
       severity: 'WARN',
       msg: 'pressure high',
