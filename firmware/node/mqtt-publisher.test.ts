@@ -30,6 +30,13 @@ async function failure(promise: Promise<unknown>): Promise<PublishError> {
   throw new Error('publish() resolved')
 }
 
+/** A client subscribed to `topic` on the broker at `url`. */
+async function subscriber(url: string, topic: string): Promise<MqttClient> {
+  const client = await mqtt.connectAsync(url, { protocolVersion: 5 })
+  await client.subscribeAsync(topic, { qos: 1 })
+  return client
+}
+
 describe.runIf(run)('mqttPublisher with a real Mosquitto', () => {
   let broker: Broker
   let watcher: MqttClient
@@ -100,9 +107,11 @@ describe.runIf(run)('mqttPublisher with a real Mosquitto', () => {
       expect(e.code).toBe('network')
       expect(e.message).toMatch(/unreachable: .*ECONNREFUSED/)
       const late = await startBroker({ port })
+      const listener = await subscriber(late.url, 'edgewatch/+/telemetry')
       try {
         await publisher.publish('dev-c', batch('b', [{ ts: 1 }]), AbortSignal.timeout(10_000))
       } finally {
+        await listener.endAsync(true)
         await late.stop()
       }
       // The broker went away: the next publish fails at once instead of waiting for a PUBACK.
@@ -138,8 +147,9 @@ describe.runIf(run)('mqttPublisher with a real Mosquitto', () => {
 
   it('a message the broker refuses (an ACL): broker_refused, naming the topic', async () => {
     const strict = await startBroker({
-      acl: [`user ${BROKER_USER}`, 'topic write edgewatch/dev-allowed/telemetry'],
+      acl: [`user ${BROKER_USER}`, 'topic readwrite edgewatch/dev-allowed/telemetry'],
     })
+    const listener = await subscriber(strict.url, 'edgewatch/dev-allowed/telemetry')
     const publisher = mqttPublisher({ url: strict.url })
     try {
       await publisher.publish('dev-allowed', batch('b', [{ ts: 1 }]), AbortSignal.timeout(10_000))
@@ -150,7 +160,27 @@ describe.runIf(run)('mqttPublisher with a real Mosquitto', () => {
       expect(e.message).toMatch(/refused the batch on edgewatch\/dev-other\/telemetry: Not authorized/)
     } finally {
       await publisher.close()
+      await listener.endAsync(true)
       await strict.stop()
+    }
+  })
+
+  it('a broker with no subscriber for the topic (edgewatch never connected): no_subscriber, the batch not taken', async () => {
+    const empty = await startBroker()
+    const publisher = mqttPublisher({ url: empty.url })
+    try {
+      const e = await failure(
+        publisher.publish('dev-g', batch('b', [{ ts: 1 }]), AbortSignal.timeout(10_000)),
+      )
+      expect(e.code).toBe('no_subscriber')
+      expect(e.message).toMatch(/has no subscriber for edgewatch\/dev-g\/telemetry.*edgewatch serve --mqtt/)
+      // Once something subscribes (edgewatch's persistent session), the same batch is taken.
+      const listener = await subscriber(empty.url, 'edgewatch/+/telemetry')
+      await publisher.publish('dev-g', batch('b', [{ ts: 1 }]), AbortSignal.timeout(10_000))
+      await listener.endAsync(true)
+    } finally {
+      await publisher.close()
+      await empty.stop()
     }
   })
 

@@ -1,6 +1,7 @@
 // The agent's batches over MQTT on Node (the BatchPublisher port, firmware/agent/publisher.ts), with
 // MQTT.js: each batch is one QoS 1 message on edgewatch/<deviceId>/telemetry, and publish() resolves
-// on its PUBACK, so a batch leaves the outbox only once the broker has it.
+// on its PUBACK, so a batch leaves the outbox only once the broker has it. Not on a PUBACK that says
+// the broker has no subscriber for the topic: it drops such a message, so the batch is kept.
 //
 // MQTT 5 with a clean session, and no reconnection of MQTT.js's own: a publish finds the connection
 // down, tries to connect once, and fails with a PublishError when it cannot; the agent's sender then
@@ -38,8 +39,17 @@ interface Connection {
   deviceId: string
   /** Fails every publish waiting for a PUBACK on this connection. */
   failures: Set<(error: Error) => void>
+  /** Message ids whose PUBACK said "no matching subscribers" (MQTT.js reports those as success). */
+  unheard: Set<number>
   ended: boolean
 }
+
+/**
+ * MQTT 5 PUBACK reason 0x10: the broker accepted the message but nobody subscribes to its topic, so it
+ * is dropped (edgewatch has never subscribed on this broker, or another topic). Not durable: the
+ * batch stays in the outbox and is published again later. A broker may also just answer 0x00.
+ */
+const NO_MATCHING_SUBSCRIBERS = 0x10
 
 export function mqttPublisher(o: MqttPublisherOptions): BatchPublisher {
   const url = new URL(o.url)
@@ -79,7 +89,18 @@ export function mqttPublisher(o: MqttPublisherOptions): BatchPublisher {
         ...(password === undefined ? {} : { password }),
       }
       const client = mqtt.connect(url.href, options)
-      const connection: Connection = { client, deviceId, failures: new Set(), ended: false }
+      const connection: Connection = {
+        client,
+        deviceId,
+        failures: new Set(),
+        unheard: new Set(),
+        ended: false,
+      }
+      // Seen before MQTT.js handles the PUBACK and calls the publish back.
+      client.on('packetreceive', (packet) => {
+        if (packet.cmd === 'puback' && packet.reasonCode === NO_MATCHING_SUBSCRIBERS)
+          connection.unheard.add(packet.messageId!)
+      })
       let settled = false
       const timer = setTimeout(
         () => fail(new Error(`no answer within ${connectTimeoutMs} ms`)),
@@ -155,7 +176,14 @@ export function mqttPublisher(o: MqttPublisherOptions): BatchPublisher {
         }, ackTimeoutMs)
         signal.addEventListener('abort', onAbort, { once: true })
         connection.failures.add(settle)
-        connection.client.publish(topic, telemetryPayload(batch.body), { qos: 1 }, (error) => {
+        connection.client.publish(topic, telemetryPayload(batch.body), { qos: 1 }, (error, packet) => {
+          if (!error && packet?.messageId !== undefined && connection.unheard.delete(packet.messageId))
+            return settle(
+              new PublishError(
+                'no_subscriber',
+                `${where} has no subscriber for ${topic}, so it kept nothing: is edgewatch serve --mqtt connected to this broker?`,
+              ),
+            )
           if (!error) return settle()
           const code = (error as { code?: unknown }).code
           // A PUBACK with a reason code of 0x80 or more: the broker refused this message (an ACL, a
