@@ -1,54 +1,27 @@
 // Influx writes through the front door over four shards (four apps on one store, in process) must
 // be answered and stored exactly as one app answers and stores them.
 import { describe, expect, it } from 'vitest'
-import { loadNodeKernel } from '../../kernels/node.js'
-import { createApp } from '../app.js'
-import { resolveAnalysisConfig } from '../domain/analysis-config.js'
-import { InFlight } from '../http/in-flight.js'
 import type { Store } from '../store/port.js'
 import { openSqliteStore } from '../store/sqlite.js'
-import { DeviceTokens } from './device-tokens.js'
-import { FrontDoor } from './front-door.js'
+import { oneApp, shardedApps } from './sharded-apps.js'
 import { shardOf } from './shards.js'
 
 const INGEST = 'influx-door-ingest-token'
 const ADMIN = 'influx-door-admin-token'
 const T0 = 1_767_225_600 // 2026-01-01 in seconds
 
-async function app(store: Store) {
-  return createApp({
-    store,
-    kernel: await loadNodeKernel(),
-    analysis: resolveAnalysisConfig({}),
-    tokens: { ingest: [INGEST], admin: [ADMIN] },
-    bodyLimitBytes: 8 << 20,
-  })
-}
+const TOKENS = { ingest: INGEST, admin: ADMIN }
+const app = (store: Store) => oneApp(store, TOKENS)
 
-async function sharded() {
-  const store = openSqliteStore(':memory:')
-  const apps = await Promise.all([0, 1, 2, 3].map(() => app(store)))
-  const writers = new Map<string, Set<number>>()
-  const door = new FrontDoor({
-    shards: 4,
-    send: async (shard, request) => {
-      if (new URL(request.url).pathname.endsWith('/write'))
-        for (const line of (await request.clone().text()).split('\n')) {
-          const device = /device=([\w-]+)\S* temp=[0-9]/.exec(line)?.[1]
-          if (device) writers.set(device, new Set([...(writers.get(device) ?? []), shard]))
-        }
-      return apps[shard]!.fetch(request)
-    },
-    devices: new DeviceTokens(store.fleet),
-    isServiceToken: (t) => t === INGEST || t === ADMIN,
-    bodies: new InFlight(64 << 20),
-    bodyLimitBytes: 8 << 20,
-    idempotencyTtlMs: 86_400_000,
-    influxDeviceTags: ['device', 'host'],
-    findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
+/** Four shards, each device's shards read from the line protocol each one is sent. */
+const sharded = () =>
+  shardedApps(TOKENS, async (request) => {
+    if (!new URL(request.url).pathname.endsWith('/write')) return []
+    return (await request.text()).split('\n').flatMap((line) => {
+      const device = /device=([\w-]+)\S* temp=[0-9]/.exec(line)?.[1]
+      return device ? [device] : []
+    })
   })
-  return { door, writers }
-}
 
 /** A Telegraf-like write: 30 devices, two fields each per second, some lines InfluxDB refuses too. */
 function points(second: number): string {

@@ -3,7 +3,6 @@
 // export's encoding with the parts' rejections added up.
 import { fromBinary } from '@bufbuild/protobuf'
 import { describe, expect, it } from 'vitest'
-import { loadNodeKernel } from '../../kernels/node.js'
 import {
   gaugesRequest,
   logsJson,
@@ -12,66 +11,33 @@ import {
   metricsJson,
   metricsProtobuf,
 } from '../../test/otlp/requests.js'
-import { createApp } from '../app.js'
-import { resolveAnalysisConfig } from '../domain/analysis-config.js'
-import { InFlight } from '../http/in-flight.js'
 import {
   ExportLogsServiceRequestSchema,
   ExportLogsServiceResponseSchema,
 } from '../protocols/otlp/gen/logs_pb.js'
 import type { Store } from '../store/port.js'
 import { openSqliteStore } from '../store/sqlite.js'
-import { DeviceTokens } from './device-tokens.js'
-import { FrontDoor } from './front-door.js'
+import { oneApp, shardedApps } from './sharded-apps.js'
 import { shardOf } from './shards.js'
 
 const INGEST = 'otlp-door-ingest-token-0'
 const ADMIN = 'otlp-door-admin-token-01'
 const T = 1_767_225_600_000
 
-async function app(store: Store) {
-  return createApp({
-    store,
-    kernel: await loadNodeKernel(),
-    analysis: resolveAnalysisConfig({}),
-    tokens: { ingest: [INGEST], admin: [ADMIN] },
-    bodyLimitBytes: 8 << 20,
-  })
-}
+const TOKENS = { ingest: INGEST, admin: ADMIN }
+const app = (store: Store) => oneApp(store, TOKENS)
 
-async function sharded() {
-  const store = openSqliteStore(':memory:')
-  const apps = await Promise.all([0, 1, 2, 3].map(() => app(store)))
-  const writers = new Map<string, Set<number>>()
-  const door = new FrontDoor({
-    shards: 4,
-    send: async (shard, request) => {
-      if (
-        new URL(request.url).pathname === '/v1/otlp/v1/logs' &&
-        request.headers.get('content-type') === 'application/x-protobuf'
-      ) {
-        const sent = fromBinary(
-          ExportLogsServiceRequestSchema,
-          new Uint8Array(await request.clone().arrayBuffer()),
-        )
-        for (const rl of sent.resourceLogs) {
-          const device = rl.resource?.attributes.find((a) => a.key === 'device.id')?.value?.value.value
-          if (typeof device === 'string')
-            writers.set(device, new Set([...(writers.get(device) ?? []), shard]))
-        }
-      }
-      return apps[shard]!.fetch(request)
-    },
-    devices: new DeviceTokens(store.fleet),
-    isServiceToken: (t) => t === INGEST || t === ADMIN,
-    bodies: new InFlight(64 << 20),
-    bodyLimitBytes: 8 << 20,
-    idempotencyTtlMs: 86_400_000,
-    influxDeviceTags: ['device', 'host'],
-    findIdempotent: (key, notBefore) => store.findIdempotent(key, notBefore),
+/** Four shards, each device's shards read from the protobuf log parts each one is sent. */
+const sharded = () =>
+  shardedApps(TOKENS, async (request) => {
+    const protobuf = request.headers.get('content-type') === 'application/x-protobuf'
+    if (new URL(request.url).pathname !== '/v1/otlp/v1/logs' || !protobuf) return []
+    const sent = fromBinary(ExportLogsServiceRequestSchema, new Uint8Array(await request.arrayBuffer()))
+    return sent.resourceLogs.flatMap((rl) => {
+      const device = rl.resource?.attributes.find((a) => a.key === 'device.id')?.value?.value.value
+      return typeof device === 'string' ? [device] : []
+    })
   })
-  return { door, writers }
-}
 
 /** A gateway's export: 30 devices, three log records each, some naming no device. */
 function gatewayLogs(second: number) {
