@@ -1,6 +1,7 @@
 // OTLP exports through the front door over four shards (four apps on one store, in process) must be
 // stored as one app stores them, each device's records by its own shard, and answered in the
 // export's encoding with the parts' rejections added up.
+import { gzipSync } from 'node:zlib'
 import { fromBinary } from '@bufbuild/protobuf'
 import { describe, expect, it } from 'vitest'
 import {
@@ -15,6 +16,7 @@ import {
   ExportLogsServiceRequestSchema,
   ExportLogsServiceResponseSchema,
 } from '../protocols/otlp/gen/logs_pb.js'
+import { StatusSchema } from '../protocols/otlp/gen/status_pb.js'
 import type { Store } from '../store/port.js'
 import { openSqliteStore } from '../store/sqlite.js'
 import { oneApp, shardedApps } from './sharded-apps.js'
@@ -130,6 +132,19 @@ describe('OTLP exports over four shards', () => {
       items: { recordCount: number }[]
     }
     expect(devices.items.reduce((n, d) => n + d.recordCount, 0)).toBe(90)
+  })
+
+  it('refuse a decompression bomb (413) and another content type (415), in OTLP shape', async () => {
+    const four = await sharded()
+    const bomb = gzipSync(new Uint8Array(20 << 20))
+    const res = await four.door.fetch(
+      post('/v1/otlp/v1/logs', bomb, 'application/x-protobuf', { 'Content-Encoding': 'gzip' }),
+    )
+    expect(res.status).toBe(413)
+    expect(fromBinary(StatusSchema, new Uint8Array(await res.arrayBuffer())).message).toMatch(
+      /larger than the limit/,
+    )
+    expect((await four.door.fetch(post('/v1/otlp/v1/logs', 'x', 'text/plain'))).status).toBe(415)
   })
 
   it('answer an export that is not OTLP from one shard, in its encoding', async () => {

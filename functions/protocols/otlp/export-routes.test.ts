@@ -5,6 +5,7 @@ import { fromBinary } from '@bufbuild/protobuf'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Kernel } from '../../../kernels/host/kernel.js'
 import { loadNodeKernel } from '../../../kernels/node.js'
+import { testDevice } from '../../../test/device-client.js'
 import {
   gaugesRequest,
   logsJson,
@@ -69,7 +70,7 @@ function open(deps: Partial<AppDeps> = {}) {
     })) as Response
     return ((await res.json()) as { items: { position: string; reason: string; raw: string }[] }).items
   }
-  return { post, records, deadLetters }
+  return { app, post, records, deadLetters }
 }
 
 const bytesOf = async (res: Response) => new Uint8Array(await res.arrayBuffer())
@@ -174,12 +175,33 @@ describe('POST /v1/otlp/v1/logs', () => {
     expect(await records()).toEqual([])
   })
 
-  it('lets a device token write only its own records', async () => {
-    const { post } = open()
-    const refused = await post('/v1/otlp/v1/logs', logsProtobuf(logsRequest([{ device: 'a', ts: T }])), {
+  it("takes a device's own token: its records default to it, another device's are refused (403)", async () => {
+    const { app, post, records } = open()
+    const made = (await app.request('/v1/fleet/enrolment-tokens', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ maxUses: 1 }),
+    })) as Response
+    const { token: enrolment } = (await made.json()) as { token: string }
+    const d = await testDevice(async (path, init) => app.request(path, init) as Promise<Response>)
+    expect((await d.enrol(enrolment)).status).toBe(201)
+    expect((await d.login()).status).toBe(200)
+    const asDevice = { Authorization: `Bearer ${d.token}` }
+    const own = await post('/v1/otlp/v1/logs', logsProtobuf(logsRequest([{ ts: T, msg: 'mine' }])), asDevice)
+    expect(own.status).toBe(200)
+    expect((await records()).map((r) => [r.deviceId, r.msg])).toEqual([[d.deviceId, 'mine']])
+    const other = await post(
+      '/v1/otlp/v1/logs',
+      logsProtobuf(logsRequest([{ device: 'pump-1', ts: T }])),
+      asDevice,
+    )
+    expect(other.status).toBe(403)
+    expect(fromBinary(StatusSchema, await bytesOf(other)).message).toMatch(/writes only its own records/)
+    const forged = await post('/v1/otlp/v1/logs', logsProtobuf(logsRequest([{ ts: T }])), {
       Authorization: 'Bearer dev_not-a-real-device-token',
     })
-    expect(refused.status).toBe(401)
+    expect(forged.status).toBe(401)
+    expect(await records()).toHaveLength(1)
   })
 })
 
