@@ -15,15 +15,15 @@ import type { InFlight } from '../http/in-flight.js'
 import { readJson } from '../http/json-body.js'
 import type { InfluxApi } from '../protocols/influx/answers.js'
 import { offeredTokens } from '../protocols/influx/credentials.js'
-import { type OtlpAnswer, type Signal, statusAnswer } from '../protocols/otlp/answers.js'
+import type { Signal } from '../protocols/otlp/answers.js'
 import { DEFAULT_DEVICE_ATTRIBUTES } from '../protocols/otlp/attributes.js'
-import { encodingOf, type OtlpEncoding } from '../protocols/otlp/request-body.js'
+import { encodingOf } from '../protocols/otlp/request-body.js'
 import type { IdempotentAnswer } from '../store/port.js'
 import { type Answered, type BatchRoute, errorResponse, ingestRoute } from './batch-route.js'
 import { bearerToken, type DeviceTokens } from './device-tokens.js'
 import { fingerprint, IDEMPOTENCY_KEY, keyReused, partHash, partKey, reusedKey } from './idempotency.js'
 import { influxRoute, influxWrite } from './influx.js'
-import { mergeAnswers, planExport, refusalOf, withFingerprint } from './otlp.js'
+import { exportOnShards, otlpRefusal, type ShardDoor } from './otlp-export.js'
 import { routeOf, SHARD_HEADER, shardOf } from './shards.js'
 
 export interface FrontDoorParts {
@@ -145,75 +145,17 @@ export class FrontDoor {
     const key = request.headers.get('idempotency-key') ?? undefined
     if (who !== 'service' || !encoding || (key !== undefined && !IDEMPOTENCY_KEY.test(key)))
       return this.send(0, request)
-    const refuse = (e: ApiError) =>
-      otlpResponse(statusAnswer(encoding, e.status as 400, e.message, e.headers))
-    return this.holding(request, true, refuse, () => this.export(request, signal, encoding, key, refuse))
-  }
-
-  private async export(
-    request: Request,
-    signal: Signal,
-    encoding: OtlpEncoding,
-    key: string | undefined,
-    refuse: (e: ApiError) => Response,
-  ): Promise<Response> {
-    let body: Awaited<ReturnType<typeof readBody>>
-    try {
-      body = await readBody(request, this.p.bodyLimitBytes)
-    } catch (e) {
-      if (e instanceof ApiError) return refuse(e)
-      throw e
+    const refuse = otlpRefusal(encoding)
+    const door: ShardDoor = {
+      shards: this.p.shards,
+      bodyLimitBytes: this.p.bodyLimitBytes,
+      deviceAttributes: this.p.otlpDeviceAttributes ?? DEFAULT_DEVICE_ATTRIBUTES,
+      send: (shard, forwarded, init) => this.send(shard, forwarded, init),
+      keyReused: (keys, hashes) => this.keyReused(keys, hashes),
     }
-    const plan = body.unreadable
-      ? { whole: 0 }
-      : planExport(
-          signal,
-          encoding,
-          body.bytes,
-          this.p.otlpDeviceAttributes ?? DEFAULT_DEVICE_ATTRIBUTES,
-          this.p.shards,
-        )
-    const keys =
-      key === undefined
-        ? undefined
-        : await Promise.all(Array.from({ length: this.p.shards }, (_, i) => partKey(key, i)))
-    const headers = (shard: number, contentType?: string) => {
-      const h = new Headers(request.headers)
-      h.delete('content-length')
-      if (!body.unreadable) h.delete('content-encoding')
-      if (contentType) h.set('content-type', contentType)
-      if (keys) h.set('idempotency-key', keys[shard]!)
-      h.set(SHARD_HEADER, String(shard))
-      return h
-    }
-    if ('whole' in plan) {
-      if (keys && (await this.keyReused(keys, new Map([[plan.whole, await partHash(body.bytes)]]))))
-        return refuse(keyReused())
-      const headersOf = headers(plan.whole)
-      return this.send(plan.whole, request, {
-        body: body.bytes as Uint8Array<ArrayBuffer>,
-        headers: headersOf,
-      })
-    }
-    const salt = keys ? await fingerprint(body.bytes) : undefined
-    const bodies = plan.parts.map((p) => (salt === undefined ? p.body : withFingerprint(p.body, salt)))
-    if (keys) {
-      const hashes = new Map<number, string>()
-      for (const [i, p] of plan.parts.entries()) hashes.set(p.shard, await partHash(bodies[i]!))
-      if (await this.keyReused(keys, hashes)) return refuse(keyReused())
-    }
-    // One part after the other, as a batch's (batch() says why); the first refused ends the export.
-    const answers: Uint8Array[] = []
-    for (const [i, p] of plan.parts.entries()) {
-      const res = await this.send(p.shard, request, {
-        body: bodies[i]! as Uint8Array<ArrayBuffer>,
-        headers: headers(p.shard, 'application/x-protobuf'),
-      })
-      const bytes = new Uint8Array(await res.arrayBuffer())
-      if (res.status !== 200) return otlpResponse(refusalOf(res.status, bytes, encoding, res.headers))
-      answers.push(bytes)
-    }
-    return otlpResponse(mergeAnswers(signal, encoding, answers))
+    return this.holding(request, true, refuse, () =>
+      exportOnShards(door, request, signal, encoding, key, refuse),
+    )
   }
 
   /**
@@ -350,11 +292,4 @@ export class FrontDoor {
     )
     return Response.json({ parts: answers }, { status: 200 })
   }
-}
-
-function otlpResponse(answer: OtlpAnswer): Response {
-  return new Response(answer.body as Uint8Array<ArrayBuffer> | string, {
-    status: answer.status,
-    headers: answer.headers,
-  })
 }
