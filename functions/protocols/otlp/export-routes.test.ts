@@ -15,6 +15,7 @@ import {
   metricsProtobuf,
 } from '../../../test/otlp/requests.js'
 import { type AppDeps, createApp } from '../../app.js'
+import { configFromEnv } from '../../config.js'
 import { resolveAnalysisConfig } from '../../domain/analysis-config.js'
 import type { Store } from '../../store/port.js'
 import { openSqliteStore } from '../../store/sqlite.js'
@@ -257,5 +258,26 @@ describe('POST /v1/otlp/v1/metrics', () => {
     })
     expect(res.status).toBe(400)
     expect(((await res.json()) as { message: string }).message).toMatch(/every one of the 1 data points/)
+  })
+})
+
+describe('EDGEWATCH_OTLP_DEVICE_ATTRIBUTES', () => {
+  it('is device.id, then service.instance.id, unless set; an empty list stops the start, naming the variable', () => {
+    expect(configFromEnv({}).otlpDeviceAttributes).toEqual(['device.id', 'service.instance.id'])
+    expect(
+      configFromEnv({ EDGEWATCH_OTLP_DEVICE_ATTRIBUTES: ' host.name , device.id ' }).otlpDeviceAttributes,
+    ).toEqual(['host.name', 'device.id'])
+    expect(() => configFromEnv({ EDGEWATCH_OTLP_DEVICE_ATTRIBUTES: ' , ' })).toThrow(
+      /EDGEWATCH_OTLP_DEVICE_ATTRIBUTES must name at least one/,
+    )
+  })
+
+  it('names the device a record is stored under', async () => {
+    const { post, records } = open({ otlpDeviceAttributes: ['host.name'] })
+    const request = logsRequest([
+      { device: 'by-device-id', ts: T, msg: 'x', attributes: { 'host.name': 'gw-1' } },
+    ])
+    expect((await post('/v1/otlp/v1/logs', logsProtobuf(request))).status).toBe(200)
+    expect((await records()).map((r) => r.deviceId)).toEqual(['gw-1'])
   })
 })
