@@ -34,6 +34,7 @@ const only = (name: keyof DetectorParams['enabled']): DetectorParams => ({
     stuck: false,
     novelty: false,
     context: false,
+    shape: false,
     window: false,
     [name]: true,
   },

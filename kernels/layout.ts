@@ -30,17 +30,29 @@ export const P_CONTEXT_LAGS = 23
 export const P_CONTEXT_HOURS = 24
 export const P_CONTEXT_WEIGHT = 25
 export const P_CONTEXT_WARMUP = 26
-export const PARAM_COUNT = 32
+export const P_SHAPE_BLOCK = 27
+export const P_SHAPE_VIGILANCE = 28
+export const P_SHAPE_ALARM = 29
+export const P_SHAPE_WARMUP = 30
+export const P_SHAPE_MASK = 31
+export const P_SHAPE_CATEGORIES = 32
+export const P_REFRACTORY_SAMPLES = 33
+export const P_REFRACTORY_RANK = 34
+export const PARAM_COUNT = 40
 
-/** Verdict bits, one per detector kind. WINDOW only enables window features. */
+/**
+ * Verdict bits, one per detector kind (a verdict is one byte). WINDOW only enables window features,
+ * so it lies above the byte.
+ */
 export const BIT_THRESHOLD = 1
 export const BIT_OUTLIER = 2
 export const BIT_SPIKE = 4
 export const BIT_DRIFT = 8
 export const BIT_STUCK = 16
-export const BIT_WINDOW = 32
+export const BIT_SHAPE = 32
 export const BIT_NOVELTY = 64
 export const BIT_CONTEXT = 128
+export const BIT_WINDOW = 256
 
 /** State slots (f64). The whole block is the series' snapshot. */
 export const S_VERSION = 0
@@ -73,10 +85,32 @@ export const CONTEXT_LAGS_MAX = 4
 export const S_CTX_BITS = 22
 export const CONTEXT_SLOTS = 18
 export const CONTEXT_BITS = 18 * 64
+/** Samples left in the refractory period after a ranked alarm (see index.ts). */
+export const S_REFRACTORY = 40
+/**
+ * Shape (kernels/assembly/shape.ts): the warm-up range, the open block's sum and sample count, blocks
+ * completed, samples left masked after an alarm, categories in use; the last SHAPE_BLOCKS block
+ * means quantised to a byte each (raw bytes of one slot, most recent in the low byte); then
+ * SHAPE_CATEGORIES_MAX categories of SHAPE_WEIGHTS byte weights each (raw bytes).
+ */
+export const S_SHAPE_LO = 41
+export const S_SHAPE_HI = 42
+export const S_SHAPE_SUM = 43
+export const S_SHAPE_FILL = 44
+export const S_SHAPE_BLOCKS = 45
+export const S_SHAPE_MASK = 46
+export const S_SHAPE_USED = 47
+export const S_SHAPE_RECENT = 48
+export const S_SHAPE_WEIGHTS = 49
+export const SHAPE_BLOCKS = 8
+/** A category's weights: the box's low corner, then the complement of its high corner. */
+export const SHAPE_WEIGHTS = 16
+export const SHAPE_CATEGORIES_MAX = 32
+export const SHAPE_SLOTS = (32 * 16) / 8
 /** Window fields come last before the buckets: a snapshot restored with another window size keeps [0, S_WIN_CURRENT). */
-export const S_WIN_CURRENT = 40
-export const S_WIN_SLOT = 41
-export const S_BUCKETS = 42
+export const S_WIN_CURRENT = 49 + 64
+export const S_WIN_SLOT = 50 + 64
+export const S_BUCKETS = 51 + 64
 /**
  * Fields of one window bucket: its index (floor(ts / slide)), count, shift (its first value),
  * sum and sum of squares of (value - shift), min, max.
@@ -90,8 +124,8 @@ export const B_MIN = 5
 export const B_MAX = 6
 export const B_FIELDS = 7
 export const BUCKETS_MAX = 16
-export const STATE_COUNT = 42 + 16 * 7
-export const STATE_VERSION = 3
+export const STATE_COUNT = 51 + 64 + 16 * 7
+export const STATE_VERSION = 4
 
 /** Window feature record (f64 fields) in the window output block. */
 export const W_START = 0

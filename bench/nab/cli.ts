@@ -1,8 +1,9 @@
 // NAB benchmark entry.
-//   tsx bench/nab/cli.ts [--out DIR] [--nab NAB_ROOT]
-// runs edgewatch's detectors (the Wasm kernel with its default parameters plus the context detector,
-// NAB_CONFIG in own.ts, through the Analyser, as `edgewatch detect` does) over the corpus, writes their outputs in NAB's results layout, scores them
-// (and a 2-fold figure), prints a table, then one JSON line.
+//   tsx bench/nab/cli.ts [--out DIR] [--nab NAB_ROOT] [--config JSON]
+// runs edgewatch's detectors (the Wasm kernel with the product's default analysis config, through
+// the Analyser, as `edgewatch detect` does) over the corpus, writes their outputs in NAB's results
+// layout, scores them (and a 2-fold figure), prints a table, then one JSON line. --config runs
+// another analysis config instead (as EDGEWATCH_CONFIG gives it), for exploring on a tuning fold.
 //   tsx bench/nab/cli.ts --score-results DIR [--detector NAME] [--nab NAB_ROOT]
 // scores published detector outputs (DIR laid out as results/<detector>/<category>/<detector>_<file>.csv).
 
@@ -19,9 +20,10 @@ import { loadProfiles } from './profiles.js'
 import { loadWindows } from './windows.js'
 import { writeResults } from './write-results.js'
 
-const USAGE = `usage: tsx bench/nab/cli.ts [--out DIR] [--nab NAB_ROOT]
+const USAGE = `usage: tsx bench/nab/cli.ts [--out DIR] [--nab NAB_ROOT] [--config JSON]
        tsx bench/nab/cli.ts --score-results DIR [--detector NAME] [--nab NAB_ROOT]
-  (no flags)           run edgewatch's detectors (defaults + context) over the corpus and score them
+  (no flags)           run edgewatch's detectors (the default config) over the corpus and score them
+  --config JSON        an analysis config instead of the defaults, e.g. '{"detectors":{"enabled":{"shape":false}}}'
   --out DIR            where edgewatch's outputs go (default: bench/results/nab), as DIR/edgewatch/...
   --score-results DIR  score a detector's published outputs: DIR/<category>/<detector>_<file>.csv
   --detector NAME      detector name, the file-name prefix (default: the folder name of DIR)
@@ -32,6 +34,7 @@ interface Options {
   detector: string | undefined
   nab: string | undefined
   out: string | undefined
+  config: unknown
 }
 
 function parseOptions(argv: string[]): Options | 'help' {
@@ -42,6 +45,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       detector: { type: 'string' },
       nab: { type: 'string' },
       out: { type: 'string' },
+      config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -53,6 +57,15 @@ function parseOptions(argv: string[]): Options | 'help' {
     detector: values.detector,
     nab: values.nab,
     out: values.out,
+    config: values.config === undefined ? NAB_CONFIG : parseConfig(values.config),
+  }
+}
+
+function parseConfig(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new Error(`--config is not JSON: ${(err as Error).message}`)
   }
 }
 
@@ -76,14 +89,14 @@ async function runOwnDetectors(options: Options): Promise<number> {
   const windows = loadWindows(paths.windows)
   const profiles = loadProfiles(paths.profiles)
   const kernel = await loadNodeKernel()
-  const outputs = runEdgewatch(kernel, NAB_CONFIG, dataFilePaths(paths.data, windows))
+  const outputs = runEdgewatch(kernel, options.config, dataFilePaths(paths.data, windows))
   const dir = join(options.out ?? join(projectRoot(), 'bench', 'results', 'nab'), 'edgewatch')
   writeResults(dir, 'edgewatch', outputs)
   const files = prepareOutputs(outputs, windows)
   const result = scoreDetector('edgewatch', files, profiles)
   const folds = twoFold(files, profiles)
   console.log(`outputs in ${dir}`)
-  printReport(result, performance.now() - started, folds, NAB_CONFIG)
+  printReport(result, performance.now() - started, folds, options.config ?? 'defaults')
   return 0
 }
 

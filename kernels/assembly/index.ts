@@ -6,6 +6,7 @@ import {
   BIT_DRIFT,
   BIT_NOVELTY,
   BIT_OUTLIER,
+  BIT_SHAPE,
   BIT_SPIKE,
   BIT_STUCK,
   BIT_THRESHOLD,
@@ -16,9 +17,12 @@ import {
   P_CONTEXT_WARMUP,
   P_CONTEXT_WEIGHT,
   P_ENABLED,
+  P_REFRACTORY_RANK,
+  P_REFRACTORY_SAMPLES,
   PARAMS_PTR,
   S_COUNT,
   S_PREV,
+  S_REFRACTORY,
   S_VERSION,
   S_WIN_CURRENT,
   SCORE_PTR,
@@ -35,12 +39,28 @@ import { driftStep } from './drift'
 import { get, param, set } from './memory'
 import { noveltyStep } from './novelty'
 import { outlierStep } from './outlier'
+import { shapeStep } from './shape'
 import { spikeStep } from './spike'
 import { stuckStep } from './stuck'
 import { thresholdStep } from './threshold'
 import { forgetBucketStats, windowStep } from './window'
 
 let windowsOut: i32 = 0
+
+/**
+ * One event ranks once: after a verdict whose rank reaches P_REFRACTORY_RANK, the next
+ * P_REFRACTORY_SAMPLES samples rank 0 (their verdicts stand; only the score's rank is dropped).
+ */
+@inline
+function refractory(rank: f64, flags: i32): f64 {
+  const left = get(S_REFRACTORY)
+  if (left > 0) {
+    set(S_REFRACTORY, left - 1)
+    return 0
+  }
+  if (flags != 0 && rank >= param(P_REFRACTORY_RANK)) set(S_REFRACTORY, param(P_REFRACTORY_SAMPLES))
+  return rank
+}
 
 /** Squashes a detector strength into [0, 1): 0.5 at the firing threshold (strength 1). */
 @inline
@@ -62,9 +82,9 @@ export function reset(): void {
  */
 export function process(from: i32, n: i32): i32 {
   const enabled = <i32>load<f64>(PARAMS_PTR + (P_ENABLED << 3))
-  // With novelty or context on, the score ranks by them: the other detectors' strengths only decide
-  // their verdicts, and best is not used.
-  const ranked = (enabled & (BIT_NOVELTY | BIT_CONTEXT)) != 0
+  // With novelty, context or shape on, the score ranks by them: the other detectors' strengths only
+  // decide their verdicts, and best is not used.
+  const ranked = (enabled & (BIT_NOVELTY | BIT_CONTEXT | BIT_SHAPE)) != 0
   windowsOut = 0
   if (enabled & BIT_WINDOW) forgetBucketStats()
   for (let i = from; i < n; i++) {
@@ -103,10 +123,10 @@ export function process(from: i32, n: i32): i32 {
       best = max<f64>(best, s)
     }
     let score: f64
-    if (enabled & (BIT_NOVELTY | BIT_CONTEXT)) {
-      // Ranked by novelty and context: 0.5 for any verdict, plus half of a rank in [0, 1): the
-      // squashed novelty strength, blended with the share of new contexts at weight w as
-      // (squash + w * share) / (1 + w).
+    if (ranked) {
+      // Ranked by novelty, context and shape: 0.5 for any verdict, plus half of a rank in [0, 1):
+      // the squashed novelty strength, blended with the share of new contexts at weight w as
+      // (squash + w * share) / (1 + w), raised to a shape alarm's strength.
       let rank: f64 = 0
       if (enabled & BIT_NOVELTY) {
         const s = noveltyStep(x, seen)
@@ -119,6 +139,14 @@ export function process(from: i32, n: i32): i32 {
         const w = param(P_CONTEXT_WEIGHT)
         rank = (rank + w * c) / (1 + w)
       }
+      if (enabled & BIT_SHAPE) {
+        const s = shapeStep(x, seen)
+        if (s > 0) {
+          flags |= BIT_SHAPE
+          rank = max<f64>(rank, s)
+        }
+      }
+      rank = refractory(rank, flags)
       score = 0.5 * (<f64>(flags != 0) + rank)
     } else {
       score = squash(best)

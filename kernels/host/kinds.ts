@@ -4,6 +4,7 @@ import {
   BIT_DRIFT,
   BIT_NOVELTY,
   BIT_OUTLIER,
+  BIT_SHAPE,
   BIT_SPIKE,
   BIT_STUCK,
   BIT_THRESHOLD,
@@ -17,6 +18,7 @@ export const DETECTOR_KINDS = [
   'stuck',
   'novelty',
   'context',
+  'shape',
 ] as const
 export type DetectorKind = (typeof DETECTOR_KINDS)[number]
 
@@ -28,6 +30,7 @@ const BITS: readonly [number, DetectorKind][] = [
   [BIT_STUCK, 'stuck'],
   [BIT_NOVELTY, 'novelty'],
   [BIT_CONTEXT, 'context'],
+  [BIT_SHAPE, 'shape'],
 ]
 
 const cache: DetectorKind[][] = []

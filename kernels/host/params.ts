@@ -22,6 +22,17 @@ export const detectorParamsSchema = z
         warmup: count,
       })
       .strict(),
+    shape: z
+      .object({
+        block: z.number().int().min(1).max(1e6),
+        vigilance: fraction,
+        alarm: fraction,
+        warmup: count,
+        mask: count,
+        categories: z.number().int().min(1).max(L.SHAPE_CATEGORIES_MAX),
+      })
+      .strict(),
+    refractory: z.object({ samples: count, rank: z.number().min(0).max(1) }).strict(),
     threshold: z.object({ lo: z.number().nullable(), hi: z.number().nullable() }).strict(),
     window: z.object({ ms: positive, slideMs: positive }).strict(),
     enabled: z
@@ -33,6 +44,7 @@ export const detectorParamsSchema = z
         stuck: z.boolean(),
         novelty: z.boolean(),
         context: z.boolean(),
+        shape: z.boolean(),
         window: z.boolean(),
       })
       .strict(),
@@ -98,6 +110,14 @@ export function encodeParams(p: DetectorParams): Float64Array {
   out[L.P_CONTEXT_HOURS] = p.context.hours
   out[L.P_CONTEXT_WEIGHT] = p.context.weight
   out[L.P_CONTEXT_WARMUP] = p.context.warmup
+  out[L.P_SHAPE_BLOCK] = p.shape.block
+  out[L.P_SHAPE_VIGILANCE] = p.shape.vigilance
+  out[L.P_SHAPE_ALARM] = p.shape.alarm
+  out[L.P_SHAPE_WARMUP] = p.shape.warmup
+  out[L.P_SHAPE_MASK] = p.shape.mask
+  out[L.P_SHAPE_CATEGORIES] = p.shape.categories
+  out[L.P_REFRACTORY_SAMPLES] = p.refractory.samples
+  out[L.P_REFRACTORY_RANK] = p.refractory.rank
   out[L.P_THRESHOLD_LO] = p.threshold.lo ?? Number.NEGATIVE_INFINITY
   out[L.P_THRESHOLD_HI] = p.threshold.hi ?? Number.POSITIVE_INFINITY
   out[L.P_WINDOW_MS] = p.window.ms
@@ -112,6 +132,7 @@ export function encodeParams(p: DetectorParams): Float64Array {
     (e.stuck ? L.BIT_STUCK : 0) |
     (e.novelty ? L.BIT_NOVELTY : 0) |
     (e.context ? L.BIT_CONTEXT : 0) |
+    (e.shape ? L.BIT_SHAPE : 0) |
     (e.window ? L.BIT_WINDOW : 0)
   return out
 }

@@ -2,6 +2,7 @@
 // Written for clarity, one object per detector, from the same formulas as kernels/assembly.
 import type { WindowFeature } from '../host/kernel.js'
 import type { DetectorParams } from '../host/params.js'
+import { ReferenceShape } from './shape.js'
 
 const MAX_STRENGTH = 1e6
 const ratio = (num: number, den: number) =>
@@ -46,6 +47,9 @@ export class ReferenceSeries {
   private recent: number[] = []
   /** Contexts seen so far, by their bit index. */
   private contexts = new Set<number>()
+  private readonly shape: ReferenceShape
+  /** Samples left in the refractory period after a ranked alarm. */
+  private refractory = 0
   private current: number | undefined
   private buckets = new Map<
     number,
@@ -55,6 +59,7 @@ export class ReferenceSeries {
   constructor(private readonly p: DetectorParams) {
     this.outlier = new Ewma(p.outlier.alpha)
     this.drift = new Ewma(p.drift.alpha)
+    this.shape = new ReferenceShape(p.shape)
   }
 
   step(ts: number, x: number): { score: number; kinds: string[]; windows: WindowFeature[] } {
@@ -71,15 +76,26 @@ export class ReferenceSeries {
     const context = e.context ? this.contextStep(ts, x) : 0
     const kinds = strengths.filter(([, s]) => s > 1).map(([k]) => k)
     if (e.context && context >= 1 && this.count >= this.p.context.warmup) kinds.push('context')
+    const shape = e.shape ? this.shape.step(x, this.count) : 0
+    if (shape > 0) kinds.push('shape')
     this.prev = x
     this.count += 1
     const squash = (s: number) => (s * s) / (1 + s * s)
-    // With novelty or context on, the score ranks by them: 0.5 for any verdict plus half a rank in
-    // [0, 1): the squashed novelty strength blended with the share of new contexts.
+    // With novelty, context or shape on, the score ranks by them: 0.5 for any verdict plus half a
+    // rank in [0, 1): the squashed novelty strength blended with the share of new contexts, raised
+    // to a shape alarm's strength; after a verdict ranked at least refractory.rank, the next
+    // refractory.samples samples rank 0.
     let score: number
-    if (e.novelty || e.context) {
+    if (e.novelty || e.context || e.shape) {
       let rank = e.novelty ? squash(novelty) : 0
       if (e.context) rank = (rank + this.p.context.weight * context) / (1 + this.p.context.weight)
+      rank = Math.max(rank, shape)
+      if (this.refractory > 0) {
+        this.refractory -= 1
+        rank = 0
+      } else if (kinds.length > 0 && rank >= this.p.refractory.rank) {
+        this.refractory = this.p.refractory.samples
+      }
       score = 0.5 * ((kinds.length > 0 ? 1 : 0) + rank)
     } else {
       score = squash(strengths.reduce((m, [, s]) => Math.max(m, s), 0))
