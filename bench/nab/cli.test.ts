@@ -36,7 +36,9 @@ describe('bench/nab/cli.ts', () => {
       expect(r.code).toBe(0)
       const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
       expect(last).toMatchObject({ detector: 'edgewatch', files: 58, windows: 116 })
-      expect(last.standard).toBeGreaterThan(50)
+      // The product's defaults, no override: the score issue 15 reached with them.
+      expect(last.config).toBe('defaults')
+      expect(last.standard).toBeGreaterThan(70)
       expect(Object.keys(last.twoFold.mean)).toEqual(['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'])
       const again = cli('--score-results', join(out, 'edgewatch'))
       expect(JSON.parse(again.stdout.trim().split('\n').at(-1)!).standard).toBeCloseTo(last.standard, 6)
@@ -55,5 +57,14 @@ describe('bench/nab/cli.ts', () => {
     expect(unknownFlag.code).toBe(2)
     expect(unknownFlag.stderr).toMatch(/^error: .*bogus/)
     expect(unknownFlag.stderr).not.toMatch(/\n\s+at /)
+    const notJson = cli('--config', '{"detectors":')
+    expect(notJson.code).toBe(2)
+    expect(notJson.stderr).toMatch(/^error: --config is not JSON/)
+    const invalid = cli('--config', '{"detectors":{"shape":{"categories":99}}}')
+    expect(invalid.code).toBe(2)
+    expect(invalid.stderr).toMatch(
+      /^error: --config is not a valid analysis config: detectors\.shape\.categories: /,
+    )
+    expect(invalid.stderr).not.toMatch(/\n\s+at /)
   })
 })

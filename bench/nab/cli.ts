@@ -9,6 +9,8 @@
 
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { ZodError } from 'zod'
+import { resolveAnalysisConfig } from '../../functions/domain/analysis-config.js'
 import { loadNodeKernel, projectRoot } from '../../kernels/node.js'
 import { dataFilePaths, readDetectorResults } from './corpus.js'
 import { NabInputError } from './errors.js'
@@ -61,12 +63,22 @@ function parseOptions(argv: string[]): Options | 'help' {
   }
 }
 
+/** The --config text as an analysis config, checked here so that a bad one is one line, not a stack. */
 function parseConfig(text: string): unknown {
+  let config: unknown
   try {
-    return JSON.parse(text)
+    config = JSON.parse(text)
   } catch (err) {
     throw new Error(`--config is not JSON: ${(err as Error).message}`)
   }
+  try {
+    resolveAnalysisConfig(config)
+  } catch (err) {
+    if (!(err instanceof ZodError)) throw err
+    const issues = err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    throw new Error(`--config is not a valid analysis config: ${issues.join('; ')}`)
+  }
+  return config
 }
 
 /** Scores published outputs in `dir`; returns the process exit code. */
