@@ -35,7 +35,7 @@ const RECENT_PTR: usize = STATE_PTR + (S_SHAPE_RECENT << 3)
 const INPUT_SUM: f64 = 255 * SHAPE_BLOCKS
 /** The choice function's small constant: among boxes that match, prefer the tightest. */
 const CHOICE_ALPHA: f64 = 0.01
-/** The strength of an alarm: twice the distance to the closest box, below this cap. */
+/** The strength of an alarm: the distance to the closest box (1 - its match), below this cap. */
 const STRENGTH_CAP: f64 = 0.999
 
 /** Sum over the bytes of a category and of the window's complement-coded input of their minimum. */
@@ -140,5 +140,5 @@ export function shapeStep(x: f64, n: f64): f64 {
   const match = <f64>closest / INPUT_SUM
   if (n + 1 < warmup || mask > 0 || match >= param(P_SHAPE_ALARM)) return 0
   set(S_SHAPE_MASK, param(P_SHAPE_MASK))
-  return min<f64>(2 * (1 - match), STRENGTH_CAP)
+  return min<f64>(1 - match, STRENGTH_CAP)
 }

@@ -63,7 +63,7 @@ export class ReferenceShape {
     const match = closest / INPUT_SUM
     if (n + 1 < p.warmup || masked || match >= p.alarm) return 0
     this.mask = p.mask
-    return Math.min(2 * (1 - match), 0.999)
+    return Math.min(1 - match, 0.999)
   }
 
   private quantise(mean: number): number {
