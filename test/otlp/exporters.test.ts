@@ -219,19 +219,55 @@ describe('OpenTelemetry metric exporters → POST /v1/otlp/v1/metrics', () => {
       const result = await send(new Exporter(exporterOptions('metrics', gzip)), data)
       expect(result.error).toBeUndefined()
       expect(result.code).toBe(ExportResultCode.SUCCESS)
+      // One collection, one time: a record for the points with attributes {line: a}, one for those without.
       const stored = await exported(device)
-      const metrics = Object.assign({}, ...stored.map((r) => r.metrics))
-      expect(metrics).toEqual({
-        'pump.pressure': 4.2,
-        'pump.starts': 3,
-        'pump.latency.count': 2,
-        'pump.latency.sum': 40,
-      })
-      expect(stored.find((r) => r.metrics?.['pump.pressure'])).toMatchObject({
+      expect(stored.map((r) => r.metrics)).toEqual([
+        { 'pump.pressure': 4.2 },
+        { 'pump.starts': 3, 'pump.latency.count': 2, 'pump.latency.sum': 40 },
+      ])
+      expect(stored[0]).toMatchObject({
         deviceId: device,
         attributes: { line: 'a' },
         resource: { 'service.instance.id': device },
       })
+      expect(stored[1]!.ts).toBe(stored[0]!.ts)
+      expect(stored[1]).not.toHaveProperty('attributes')
     })
   }
+
+  it('gives one record per device and collection of a meter whose two gauges are read together', async () => {
+    const devices = ['gauges-1', 'gauges-2']
+    const readers = devices.map((device) => {
+      const reader = new CollectingReader()
+      const provider = new MeterProvider({
+        resource: resourceFromAttributes({ 'service.instance.id': device }),
+        readers: [reader],
+      })
+      const meter = provider.getMeter('edgewatch-test')
+      return { reader, provider, temp: meter.createGauge('temp'), pressure: meter.createGauge('pressure') }
+    })
+    const exporter = new ProtoMetricExporter(exporterOptions('metrics', false))
+    for (const collection of [1, 2]) {
+      for (const [d, r] of readers.entries()) {
+        r.temp.record(40 + 10 * d + collection)
+        r.pressure.record(4 + d + collection / 10)
+      }
+      for (const r of readers) {
+        const { resourceMetrics, errors } = await r.reader.collect()
+        expect(errors).toEqual([])
+        expect((await send(exporter, resourceMetrics)).code).toBe(ExportResultCode.SUCCESS)
+      }
+      // The next collection at another millisecond.
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    for (const r of readers) await r.provider.shutdown()
+    for (const [d, device] of devices.entries()) {
+      const stored = await exported(device)
+      expect(stored.map((r) => r.metrics)).toEqual([
+        { temp: 41 + 10 * d, pressure: 4 + d + 0.1 },
+        { temp: 42 + 10 * d, pressure: 4 + d + 0.2 },
+      ])
+      expect(new Set(stored.map((r) => r.ts)).size).toBe(2)
+    }
+  })
 })

@@ -61,11 +61,28 @@ export function deviceOf(
   own: KeyValue[],
   resource: KeyValue[],
 ): string | undefined {
-  for (const name of names) {
-    const id = textOf(own, name) ?? textOf(resource, name)
+  return deviceAmong(names, own, resourceDevices(names, resource))
+}
+
+/**
+ * deviceOf with the resource's ids found once (resourceDevices) for all its entries: the work per
+ * entry is then its own attributes', however many attributes the resource has.
+ */
+export function deviceAmong(
+  names: readonly string[],
+  own: KeyValue[],
+  resourceIds: readonly (string | undefined)[],
+): string | undefined {
+  for (let i = 0; i < names.length; i++) {
+    const id = (own.length > 0 ? textOf(own, names[i]!) : undefined) ?? resourceIds[i]
     if (id !== undefined) return id
   }
   return undefined
+}
+
+/** The id each attribute name gives on a resource (undefined where it gives none), in the names' order. */
+export function resourceDevices(names: readonly string[], resource: KeyValue[]): (string | undefined)[] {
+  return names.map((name) => textOf(resource, name))
 }
 
 function textOf(pairs: KeyValue[], name: string): string | undefined {

@@ -1,7 +1,9 @@
 // Property tests of the OTLP routes (ARCHITECTURE.md, "Ack means durable"): exports of log records
 // and data points, some naming no device or one that cannot be, in either encoding, gzip or not,
 // sometimes truncated or corrupted. Whatever arrives, the answer is 200 or a clear 4xx in OTLP's
-// shape, never a 5xx; when it is 200, every valid record is stored and the others are counted in
+// shape, never a 5xx; when it is 200, every valid log record is stored, every valid data point's
+// value is stored once under its name on its device and time (points of one device and time are
+// one record, a name repeated there another record), and the others are counted in
 // `partialSuccess`.
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
@@ -41,6 +43,25 @@ const gauges = fc.array(
   { minLength: 1, maxLength: 20 },
 )
 
+function pointText(device: string, ts: number, name: string, value: number): string {
+  return JSON.stringify([device, ts, name, Object.is(value, -0) ? 0 : value])
+}
+
+/** Records of one device and time: as many as the most repeated name among their points. */
+function recordsExpected(points: { device: string; ts: number; name: string }[]): number {
+  const byName = new Map<string, number>()
+  const rows = new Map<string, number>()
+  for (const p of points) {
+    const at = JSON.stringify([p.device, p.ts])
+    const n = (byName.get(JSON.stringify([at, p.name])) ?? 0) + 1
+    byName.set(JSON.stringify([at, p.name]), n)
+    rows.set(at, Math.max(rows.get(at) ?? 0, n))
+  }
+  let total = 0
+  for (const n of rows.values()) total += n
+  return total
+}
+
 /** How a body is damaged on the way: not at all, cut short, or bytes overwritten. */
 const damage = fc.oneof(
   fc.constant({ cut: undefined, flips: [] as [number, number][] }),
@@ -73,6 +94,9 @@ describe('POST /v1/otlp/v1/{logs,metrics} under arbitrary exports', () => {
             let body: Uint8Array
             let valid: number
             let total: number
+            // For metrics: each valid point as device, time, name and value; the records expected.
+            let points: string[] = []
+            let rows = 0
             if (sent.signal === 'logs') {
               const request = logsRequest(sent.entries)
               body = encoding === 'protobuf' ? logsProtobuf(request) : bytesOf(logsJson(request))
@@ -81,11 +105,14 @@ describe('POST /v1/otlp/v1/{logs,metrics} under arbitrary exports', () => {
             } else {
               const request = gaugesRequest(sent.entries)
               body = encoding === 'protobuf' ? metricsProtobuf(request) : bytesOf(metricsJson(request))
-              const points = sent.entries.flatMap((e) =>
-                Object.keys(e.metrics).map((name) => ({ ...e, name })),
+              const all = sent.entries.flatMap((e) =>
+                Object.entries(e.metrics).map(([name, value]) => ({ ...e, name, value })),
               )
-              total = points.length
-              valid = points.filter((p) => p.device !== BAD_DEVICE && p.name.length <= 64).length
+              total = all.length
+              const good = all.filter((p) => p.device !== BAD_DEVICE && p.name.length <= 64)
+              valid = good.length
+              points = good.map((p) => pointText(p.device, p.ts, p.name, p.value)).sort()
+              rows = recordsExpected(good)
             }
             const intact = how.cut === undefined && how.flips.length === 0
             body = damaged(body, how)
@@ -116,7 +143,16 @@ describe('POST /v1/otlp/v1/{logs,metrics} under arbitrary exports', () => {
               return
             }
             expect(res.status).toBe(200)
-            expect(stored).toHaveLength(valid)
+            if (sent.signal === 'logs') expect(stored).toHaveLength(valid)
+            else {
+              expect(stored).toHaveLength(rows)
+              const got = stored.flatMap((r) =>
+                Object.entries(r.metrics as Record<string, number>).map(([name, value]) =>
+                  pointText(r.deviceId as string, Date.parse(r.ts as string), name, value),
+                ),
+              )
+              expect(got.sort()).toEqual(points)
+            }
             if (encoding === 'json') {
               const answer = JSON.parse(res.text) as {
                 partialSuccess?: { rejectedLogRecords?: string; rejectedDataPoints?: string }

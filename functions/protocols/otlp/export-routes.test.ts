@@ -207,7 +207,7 @@ describe('POST /v1/otlp/v1/logs', () => {
 })
 
 describe('POST /v1/otlp/v1/metrics', () => {
-  it('stores each gauge point as a record with the metric, from protobuf and JSON', async () => {
+  it('stores the gauge points of one device and time as one record of their metrics, from protobuf and JSON', async () => {
     const { post, records } = open()
     const request = gaugesRequest([
       { device: 'pump-7', ts: T, metrics: { 'pump.pressure': 4.2, 'pump.temp': 61 } },
@@ -223,10 +223,8 @@ describe('POST /v1/otlp/v1/metrics', () => {
     const got = await records()
     // Stored twice, once per encoding: the same records.
     expect(got.map((r) => JSON.stringify([r.deviceId, r.ts, r.metrics])).sort()).toEqual([
-      JSON.stringify(['pump-7', new Date(T).toISOString(), { 'pump.pressure': 4.2 }]),
-      JSON.stringify(['pump-7', new Date(T).toISOString(), { 'pump.pressure': 4.2 }]),
-      JSON.stringify(['pump-7', new Date(T).toISOString(), { 'pump.temp': 61 }]),
-      JSON.stringify(['pump-7', new Date(T).toISOString(), { 'pump.temp': 61 }]),
+      JSON.stringify(['pump-7', new Date(T).toISOString(), { 'pump.pressure': 4.2, 'pump.temp': 61 }]),
+      JSON.stringify(['pump-7', new Date(T).toISOString(), { 'pump.pressure': 4.2, 'pump.temp': 61 }]),
       JSON.stringify(['pump-8', new Date(T + 1000).toISOString(), { 'pump.pressure': 3.9 }]),
       JSON.stringify(['pump-8', new Date(T + 1000).toISOString(), { 'pump.pressure': 3.9 }]),
     ])
