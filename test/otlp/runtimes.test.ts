@@ -1,5 +1,7 @@
 // The OTLP routes on every runtime edgewatch ships (Node, workerd through the sharded front door,
-// the Spin component): the same exports give the same answers and the same stored records.
+// the Spin component): the same exports give the same answers and the same stored records. The
+// data points of a device and time are one record there too, also when the front door cuts the
+// export by shard and when they come in two ResourceMetrics of the same resource.
 import { gzipSync } from 'node:zlib'
 import { fromBinary } from '@bufbuild/protobuf'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,8 +21,9 @@ const LOGS = logsRequest([
   { ts: T + 3000, msg: 'no device' },
 ])
 const METRICS = gaugesRequest([
-  { device: 'rt-1', ts: T + 4000, metrics: { temp: 41.5 } },
+  { device: 'rt-1', ts: T + 4000, metrics: { temp: 41.5, pressure: 3.2 } },
   { device: 'rt-4', ts: T + 5000, metrics: { temp: 39 } },
+  { device: 'rt-4', ts: T + 5000, metrics: { pressure: 2.5 } },
 ])
 
 describe.each(RUNTIMES.map((r) => [r.name, r] as const))('OTLP on %s', (_name, runtime) => {
@@ -89,8 +92,8 @@ describe.each(RUNTIMES.map((r) => [r.name, r] as const))('OTLP on %s', (_name, r
       ['rt-1', new Date(T).toISOString(), 'warn', 'pressure high', null],
       ['rt-2', new Date(T + 1000).toISOString(), 'error', 'stalled', null],
       ['rt-3', new Date(T + 2000).toISOString(), 'info', 'ok', null],
-      ['rt-1', new Date(T + 4000).toISOString(), null, null, { temp: 41.5 }],
-      ['rt-4', new Date(T + 5000).toISOString(), null, null, { temp: 39 }],
+      ['rt-1', new Date(T + 4000).toISOString(), null, null, { temp: 41.5, pressure: 3.2 }],
+      ['rt-4', new Date(T + 5000).toISOString(), null, null, { temp: 39, pressure: 2.5 }],
       ['rt-5', new Date(T + 6000).toISOString(), null, 'by sensor', null],
     ])
     expect(lines[0]).toMatchObject({
