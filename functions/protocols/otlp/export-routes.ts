@@ -126,7 +126,10 @@ function document(app: OpenAPIHono<AppEnv>): void {
   }
   for (const [signal, what] of [
     ['logs', 'an ExportLogsServiceRequest: each log record is a record (severity as level, body as msg)'],
-    ['metrics', 'an ExportMetricsServiceRequest: each data point is a record with the metric as its metric'],
+    [
+      'metrics',
+      'an ExportMetricsServiceRequest: the data points of one device, time, attribute set, resource and scope are one record of their metrics (a name repeated there starts another record)',
+    ],
   ] as const)
     app.openAPIRegistry.registerPath({
       method: 'post',
