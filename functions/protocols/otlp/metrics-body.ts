@@ -73,27 +73,32 @@ export function metricsParser(options: OtlpBodyOptions): BinaryBodyParser {
       const request = decodeRequest(ExportMetricsServiceRequestSchema, bytes, options.encoding)
       const c = new Collector(pause)
       const groups = new PointGroups<Member>()
-      const origins = new Map<string, number>()
+      // Resources, scopes and devices by number in the points' keys: a key then costs the point's
+      // own attributes, not its resource's (a long device id or resource is read once).
+      const ids = {
+        resources: new Map<string, number>(),
+        origins: new Map<string, number>(),
+        devices: new Map<string, number>(),
+      }
       let index = 0
       for (const resourceMetrics of request.resourceMetrics) {
         // What a resource gives its points is found once, not once per scope or point: a resource
         // of many attributes costs its size, however many scopes and points it has.
         const resource = resourceMetrics.resource?.attributes ?? []
-        const ids = resourceDevices(options.deviceAttributes, resource)
+        const resourceIds = resourceDevices(options.deviceAttributes, resource)
         const plain = originOf(resource, undefined)
-        const resourceText = plain.resourcePlain ? sortedText(plain.resourcePlain) : ''
+        // Resources and scopes alike in what records keep of them share records.
+        const resourceId = numberOf(ids.resources, plain.resourcePlain ? sortedText(plain.resourcePlain) : '')
         for (const scopeMetrics of resourceMetrics.scopeMetrics) {
           const at: Origin = { ...plain, scope: scopeMetrics.scope?.name || undefined }
-          // Resources and scopes alike in what records keep of them share records.
-          const text = JSON.stringify([resourceText, at.scope ?? ''])
-          if (!origins.has(text)) origins.set(text, origins.size)
-          const origin = origins.get(text)!
+          const origin = numberOf(ids.origins, `${resourceId} ${at.scope ?? ''}`)
           for (const metric of scopeMetrics.metrics) {
             const names = namesOf(metric)
             for (const [schema, point, values] of pointsOf(metric)) {
               if (c.due()) await c.pauseNow()
               const member = { index, metric, schema, point }
-              const why = place(groups, member, values, names, { at, ids, origin }, options, now, device)
+              const where = { at, resourceIds, origin }
+              const why = place(groups, member, values, names, where, ids.devices, options, now, device)
               if (why !== undefined) c.reject({ index }, why, () => pointText(member))
               index++
             }
@@ -119,21 +124,22 @@ function place(
   member: Member,
   values: Values,
   names: Names,
-  { at, ids, origin }: { at: Origin; ids: (string | undefined)[]; origin: number },
+  { at, resourceIds, origin }: { at: Origin; resourceIds: (string | undefined)[]; origin: number },
+  devices: Map<string, number>,
   options: OtlpBodyOptions,
   now: number,
   device: string | undefined,
 ): string | undefined {
   if (typeof values === 'string') return values
   const { point } = member
-  const deviceId = deviceAmong(options.deviceAttributes, point.attributes, ids) ?? device
+  const deviceId = deviceAmong(options.deviceAttributes, point.attributes, resourceIds) ?? device
   if (deviceId === undefined)
     return `no device attribute: a data point or its resource needs one of ${options.deviceAttributes.join(', ')}`
   if (names.problem !== undefined) return names.problem
   for (let i = 0; i < values.length; i++)
     if (!Number.isFinite(values[i])) return metricsProblem([[names.names[i]!, values[i]!]])
   const attributes = point.attributes.length > 0 ? sortedText(objectOf(point.attributes)) : ''
-  const key = `${JSON.stringify(deviceId)} ${point.timeUnixNano} ${origin} ${attributes}`
+  const key = `${numberOf(devices, deviceId)} ${point.timeUnixNano} ${origin} ${attributes}`
   const open = (): RecordBase | string => {
     const fields: Record<string, unknown> = { deviceId, ...recordTime(point.timeUnixNano), metrics: {} }
     keepAttributes(fields, point.attributes, at)
@@ -196,6 +202,14 @@ function metricsProblem(entries: [string, number][]): string | undefined {
   for (const [name, value] of entries) metrics[name] = value
   const r = toRecord({ deviceId: 'd', metrics }, 0)
   return r.ok ? undefined : r.reason
+}
+
+/** The number a text has in `numbers`, given the next one the first time. */
+function numberOf(numbers: Map<string, number>, text: string): number {
+  const n = numbers.get(text)
+  if (n !== undefined) return n
+  numbers.set(text, numbers.size)
+  return numbers.size - 1
 }
 
 /** An object's JSON with its keys in order: the same text for the same keys and values in any order. */
