@@ -3,7 +3,12 @@
 // kernel through its host API against the TypeScript reference. Median of several runs.
 
 import { DETECTOR_KINDS } from '../kernels/host/kinds.js'
-import { DEFAULT_PARAMS, type DetectorParams, encodeParams } from '../kernels/host/params.js'
+import {
+  DEFAULT_PARAMS,
+  type DetectorParams,
+  encodeParams,
+  encodeStateParams,
+} from '../kernels/host/params.js'
 import { loadNodeKernel } from '../kernels/node.js'
 import { ReferenceSeries } from '../kernels/reference/reference.js'
 import { median, report, timeRuns } from './stats.js'
@@ -36,6 +41,7 @@ const only = (name: keyof DetectorParams['enabled']): DetectorParams => ({
     context: false,
     shape: false,
     window: false,
+    state: false,
     [name]: true,
   },
 })
@@ -74,6 +80,28 @@ console.log(
 const leanStack = rate({ ...stackParams, enabled: { ...stackParams.enabled, context: false, shape: false } })
 console.log(`stack without context and shape ${(leanStack / 1e6).toFixed(1)} M samples/s`)
 
+// The per-device state detector runs on rows of a device's metrics, beside the series kernel: its
+// cost per row for 6 metrics (the pump) and 16 (the most it models), and the default stack's
+// throughput with it, counting each metric value of a row as one sample.
+const stateRowsPerS = (d: number) => {
+  const rows = Math.floor(N / d)
+  const matrix = new Float64Array(rows * d)
+  for (let r = 0; r < rows; r++)
+    for (let m = 0; m < d; m++)
+      matrix[r * d + m] = values[(r * d + m) % N]! * (1 + m / 10) + (m === 0 ? r % 7 : 0)
+  const params = encodeStateParams(DEFAULT_PARAMS.state)
+  return rows / median(timeRuns(() => kernel.runState!(undefined, matrix, d, params), RUNS))
+}
+const state6 = stateRowsPerS(6)
+const state16 = stateRowsPerS(16)
+const withState = (d: number, rowsPerS: number) => 1 / (1 / stack + 1 / (rowsPerS * d))
+console.log(
+  `state      ${(state6 / 1e6).toFixed(2)} M rows/s of 6 metrics (${(1e9 / state6).toFixed(0)} ns a row), ${(state16 / 1e6).toFixed(2)} M rows/s of 16 (${(1e9 / state16).toFixed(0)} ns)`,
+)
+console.log(
+  `stack + state ${(withState(6, state6) / 1e6).toFixed(1)} M samples/s (6 metrics a row), ${(withState(16, state16) / 1e6).toFixed(1)} (16)`,
+)
+
 report({
   benchmark: 'kernel',
   samples: N,
@@ -84,4 +112,10 @@ report({
   reference_stack_samples_per_s: Math.round(referenceStack),
   wasm_over_reference: Number((stack / referenceStack).toFixed(2)),
   per_detector_samples_per_s: detectors,
+  state_rows_per_s: { metrics_6: Math.round(state6), metrics_16: Math.round(state16) },
+  state_ns_per_row: { metrics_6: Math.round(1e9 / state6), metrics_16: Math.round(1e9 / state16) },
+  stack_with_state_samples_per_s: {
+    metrics_6: Math.round(withState(6, state6)),
+    metrics_16: Math.round(withState(16, state16)),
+  },
 })

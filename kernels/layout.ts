@@ -155,3 +155,47 @@ export const WINDOW_CAPACITY = 4096
 export const BUCKET_STATS_PTR = 65536 + 4096
 export const BUCKET_VALID_PTR = 65536 + 4096 + 16 * 16
 export const MEMORY_END = 131072 + 65536 * 25 + 4096 * 8 * 8
+
+// ---- The per-device `state` detector (kernels/assembly/state.ts): its own params, state and rows. ----
+/** Metrics of one device the state detector models (the first seen). */
+export const STATE_METRICS_MAX = 16
+/** Parameter slots (f64) of the state detector's own params block. */
+export const SP_BASELINE = 0
+export const SP_MARGIN = 1
+export const SP_RIDGE = 2
+export const SP_FLOOR = 3
+export const SP_ADAPT = 4
+export const STATE_PARAM_COUNT = 8
+/**
+ * Device state slots (f64), the whole block being the device's snapshot: rows seen, the baseline's
+ * length (fixed when the device starts), metrics learnt, metrics in the fitted model, the largest
+ * distance of the baseline's second half and the bound; then per metric its count and mean, the fitted
+ * spreads, the co-moment matrix and the Cholesky factor (STATE_METRICS_MAX² each, row-major).
+ */
+export const DS_VERSION = 0
+export const DS_ROWS = 1
+export const DS_BASELINE = 2
+export const DS_COLUMNS = 3
+export const DS_FITTED = 4
+export const DS_CAL_MAX = 5
+export const DS_BOUND = 6
+export const DS_COUNT = 8
+export const DS_MEAN = 8 + 16
+export const DS_SPREAD = 8 + 32
+export const DS_COMOMENT = 8 + 48
+export const DS_CHOL = 8 + 48 + 256
+export const DEVICE_STATE_COUNT = 8 + 48 + 512
+export const DEVICE_STATE_VERSION = 1
+/** Verdict word per row: byte 0 is 1 when flagged, bytes 1-3 the top metrics (NO_METRIC: none). */
+export const NO_METRIC = 255
+/** Fixed regions of the state detector, above the series kernel's MEMORY_END (bytes). */
+export const DEV_PARAMS_PTR = 131072 + 65536 * 25 + 4096 * 8 * 8
+/** Kernel-private scratch (4 vectors of STATE_METRICS_MAX), in no snapshot. */
+export const DEV_SCRATCH_PTR = DEV_PARAMS_PTR + 64
+export const DEV_STATE_PTR = DEV_PARAMS_PTR + 1024
+/** Rows per call; each row is `d` f64 values (NaN: missing), rows one after another. */
+export const DEV_CAPACITY = 4096
+export const DEV_ROWS_PTR = DEV_STATE_PTR + 8192
+export const DEV_SCORE_PTR = DEV_ROWS_PTR + 4096 * 16 * 8
+export const DEV_VERDICT_PTR = DEV_SCORE_PTR + 4096 * 8
+export const DEV_MEMORY_END = DEV_VERDICT_PTR + 4096 * 4

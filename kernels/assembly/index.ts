@@ -190,3 +190,6 @@ export function capacity(): i32 {
 export function windowCapacity(): i32 {
   return WINDOW_CAPACITY
 }
+
+// The per-device state detector, over rows of a device's metrics (see state.ts).
+export { processState, resetState } from './state'

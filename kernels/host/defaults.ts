@@ -13,6 +13,8 @@ export const DEFAULT_PARAMS: DetectorParams = Object.freeze({
   shape: { block: 16, vigilance: 0.93, alarm: 0.82, warmup: 800, mask: 600, categories: 32 },
   refractory: { samples: 10, rank: 0.18 },
   threshold: { lo: null, hi: null },
+  // Per device, over its metrics together (kernels/assembly/state.ts); figures in the README.
+  state: { baseline: 1000, margin: 4, ridge: 0.1, floor: 0.05, adapt: 0.003 },
   window: { ms: 60_000, slideMs: 10_000 },
   enabled: {
     threshold: true,
@@ -26,5 +28,6 @@ export const DEFAULT_PARAMS: DetectorParams = Object.freeze({
     context: true,
     shape: true,
     window: true,
+    state: true,
   },
 })

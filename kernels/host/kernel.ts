@@ -1,6 +1,7 @@
 // The one host API for the Wasm kernel, the same on Node, workerd, the Spin host and browser workers.
 // Only WebAssembly and typed arrays: no runtime-specific import.
 import * as L from '../layout.js'
+import { runState, type StateExports, type StateResult } from './state.js'
 
 export interface WindowFeature {
   start: number
@@ -32,13 +33,18 @@ export interface Kernel {
     values: Float64Array,
     params: Float64Array,
   ): SeriesResult
+  /**
+   * Runs one device's state detector over rows of its metrics (row-major, d a row, NaN: missing).
+   * `state` undefined starts a fresh device. Absent on a host whose kernel lacks it (the Spin component).
+   */
+  runState?(state: Uint8Array | undefined, rows: Float64Array, d: number, params: Float64Array): StateResult
 }
 
 export class KernelStateError extends Error {
   override name = 'KernelStateError'
 }
 
-interface Exports {
+interface Exports extends StateExports {
   memory: WebAssembly.Memory
   reset(): void
   process(from: number, n: number): number
@@ -102,6 +108,10 @@ class WasmKernel implements Kernel {
       windows: concat(windows, (n) => new Float64Array(n)),
       state: this.bytes.slice(L.STATE_PTR, L.STATE_PTR + stateBytes(k)),
     }
+  }
+
+  runState(state: Uint8Array | undefined, rows: Float64Array, d: number, params: Float64Array): StateResult {
+    return runState(this.wasm, state, rows, d, params)
   }
 
   private writeParams(params: Float64Array): void {

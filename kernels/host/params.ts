@@ -34,6 +34,15 @@ export const detectorParamsSchema = z
       .strict(),
     refractory: z.object({ samples: count, rank: z.number().min(0).max(1) }).strict(),
     threshold: z.object({ lo: z.number().nullable(), hi: z.number().nullable() }).strict(),
+    state: z
+      .object({
+        baseline: z.number().int().min(2).max(1e9),
+        margin: positive,
+        ridge: positive,
+        floor: z.number().min(0).max(1),
+        adapt: z.number().min(0).lt(1),
+      })
+      .strict(),
     window: z.object({ ms: positive, slideMs: positive }).strict(),
     enabled: z
       .object({
@@ -46,6 +55,7 @@ export const detectorParamsSchema = z
         context: z.boolean(),
         shape: z.boolean(),
         window: z.boolean(),
+        state: z.boolean(),
       })
       .strict(),
   })
@@ -84,6 +94,17 @@ export function mergeParams(base: DetectorParams, patch: DetectorParamsPatch | u
     merged[key] = { ...base[key], ...(patch[key] ?? {}) }
   }
   return detectorParamsSchema.parse(merged)
+}
+
+/** The state detector's params packed as its own params block. */
+export function encodeStateParams(p: DetectorParams['state']): Float64Array {
+  const out = new Float64Array(L.STATE_PARAM_COUNT)
+  out[L.SP_BASELINE] = p.baseline
+  out[L.SP_MARGIN] = p.margin
+  out[L.SP_RIDGE] = p.ridge
+  out[L.SP_FLOOR] = p.floor
+  out[L.SP_ADAPT] = p.adapt
+  return out
 }
 
 /** Params packed as the kernel's params block. */
