@@ -5,8 +5,10 @@ import { isOlderSnapshot, type Kernel, windowFeatures } from '../../kernels/host
 import { kindsOf } from '../../kernels/host/kinds.js'
 import { encodeParams } from '../../kernels/host/params.js'
 import { seriesKey } from '../store/port.js'
+import { DeviceStateAnalyser } from './analyse-state.js'
 import type { AnalysisConfig, DeviceAnalysis } from './analysis-config.js'
 import { columnsOf, levelOf, type RecordColumns } from './columns.js'
+import { DEVICE_STATE_METRIC } from './device-state.js'
 import { levelAnomaly, ruleAnomaly } from './rules.js'
 import type { Anomaly, DeviceRecord, SeriesState, WindowFeatureRow } from './types.js'
 
@@ -56,16 +58,22 @@ const DETECTOR_ORDER = 1 << 20
 
 export class Analyser {
   private readonly encoded = new Map<DeviceAnalysis, Float64Array>()
+  private readonly devices: DeviceStateAnalyser
 
   constructor(
     private readonly kernel: Kernel,
     private readonly config: AnalysisConfig,
-  ) {}
+  ) {
+    this.devices = new DeviceStateAnalyser(kernel, (deviceId) => this.settingsFor(deviceId))
+  }
 
-  /** The series a batch touches, to load their states before analysis. */
+  /** The series a batch touches, to load their states before analysis: each device's state too. */
   static seriesOf(records: DeviceRecord[]): { deviceId: string; metric: string }[] {
     const seen = new Map<string, { deviceId: string; metric: string }>()
     for (const r of records) {
+      const device = seriesKey(r.deviceId, DEVICE_STATE_METRIC)
+      if (r.metrics.length > 0 && !seen.has(device))
+        seen.set(device, { deviceId: r.deviceId, metric: DEVICE_STATE_METRIC })
       for (const [metric] of r.metrics) {
         const key = seriesKey(r.deviceId, metric)
         if (!seen.has(key)) seen.set(key, { deviceId: r.deviceId, metric })
@@ -158,6 +166,11 @@ export class Analyser {
         version: previous?.version ?? 0,
       })
     })
+    // The devices' state detector, after every series of the record.
+    const device = this.devices.analyse(cols, states)
+    for (const f of device.found) found.push({ ...f, order: DETECTOR_ORDER + cols.series.length })
+    for (let at = 0; at < cols.n; at++) if (device.scores[at]! > scores[at]!) scores[at] = device.scores[at]!
+    for (const s of device.states) newStates.push(s)
     found.sort((a, b) => a.at - b.at || a.order - b.order)
     for (const f of found) if (f.anomaly.score > scores[f.at]!) scores[f.at] = f.anomaly.score
     return { scores, found, windows, states: newStates }

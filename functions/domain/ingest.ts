@@ -20,6 +20,7 @@ import {
   seriesKey,
 } from '../store/port.js'
 import { Analyser } from './analyse.js'
+import { DEVICE_STATE_METRIC, decodeDeviceState } from './device-state.js'
 import { sha256Hex } from './hash.js'
 import { type IngestInput, type Prepared, prepare } from './ingest-prepare.js'
 import { pause } from './pause.js'
@@ -364,9 +365,11 @@ export class Ingestor {
    * series restarts instead (empty snapshot, same version), with a warning and a counter.
    */
   private readable(s: SeriesState): SeriesState {
-    if (isOlderSnapshot(s.state)) return s
+    const device = s.metric === DEVICE_STATE_METRIC
+    if (!device && isOlderSnapshot(s.state)) return s
     try {
-      checkSnapshot(s.state)
+      if (device) decodeDeviceState(s.state)
+      else checkSnapshot(s.state)
       return s
     } catch (e) {
       if (!(e instanceof KernelStateError)) throw e

@@ -115,12 +115,13 @@ export function processState(n: i32, d: i32): void {
 
 /** Welford's update of each present metric's mean and of the co-moments (missing: no deviation). */
 function learn(row: usize, n: i32): void {
-  if (<f64>n > ds(DS_COLUMNS)) dsSet(DS_COLUMNS, n)
   for (let i = 0; i < n; i++) {
     const x = vec(row, i)
     vecSet(BEFORE, i, 0)
     vecSet(AFTER, i, 0)
     if (!isFinite<f64>(x)) continue
+    // A metric joins the model with its first value, whatever the batches.
+    if (<f64>(i + 1) > ds(DS_COLUMNS)) dsSet(DS_COLUMNS, i + 1)
     const count = ds(DS_COUNT + i) + 1
     dsSet(DS_COUNT + i, count)
     const delta = x - ds(DS_MEAN + i)
@@ -155,7 +156,8 @@ function fit(): void {
   const floor = sp(SP_FLOOR)
   for (let i = 0; i < d; i++) {
     const n = ds(DS_COUNT + i)
-    const variance = n > 1 ? ds(DS_COMOMENT + i * M + i) / (n - 1) : 0
+    // A metric with fewer than two values has no spread yet: an infinite one keeps it out (z = 0).
+    const variance = n > 1 ? ds(DS_COMOMENT + i * M + i) / (n - 1) : Infinity
     dsSet(DS_SPREAD + i, max<f64>(max<f64>(Math.sqrt(variance), floor * Math.abs(ds(DS_MEAN + i))), 1e-9))
   }
   for (let i = 0; i < d; i++) {

@@ -81,13 +81,13 @@ export class ReferenceState {
 
   private learn(row: ArrayLike<number>, d: number): void {
     const n = Math.min(d, M)
-    if (n > this.columns) this.columns = n
     // Missing metrics keep a deviation of 0: they move neither their mean nor any co-moment.
     const before = new Float64Array(M)
     const after = new Float64Array(M)
     for (let i = 0; i < n; i++) {
       const x = row[i]!
       if (!Number.isFinite(x)) continue
+      if (i + 1 > this.columns) this.columns = i + 1
       this.count[i] = this.count[i]! + 1
       const delta = x - this.mean[i]!
       this.mean[i] = this.mean[i]! + delta / this.count[i]!
@@ -117,7 +117,7 @@ export class ReferenceState {
     const s = this.spread
     for (let i = 0; i < d; i++) {
       const n = this.count[i]!
-      const variance = n > 1 ? this.comoment[i * M + i]! / (n - 1) : 0
+      const variance = n > 1 ? this.comoment[i * M + i]! / (n - 1) : Number.POSITIVE_INFINITY
       s[i] = Math.max(Math.sqrt(variance), this.p.floor * Math.abs(this.mean[i]!), 1e-9)
     }
     const L = this.chol

@@ -1,0 +1,119 @@
+// The analyser's per-device part: every device's records as rows of its metrics (a record with several
+// metrics is one row) through the kernel's `state` detector, from the device state stored under the
+// reserved metric name. Records with none of the modelled metrics are not rows.
+import type { Kernel } from '../../kernels/host/kernel.js'
+import { encodeStateParams } from '../../kernels/host/params.js'
+import { isFlagged, topMetrics } from '../../kernels/host/state.js'
+import { STATE_METRICS_MAX } from '../../kernels/layout.js'
+import { seriesKey } from '../store/port.js'
+import type { DeviceAnalysis } from './analysis-config.js'
+import type { RecordColumns, SeriesColumns } from './columns.js'
+import { DEVICE_STATE_METRIC, decodeDeviceState, encodeDeviceState, learning } from './device-state.js'
+import type { Anomaly, SeriesState } from './types.js'
+
+export interface DeviceFound {
+  at: number
+  anomaly: Anomaly
+}
+
+export interface DeviceStates {
+  /** Per record of the batch: the state score of its row (0 for none). */
+  scores: Float64Array
+  found: DeviceFound[]
+  states: SeriesState[]
+}
+
+export class DeviceStateAnalyser {
+  private readonly encoded = new Map<DeviceAnalysis, Float64Array>()
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly settingsFor: (deviceId: string) => DeviceAnalysis,
+  ) {}
+
+  analyse(cols: RecordColumns, states: Map<string, SeriesState>): DeviceStates {
+    const scores = new Float64Array(cols.n)
+    const found: DeviceFound[] = []
+    const newStates: SeriesState[] = []
+    const run = this.kernel.runState?.bind(this.kernel)
+    if (!run) return { scores, found, states: newStates }
+    // cols.series is grouped by device already: one pass splits it.
+    const byDevice: SeriesColumns[][] = cols.devices.map(() => [])
+    for (const s of cols.series) byDevice[s.device]!.push(s)
+    cols.devices.forEach((deviceId, d) => {
+      const settings = this.settingsFor(deviceId)
+      if (!settings.detectors.enabled.state) return
+      const previous = states.get(seriesKey(deviceId, DEVICE_STATE_METRIC))
+      const model =
+        previous && previous.state.byteLength > 0
+          ? decodeDeviceState(previous.state)
+          : { kernel: undefined, metrics: [] }
+      const series = byDevice[d]!
+      // Metrics seen in the baseline join the model (the first STATE_METRICS_MAX); later ones do not.
+      const metrics = [...model.metrics]
+      if (learning(model))
+        for (const s of series)
+          if (metrics.length < STATE_METRICS_MAX && !metrics.includes(s.metric)) metrics.push(s.metric)
+      if (metrics.length === 0) return
+      // Rows: the device's records carrying a modelled metric, in batch order.
+      const rowOf = new Map<number, number>()
+      for (const s of series) {
+        if (!metrics.includes(s.metric)) continue
+        for (const at of s.rows) rowOf.set(at, 0)
+      }
+      if (rowOf.size === 0) return
+      const records = [...rowOf.keys()].sort((a, b) => a - b)
+      for (let r = 0; r < records.length; r++) rowOf.set(records[r]!, r)
+      const width = metrics.length
+      const rows = new Float64Array(records.length * width).fill(Number.NaN)
+      for (const s of series) {
+        const column = metrics.indexOf(s.metric)
+        if (column < 0) continue
+        s.rows.forEach((at, i) => {
+          rows[rowOf.get(at)! * width + column] = s.values[i]!
+        })
+      }
+      const result = run(model.kernel, rows, width, this.paramsFor(settings))
+      records.forEach((at, r) => {
+        const score = result.scores[r]!
+        scores[at] = score
+        const verdict = result.verdicts[r]!
+        if (!isFlagged(verdict)) return
+        const top = topMetrics(verdict).map((c) => metrics[c]!)
+        const lead = metrics.indexOf(top[0] ?? '')
+        found.push({
+          at,
+          anomaly: {
+            deviceId,
+            ts: cols.ts[at]!,
+            kind: 'state',
+            metric: top[0],
+            value: lead >= 0 && Number.isFinite(rows[r * width + lead]) ? rows[r * width + lead]! : null,
+            score,
+            detail: `off its learnt state; most: ${top.join(', ')}`,
+          },
+        })
+      })
+      let lastTs = previous?.lastTs ?? 0
+      for (const at of records) if (cols.ts[at]! > lastTs) lastTs = cols.ts[at]!
+      newStates.push({
+        deviceId,
+        metric: DEVICE_STATE_METRIC,
+        state: encodeDeviceState(result.state, metrics),
+        lastTs,
+        sampleCount: (previous?.sampleCount ?? 0) + records.length,
+        version: previous?.version ?? 0,
+      })
+    })
+    return { scores, found, states: newStates }
+  }
+
+  private paramsFor(settings: DeviceAnalysis): Float64Array {
+    let p = this.encoded.get(settings)
+    if (!p) {
+      p = encodeStateParams(settings.detectors.state)
+      this.encoded.set(settings, p)
+    }
+    return p
+  }
+}
