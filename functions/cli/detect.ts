@@ -7,7 +7,7 @@ import { SingleBar } from 'cli-progress'
 import { stringify } from 'csv-stringify'
 import type { Kernel } from '../../kernels/host/kernel.js'
 import { Analyser } from '../domain/analyse.js'
-import type { AnalysisConfig } from '../domain/analysis-config.js'
+import { type AnalysisConfig, withStateBaseline } from '../domain/analysis-config.js'
 import { ExportCheck, type ExportState, pickColumns, type RowColumns, rowToRecord } from '../domain/rows.js'
 import type { DeviceRecord, SeriesState } from '../domain/types.js'
 import { type Cell, type Column, ParquetRowGroups } from '../routes/export-encoders.js'
@@ -25,6 +25,8 @@ export interface DetectOptions {
   device?: string
   chunkRows?: number
   progress?: boolean
+  /** The first `baseline` rows of each device are its normal state (the state detector's baseline). */
+  baseline?: number
 }
 
 export interface DetectSummary {
@@ -50,7 +52,10 @@ export async function detect(
   // The output's name decides (x.csv, x.ndjson, x.parquet), else the input's format (CSV stays CSV).
   const named = opts.output ? outputFormatFromName(opts.output) : undefined
   const outputFormat = opts.outputFormat ?? named ?? (format === 'csv' ? 'csv' : 'ndjson')
-  const analyser = new Analyser(kernel, analysis)
+  const analyser = new Analyser(
+    kernel,
+    opts.baseline === undefined ? analysis : withStateBaseline(analysis, opts.baseline),
+  )
   const states = new Map<string, SeriesState>()
   const summary: DetectSummary = {
     rows: 0,

@@ -27,6 +27,7 @@ Usage:
 
   edgewatch detect --input FILE [--format csv|ndjson|json] [--time-column NAME]
                    [--device-column NAME] [--device ID] [--output FILE] [--output-format csv|ndjson|parquet]
+                   [--baseline ROWS]
       Scores every row of FILE (or - for stdin; .gz is gunzipped) exactly as the server would and
       writes it back with two added columns: score (0..1) and anomalies (kinds, comma separated).
       Every numeric column is a metric. Times: ISO-8601, YYYY-MM-DD hh:mm:ss (UTC), epoch s or ms.
@@ -36,6 +37,8 @@ Usage:
       is not written (use NDJSON output for such files).
       A server export (/v1/export) is checked against its last line: detect fails when the server
       reported an error there or the footer's record count differs from the records read.
+      --baseline ROWS: the first ROWS rows of each device are its normal state, learnt by the state
+      detector (default: the configured detectors.state.baseline, 1000 rows).
 
   edgewatch device --server URL --enrol TOKEN [--name NAME] [--state-dir DIR] [--sensor pump|env]
                    [--rate HZ] [--batch-ms MS] [--transport http|mqtt] [--mqtt URL]
@@ -150,10 +153,14 @@ async function detectCommand(args: string[]): Promise<number> {
       'device-column': { type: 'string' },
       device: { type: 'string' },
       'no-progress': { type: 'boolean' },
+      baseline: { type: 'string' },
     },
     strict: true,
   })
   if (!values.input) throw new ConfigError('--input FILE is required (use - for stdin)')
+  const baseline = values.baseline === undefined ? undefined : Number(values.baseline)
+  if (baseline !== undefined && !(Number.isInteger(baseline) && baseline >= 2 && baseline <= 1e9))
+    throw new ConfigError(`--baseline must be a whole number of rows from 2 to 1e9, got ${values.baseline}`)
   const oneOf = <T extends string>(
     v: string | undefined,
     allowed: readonly T[],
@@ -179,6 +186,7 @@ async function detectCommand(args: string[]): Promise<number> {
     deviceColumn: values['device-column'],
     device: values.device,
     progress: !values['no-progress'],
+    baseline,
   })
   const seconds = (performance.now() - t0) / 1000
   const lines = [

@@ -77,6 +77,20 @@ export function resolveAnalysisConfig(input: unknown): AnalysisConfig {
   return { fleet, devices }
 }
 
+/**
+ * The configuration with the state detector's baseline set to `rows` for the fleet and every device
+ * (`edgewatch detect --baseline ROWS`). Throws a ZodError when rows is not a valid baseline.
+ */
+export function withStateBaseline(config: AnalysisConfig, rows: number): AnalysisConfig {
+  const set = (a: DeviceAnalysis): DeviceAnalysis => ({
+    rules: a.rules,
+    detectors: mergeParams(a.detectors, { state: { baseline: rows } }),
+  })
+  const devices = new Map<string, DeviceAnalysis>()
+  for (const [id, device] of config.devices) devices.set(id, set(device))
+  return { fleet: set(config.fleet), devices }
+}
+
 /** Device rules override the fleet's rule of the same kind and add new kinds. */
 function mergeRules(base: RulesConfig, patch: z.infer<typeof rulesPatch> | undefined): RulesConfig {
   if (!patch) return base
