@@ -5,6 +5,7 @@ import type { Kernel } from '../../kernels/host/kernel.js'
 import { encodeStateParams } from '../../kernels/host/params.js'
 import { isFlagged, topMetrics } from '../../kernels/host/state.js'
 import { STATE_METRICS_MAX } from '../../kernels/layout.js'
+import { ApiError } from '../http/errors.js'
 import { seriesKey } from '../store/port.js'
 import type { DeviceAnalysis } from './analysis-config.js'
 import type { RecordColumns, SeriesColumns } from './columns.js'
@@ -106,6 +107,22 @@ export class DeviceStateAnalyser {
       })
     })
     return { scores, found, states: newStates }
+  }
+
+  /**
+   * A device's state learnt from `rows` of `metrics` (row-major, NaN: missing), all of them its
+   * baseline: the model is fitted at the last row and scores every later one. Throws an ApiError
+   * when the device's state detector is off, or this host's kernel has none.
+   */
+  learn(deviceId: string, metrics: string[], rows: Float64Array): Uint8Array {
+    const settings = this.settingsFor(deviceId)
+    if (!this.kernel.runState)
+      throw new ApiError(501, 'not_supported', "this runtime's kernel has no state detector")
+    if (!settings.detectors.enabled.state)
+      throw new ApiError(409, 'state_detector_off', `the state detector is off for ${deviceId.slice(0, 128)}`)
+    const params = encodeStateParams({ ...settings.detectors.state, baseline: rows.length / metrics.length })
+    const result = this.kernel.runState(undefined, rows, metrics.length, params)
+    return encodeDeviceState(result.state, metrics)
   }
 
   private paramsFor(settings: DeviceAnalysis): Float64Array {

@@ -176,6 +176,11 @@ export class Analyser {
     return { scores, found, windows, states: newStates }
   }
 
+  /** A device's state detector snapshot learnt from rows of its metrics (see DeviceStateAnalyser.learn). */
+  learnDeviceState(deviceId: string, metrics: string[], rows: Float64Array): Uint8Array {
+    return this.devices.learn(deviceId, metrics, rows)
+  }
+
   private settingsFor(deviceId: string): DeviceAnalysis {
     return this.config.devices.get(deviceId) ?? this.config.fleet
   }

@@ -20,6 +20,7 @@ import {
   seriesKey,
 } from '../store/port.js'
 import { Analyser } from './analyse.js'
+import { type Baseline, learnBaseline } from './baseline.js'
 import { DEVICE_STATE_METRIC, decodeDeviceState } from './device-state.js'
 import { sha256Hex } from './hash.js'
 import { type IngestInput, type Prepared, prepare } from './ingest-prepare.js'
@@ -95,6 +96,16 @@ export class Ingestor {
     private readonly now: () => number,
     private readonly options: IngestOptions,
   ) {}
+
+  /**
+   * Learns a device's normal state again from its stored records in [from, to) (baseline.ts). The
+   * cached device state is forgotten: the next ingest of the device reads the new one.
+   */
+  async learnBaseline(deviceId: string, from: number, to: number): Promise<Baseline> {
+    const baseline = await learnBaseline(this.store, this.analyser, deviceId, from, to, this.now())
+    this.options.cache?.forget([{ deviceId, metric: DEVICE_STATE_METRIC }])
+    return baseline
+  }
 
   async ingest(input: IngestInput): Promise<IngestAnswer> {
     const given = input.idempotencyKey

@@ -25,7 +25,7 @@ export class SeriesCache {
     }
   }
 
-  forget(states: SeriesState[]): void {
+  forget(states: { deviceId: string; metric: string }[]): void {
     for (const s of states) this.states.delete(seriesKey(s.deviceId, s.metric))
   }
 }

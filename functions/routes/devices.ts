@@ -17,6 +17,7 @@ import {
   jsonError,
   PageQuerySchema,
 } from '../http/schemas.js'
+import { deviceBaselineRoute } from './device-baseline.js'
 
 const security = [{ bearer: [] }]
 const common = { 400: jsonError('Invalid request'), 401: jsonError('Missing or wrong token') }
@@ -47,6 +48,7 @@ export function deviceRoutes(app: OpenAPIHono<AppEnv>, ctx: AppContext): void {
     return devices.map((d) => presentDevice(d, activity(d.deviceId)))
   }
   const presentOne = async (device: DeviceSummary) => (await present([device]))[0]!
+  deviceBaselineRoute(app, ctx)
 
   app.openapi(
     createRoute({
