@@ -2,6 +2,7 @@
 // errors as the Wasm host of kernels/host/kernel.ts, then one call across the component boundary.
 // The component itself copies the lists into the kernel's fixed regions and runs it in chunks.
 import { checkSnapshot, type Kernel, type SeriesResult } from '../../kernels/host/kernel.js'
+import { checkStateRun, type StateResult } from '../../kernels/host/state.js'
 import * as L from '../../kernels/layout.js'
 
 /** `edgewatch:kernel/detect.run` as jco and componentize-js present it. */
@@ -12,10 +13,18 @@ export type DetectRun = (
   params: Float64Array,
 ) => [Uint8Array, Float64Array, Uint8Array, Float64Array]
 
+/** `edgewatch:kernel/detect.run-state`, likewise. */
+export type DetectRunState = (
+  state: Uint8Array,
+  rows: Float64Array,
+  width: number,
+  params: Float64Array,
+) => [Uint8Array, Float64Array, Uint32Array]
+
 const FRESH = new Uint8Array(0)
 
-export function componentKernel(run: DetectRun): Kernel {
-  return {
+export function componentKernel(run: DetectRun, runState?: DetectRunState): Kernel {
+  const kernel: Kernel = {
     run(state, ts, values, params): SeriesResult {
       if (values.length !== ts.length) throw new RangeError('ts and values must have the same length')
       if (params.length !== L.PARAM_COUNT) throw new RangeError(`params must have ${L.PARAM_COUNT} slots`)
@@ -24,4 +33,11 @@ export function componentKernel(run: DetectRun): Kernel {
       return { scores, flags, windows, state: next }
     },
   }
+  if (runState)
+    kernel.runState = (state, rows, d, params): StateResult => {
+      checkStateRun(state, rows, d, params)
+      const [next, scores, verdicts] = runState(state ?? FRESH, rows, d, params)
+      return { scores, verdicts, state: next }
+    }
+  return kernel
 }

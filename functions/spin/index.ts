@@ -5,7 +5,7 @@
 // and retention is applied at most hourly, the time of the last purge kept in the key-value store.
 // Concurrent instances share the database: series versions make a commit that raced another
 // instance reload and analyse again (see domain/ingest.ts).
-import { run } from 'edgewatch:kernel/detect'
+import { run, runState } from 'edgewatch:kernel/detect'
 import { Store as KeyValue } from 'fermyon:spin/key-value@2.0.0'
 import { Connection } from 'fermyon:spin/sqlite@2.0.0'
 import { get } from 'fermyon:spin/variables@2.0.0'
@@ -43,7 +43,7 @@ async function start(): Promise<Started> {
       adminSource: 'the Spin variable admin_token',
     },
     store: await openSpinSqliteStore(Connection.open('default')),
-    kernel: componentKernel(run),
+    kernel: componentKernel(run, runState),
     // Tried under the jco host: the component streams, but the host serves one request at a time, so
     // an open stream held up every other request. GET /v1/stream answers 501; clients poll instead.
     streams: false,

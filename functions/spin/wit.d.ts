@@ -8,6 +8,12 @@ declare module 'edgewatch:kernel/detect' {
     values: Float64Array,
     params: Float64Array,
   ): [Uint8Array, Float64Array, Uint8Array, Float64Array]
+  export function runState(
+    state: Uint8Array,
+    rows: Float64Array,
+    width: number,
+    params: Float64Array,
+  ): [Uint8Array, Float64Array, Uint32Array]
 }
 
 declare module 'fermyon:spin/sqlite@2.0.0' {

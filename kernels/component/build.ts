@@ -16,6 +16,8 @@ export const DEFAULT_OUT = join(root, 'dist', 'spin', 'kernel.wasm')
 const RENAMES: Record<string, string> = {
   run: 'edgewatch:kernel/detect#run',
   run_post: 'cabi_post_edgewatch:kernel/detect#run',
+  run_state: 'edgewatch:kernel/detect#run-state',
+  run_state_post: 'cabi_post_edgewatch:kernel/detect#run-state',
 }
 
 export interface KernelBuild {
@@ -45,7 +47,7 @@ async function compileCore(): Promise<Uint8Array> {
       '--converge',
       '--noAssert',
       '--initialMemory',
-      '32',
+      '40',
       '--use',
       'abort=',
     ],

@@ -44,6 +44,21 @@ export function checkDeviceSnapshot(state: Uint8Array): void {
     throw new KernelStateError(`device state version ${version} is not supported`)
 }
 
+/** The checks every host makes before a state run, with the same errors (RangeError, KernelStateError). */
+export function checkStateRun(
+  state: Uint8Array | undefined,
+  rows: Float64Array,
+  d: number,
+  params: Float64Array,
+): void {
+  if (!Number.isInteger(d) || d < 1 || d > L.STATE_METRICS_MAX)
+    throw new RangeError(`a device row has 1 to ${L.STATE_METRICS_MAX} metrics, not ${d}`)
+  if (rows.length % d !== 0) throw new RangeError('rows must hold d values per row')
+  if (params.length !== L.STATE_PARAM_COUNT)
+    throw new RangeError(`state params must have ${L.STATE_PARAM_COUNT} slots`)
+  if (state) checkDeviceSnapshot(state)
+}
+
 /**
  * Runs the state detector over `rows` (row-major, `d` values a row, NaN for a missing metric) from
  * `state` (undefined: a device that has seen nothing), in chunks of DEV_CAPACITY rows.
@@ -55,19 +70,12 @@ export function runState(
   d: number,
   params: Float64Array,
 ): StateResult {
-  if (!Number.isInteger(d) || d < 1 || d > L.STATE_METRICS_MAX)
-    throw new RangeError(`a device row has 1 to ${L.STATE_METRICS_MAX} metrics, not ${d}`)
-  if (rows.length % d !== 0) throw new RangeError('rows must hold d values per row')
-  if (params.length !== L.STATE_PARAM_COUNT)
-    throw new RangeError(`state params must have ${L.STATE_PARAM_COUNT} slots`)
+  checkStateRun(state, rows, d, params)
   const mem = wasm.memory.buffer
   const bytes = new Uint8Array(mem)
   new Float64Array(mem, L.DEV_PARAMS_PTR, L.STATE_PARAM_COUNT).set(params)
   wasm.resetState()
-  if (state) {
-    checkDeviceSnapshot(state)
-    bytes.set(state, L.DEV_STATE_PTR)
-  }
+  if (state) bytes.set(state, L.DEV_STATE_PTR)
   const n = rows.length / d
   const scores = new Float64Array(n)
   const verdicts = new Uint32Array(n)

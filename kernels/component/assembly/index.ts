@@ -1,22 +1,32 @@
 // The canonical-ABI face of the kernel: `edgewatch:kernel/detect#run` written by hand over the
 // very kernel of kernels/assembly. It copies the lifted lists into the kernel's fixed regions and
 // runs reset/process in chunks exactly as kernels/host/kernel.ts does. The argument and result
-// lists live in a bump heap above MEMORY_END (never over the fixed regions), reset after each call
+// lists live in a bump heap above DEV_MEMORY_END (never over the fixed regions), reset after each call
 // by the post-return function. build.ts renames the exports to their canonical names.
 
-import { process as processBatch, reset, windowCount } from '../../assembly/index'
+import { process as processBatch, processState, reset, resetState, windowCount } from '../../assembly/index'
 import {
   B_FIELDS,
   BUCKETS_MAX,
   CAPACITY,
+  DEV_CAPACITY,
+  DEV_MEMORY_END,
+  DEV_PARAMS_PTR,
+  DEV_ROWS_PTR,
+  DEV_SCORE_PTR,
+  DEV_STATE_PTR,
+  DEV_VERDICT_PTR,
+  DEVICE_STATE_COUNT,
+  DEVICE_STATE_VERSION,
   FLAGS_PTR,
-  MEMORY_END,
   P_WINDOW_BUCKETS,
   PARAM_COUNT,
   PARAMS_PTR,
   S_BUCKETS,
   S_WIN_CURRENT,
   SCORE_PTR,
+  STATE_METRICS_MAX,
+  STATE_PARAM_COUNT,
   STATE_PTR,
   STATE_VERSION,
   TS_PTR,
@@ -25,7 +35,7 @@ import {
   WINDOW_PTR,
 } from '../../layout'
 
-const HEAP_BASE: usize = (<usize>MEMORY_END + 15) & ~(<usize>15)
+const HEAP_BASE: usize = (<usize>DEV_MEMORY_END + 15) & ~(<usize>15)
 let top: usize = HEAP_BASE
 
 /** The return area: four (pointer, length) pairs. */
@@ -128,6 +138,53 @@ export function run(
   store<u32>(RET, <u32>windows, 24)
   store<u32>(RET, <u32>windowValues, 28)
   return RET
+}
+
+/**
+ * `run-state`: the state detector over a device's rows, in chunks of DEV_CAPACITY rows, as
+ * kernels/host/state.ts runs it. A snapshot of another size or version traps (the host checks first).
+ */
+export function run_state(
+  statePtr: usize,
+  stateLen: i32,
+  rowsPtr: usize,
+  rowsLen: i32,
+  width: i32,
+  parPtr: usize,
+  parLen: i32,
+): usize {
+  if (width < 1 || width > STATE_METRICS_MAX || rowsLen % width !== 0 || parLen !== STATE_PARAM_COUNT)
+    unreachable()
+  memory.copy(DEV_PARAMS_PTR, parPtr, <usize>(STATE_PARAM_COUNT << 3))
+  resetState()
+  if (stateLen !== 0) {
+    if (stateLen !== DEVICE_STATE_COUNT << 3 || load<f64>(statePtr) !== DEVICE_STATE_VERSION) unreachable()
+    memory.copy(DEV_STATE_PTR, statePtr, <usize>stateLen)
+  }
+  const n = rowsLen / width
+  const scores = alloc((<usize>n) << 3, 8)
+  const verdicts = alloc((<usize>n) << 2, 4)
+  for (let offset: i32 = 0; offset < n; offset += DEV_CAPACITY) {
+    const len = min<i32>(DEV_CAPACITY, n - offset)
+    memory.copy(DEV_ROWS_PTR, rowsPtr + ((<usize>(offset * width)) << 3), (<usize>(len * width)) << 3)
+    processState(len, width)
+    memory.copy(scores + ((<usize>offset) << 3), DEV_SCORE_PTR, (<usize>len) << 3)
+    memory.copy(verdicts + ((<usize>offset) << 2), DEV_VERDICT_PTR, (<usize>len) << 2)
+  }
+  const size = DEVICE_STATE_COUNT << 3
+  const state = alloc(<usize>size, 8)
+  memory.copy(state, DEV_STATE_PTR, <usize>size)
+  store<u32>(RET, <u32>state, 0)
+  store<u32>(RET, <u32>size, 4)
+  store<u32>(RET, <u32>scores, 8)
+  store<u32>(RET, <u32>n, 12)
+  store<u32>(RET, <u32>verdicts, 16)
+  store<u32>(RET, <u32>n, 20)
+  return RET
+}
+
+export function run_state_post(_ret: usize): void {
+  top = HEAP_BASE
 }
 
 /** Post-return: the host has copied the results out; the whole heap is free again. */
