@@ -74,7 +74,7 @@ describe('analyser: the per-device state detector', () => {
       expect(verdicts[i]!.score).toBeGreaterThanOrEqual(0.5)
     }
     const model = decodeDeviceState(states.get(seriesKey('p1', DEVICE_STATE_METRIC))!.state)
-    expect(model.metrics).toEqual(['flow', 'pressure', 'current', 'rpm'])
+    expect(model.metrics).toEqual(['current', 'flow', 'pressure', 'rpm'])
   })
 
   it('gives the same verdicts whatever the batches (a metric joining mid-baseline included)', () => {
@@ -86,6 +86,17 @@ describe('analyser: the per-device state detector', () => {
       expect(batched.anomalies).toEqual(whole.anomalies)
     }
     expect(whole.anomalies.some((a) => a.kind === 'state' && a.deviceId === 'b')).toBe(true)
+  })
+
+  it('gives the same verdicts whatever order a record lists its metrics in', () => {
+    const records = pump(800, 500)
+    const reversed = records.map((r) => ({ ...r, metrics: [...r.metrics].reverse() }))
+    const a = analyseInBatches(records, 100)
+    const b = analyseInBatches(reversed, 100)
+    expect(b.verdicts).toEqual(a.verdicts)
+    expect(b.anomalies.filter((x) => x.kind === 'state')).toEqual(
+      a.anomalies.filter((x) => x.kind === 'state'),
+    )
   })
 
   it('stays off when disabled, and adds nothing during the baseline', () => {

@@ -24,6 +24,20 @@ export interface DeviceStates {
   states: SeriesState[]
 }
 
+/**
+ * Adds the series' new metrics to the model's columns in the order they first appear, those of one
+ * record by name: the columns, and so the kernel's arithmetic, are the same whatever the batches and
+ * whatever order a record (or the replay tool's columns) lists its metrics in.
+ */
+export function joinMetrics(metrics: string[], series: SeriesColumns[]): void {
+  const fresh = series
+    .filter((s) => !metrics.includes(s.metric))
+    .sort((a, b) => a.rows[0]! - b.rows[0]! || byName(a.metric, b.metric))
+  for (const s of fresh) if (metrics.length < STATE_METRICS_MAX) metrics.push(s.metric)
+}
+
+export const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
 export class DeviceStateAnalyser {
   private readonly encoded = new Map<DeviceAnalysis, Float64Array>()
 
@@ -52,9 +66,7 @@ export class DeviceStateAnalyser {
       const series = byDevice[d]!
       // Metrics seen in the baseline join the model (the first STATE_METRICS_MAX); later ones do not.
       const metrics = [...model.metrics]
-      if (learning(model))
-        for (const s of series)
-          if (metrics.length < STATE_METRICS_MAX && !metrics.includes(s.metric)) metrics.push(s.metric)
+      if (learning(model)) joinMetrics(metrics, series)
       if (metrics.length === 0) return
       // Rows: the device's records carrying a modelled metric, in batch order.
       const rowOf = new Map<number, number>()

@@ -7,6 +7,7 @@ import { STATE_METRICS_MAX } from '../../kernels/layout.js'
 import { ApiError } from '../http/errors.js'
 import { CommitConflictError, emptyCommit, type Store, seriesKey } from '../store/port.js'
 import type { Analyser } from './analyse.js'
+import { byName } from './analyse-state.js'
 import { DEVICE_STATE_METRIC } from './device-state.js'
 import { toRecord } from './record.js'
 
@@ -43,10 +44,12 @@ export async function learnBaseline(
     }
     const r = toRecord(parsed, stored.ts, stored.body, deviceId)
     if (!r.ok || r.record.metrics.length === 0) continue
+    // New metrics join as the analyser adds them: first seen first, those of one record by name.
+    const fresh = r.record.metrics.map(([name]) => name).filter((name) => !metrics.includes(name))
+    for (const name of fresh.sort(byName)) if (metrics.length < STATE_METRICS_MAX) metrics.push(name)
     const row: number[] = new Array(metrics.length).fill(Number.NaN)
     for (const [name, value] of r.record.metrics) {
-      let column = metrics.indexOf(name)
-      if (column < 0 && metrics.length < STATE_METRICS_MAX) column = metrics.push(name) - 1
+      const column = metrics.indexOf(name)
       if (column >= 0) row[column] = value
     }
     if (values.length >= BASELINE_MAX_ROWS)

@@ -72,7 +72,7 @@ describe('POST /v1/devices/:id/baseline', () => {
       from: new Date(T0).toISOString(),
       to: new Date(T0 + 300_000).toISOString(),
       rows: 300,
-      metrics: ['flow', 'pressure', 'current'],
+      metrics: ['current', 'flow', 'pressure'],
     })
     // pressure sags from record 500 while flow and current hold: only those records are `state`
     const after = await ingest(range(400, 700, 500))
