@@ -6,7 +6,8 @@
 // spreads (missing metrics at their mean), R the baseline's correlation with a ridge on its diagonal.
 // A row over the bound is flagged, for as long as the device stays there; a row under it moves the
 // means by the adapt weight, so slow normal change (a daily cycle, the weather) is followed while an
-// abnormal state is not learnt. Only sqrt, + - * / are used: every host gets the same bits.
+// abnormal state is not learnt. A device whose baseline saw fewer than two metrics is never scored.
+// Only sqrt, + - * / are used: every host gets the same bits.
 import {
   DEV_PARAMS_PTR,
   DEV_ROWS_PTR,
@@ -97,7 +98,8 @@ export function processState(n: i32, d: i32): void {
       }
     } else {
       dsSet(DS_ROWS, rows + 1)
-      if (ds(DS_FITTED) > 0) {
+      // Multivariate only: a device of one metric is the series detectors' (they do not freeze).
+      if (ds(DS_FITTED) >= 2) {
         const distance = solve(row)
         const bound = ds(DS_BOUND)
         const strength =

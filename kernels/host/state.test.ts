@@ -89,6 +89,14 @@ describe('state detector', () => {
     expect(clean).toBe(0)
   })
 
+  it('never scores a device of one metric (the series detectors watch it)', () => {
+    const rows = device(1000, 1, 9)
+    for (let r = 600; r < 1000; r++) rows[r] = rows[r]! * 3
+    const { scores, verdicts } = runWasm(rows, 1, [])
+    expect(scores.every((s) => s === 0)).toBe(true)
+    expect(verdicts.every((v) => v === 0)).toBe(true)
+  })
+
   it('scores nothing during the baseline, and keeps its baseline length when the params change', () => {
     const d = 3
     const rows = device(600, d, 5)

@@ -65,7 +65,7 @@ export class ReferenceState {
       }
     } else {
       this.rows++
-      if (this.fitted > 0) {
+      if (this.fitted >= 2) {
         const w = new Float64Array(M)
         const z = new Float64Array(M)
         const distance = this.solve(row, z, w)
