@@ -106,7 +106,10 @@ export function processState(n: i32, d: i32): void {
           bound > 0 ? min<f64>(distance / bound, MAX_STRENGTH) : distance > 0 ? MAX_STRENGTH : 0
         score = (strength * strength) / (1 + strength * strength)
         const flagged = bound > 0 ? distance > bound : distance > 0
-        if (flagged) verdict = 1 | (topShares() << 8)
+        if (flagged) {
+          backSolve()
+          verdict = 1 | (topShares() << 8)
+        }
         else follow(row)
       }
     }
@@ -180,7 +183,7 @@ function fit(): void {
   dsSet(DS_FITTED, d)
 }
 
-/** zᵀ R⁻¹ z / d for the row, leaving z and w = R⁻¹ z in the scratch vectors. */
+/** zᵀ R⁻¹ z / d for the row, leaving z and y = L⁻¹ z in the scratch vectors (backSolve makes w). */
 function solve(row: usize): f64 {
   const d = <i32>ds(DS_FITTED)
   for (let i = 0; i < d; i++) {
@@ -195,12 +198,17 @@ function solve(row: usize): f64 {
     vecSet(W, i, y)
     sum += y * y
   }
+  return sum / d
+}
+
+/** w = R⁻¹ z = L⁻ᵀ y, in place: only for a flagged row, whose metrics' shares it gives. */
+function backSolve(): void {
+  const d = <i32>ds(DS_FITTED)
   for (let i = d - 1; i >= 0; i--) {
     let y = vec(W, i)
     for (let k = i + 1; k < d; k++) y -= ds(DS_CHOL + k * M + i) * vec(W, k)
     vecSet(W, i, y / ds(DS_CHOL + i * M + i))
   }
-  return sum / d
 }
 
 /** The three metrics with the largest positive shares z_i·w_i of the distance, packed a byte each. */

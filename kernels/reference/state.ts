@@ -72,8 +72,10 @@ export class ReferenceState {
         const strength = ratio(distance, this.bound)
         score = (strength * strength) / (1 + strength * strength)
         flagged = this.bound > 0 ? distance > this.bound : distance > 0
-        if (flagged) top = this.topShares(z, w)
-        else this.follow(row)
+        if (flagged) {
+          this.backSolve(w)
+          top = this.topShares(z, w)
+        } else this.follow(row)
       }
     }
     return { score, flagged, top }
@@ -143,8 +145,8 @@ export class ReferenceState {
   }
 
   /**
-   * The squared Mahalanobis distance of the row per metric: z (standardised row, 0 where missing)
-   * and w = R⁻¹ z, through the Cholesky factor R = L Lᵀ. Returns zᵀ R⁻¹ z / d.
+   * The squared Mahalanobis distance of the row per metric, through the Cholesky factor R = L Lᵀ:
+   * z (standardised row, 0 where missing) and y = L⁻¹ z into w. Returns zᵀ R⁻¹ z / d = yᵀy / d.
    */
   private solve(row: ArrayLike<number>, z: Float64Array, w: Float64Array): number {
     const d = this.fitted
@@ -161,12 +163,18 @@ export class ReferenceState {
       w[i] = y
       sum += y * y
     }
+    return sum / d
+  }
+
+  /** w = R⁻¹ z = L⁻ᵀ y in place (a flagged row only: its metrics' shares). */
+  private backSolve(w: Float64Array): void {
+    const d = this.fitted
+    const L = this.chol
     for (let i = d - 1; i >= 0; i--) {
       let y = w[i]!
       for (let k = i + 1; k < d; k++) y -= L[k * M + i]! * w[k]!
       w[i] = y / L[i * M + i]!
     }
-    return sum / d
   }
 
   private topShares(z: Float64Array, w: Float64Array): number[] {
