@@ -170,7 +170,8 @@ export const STATE_PARAM_COUNT = 8
  * Device state slots (f64), the whole block being the device's snapshot: rows seen, the baseline's
  * length (fixed when the device starts), metrics learnt, metrics in the fitted model, the largest
  * distance of the baseline's second half and the bound; then per metric its count and mean, the fitted
- * spreads, the co-moment matrix and the Cholesky factor (STATE_METRICS_MAX² each, row-major).
+ * spreads, the co-moment matrix and the Cholesky factor (STATE_METRICS_MAX² each, row-major), and
+ * the reciprocals of the spreads and of the factor's diagonal.
  */
 export const DS_VERSION = 0
 export const DS_ROWS = 1
@@ -184,7 +185,10 @@ export const DS_MEAN = 8 + 16
 export const DS_SPREAD = 8 + 32
 export const DS_COMOMENT = 8 + 48
 export const DS_CHOL = 8 + 48 + 256
-export const DEVICE_STATE_COUNT = 8 + 48 + 512
+/** Reciprocals of the spreads and of the Cholesky factor's diagonal: a row is scored without dividing. */
+export const DS_SCALE = 8 + 48 + 512
+export const DS_PIVOT = 8 + 48 + 512 + 16
+export const DEVICE_STATE_COUNT = 8 + 48 + 512 + 32
 export const DEVICE_STATE_VERSION = 1
 /** Verdict word per row: byte 0 is 1 when flagged, bytes 1-3 the top metrics (NO_METRIC: none). */
 export const NO_METRIC = 255

@@ -26,7 +26,9 @@ import {
   DS_COUNT,
   DS_FITTED,
   DS_MEAN,
+  DS_PIVOT,
   DS_ROWS,
+  DS_SCALE,
   DS_SPREAD,
   DS_VERSION,
   NO_METRIC,
@@ -179,6 +181,8 @@ function fit(): void {
       if (i == j) dsSet(DS_CHOL + i * M + i, Math.sqrt(r > ridge ? r : ridge))
       else dsSet(DS_CHOL + i * M + j, r / ds(DS_CHOL + j * M + j))
     }
+    dsSet(DS_SCALE + i, 1 / ds(DS_SPREAD + i))
+    dsSet(DS_PIVOT + i, 1 / ds(DS_CHOL + i * M + i))
   }
   dsSet(DS_FITTED, d)
 }
@@ -188,13 +192,13 @@ function solve(row: usize): f64 {
   const d = <i32>ds(DS_FITTED)
   for (let i = 0; i < d; i++) {
     const x = vec(row, i)
-    vecSet(Z, i, isFinite<f64>(x) ? (x - ds(DS_MEAN + i)) / ds(DS_SPREAD + i) : 0)
+    vecSet(Z, i, isFinite<f64>(x) ? (x - ds(DS_MEAN + i)) * ds(DS_SCALE + i) : 0)
   }
   let sum: f64 = 0
   for (let i = 0; i < d; i++) {
     let y = vec(Z, i)
     for (let k = 0; k < i; k++) y -= ds(DS_CHOL + i * M + k) * vec(W, k)
-    y = y / ds(DS_CHOL + i * M + i)
+    y = y * ds(DS_PIVOT + i)
     vecSet(W, i, y)
     sum += y * y
   }

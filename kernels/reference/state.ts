@@ -37,6 +37,9 @@ export class ReferenceState {
   /** The fitted model: spread per metric and the Cholesky factor of the regularised correlation. */
   private readonly spread = new Float64Array(M)
   private readonly chol = new Float64Array(M * M)
+  /** Reciprocals of the spreads and of the factor's diagonal: a row is scored without dividing. */
+  private readonly scale = new Float64Array(M)
+  private readonly pivot = new Float64Array(M)
   private fitted = 0
   private calibrationMax = 0
   private bound = 0
@@ -136,6 +139,8 @@ export class ReferenceState {
         if (i === j) L[i * M + i] = Math.sqrt(r > this.p.ridge ? r : this.p.ridge)
         else L[i * M + j] = r / L[j * M + j]!
       }
+      this.scale[i] = 1 / s[i]!
+      this.pivot[i] = 1 / L[i * M + i]!
     }
     this.fitted = d
   }
@@ -153,13 +158,13 @@ export class ReferenceState {
     const L = this.chol
     for (let i = 0; i < d; i++) {
       const x = row[i]!
-      z[i] = Number.isFinite(x) ? (x - this.mean[i]!) / this.spread[i]! : 0
+      z[i] = Number.isFinite(x) ? (x - this.mean[i]!) * this.scale[i]! : 0
     }
     let sum = 0
     for (let i = 0; i < d; i++) {
       let y = z[i]!
       for (let k = 0; k < i; k++) y -= L[i * M + k]! * w[k]!
-      y = y / L[i * M + i]!
+      y = y * this.pivot[i]!
       w[i] = y
       sum += y * y
     }
