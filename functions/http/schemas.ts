@@ -13,18 +13,23 @@ export const ErrorSchema = z
   })
   .openapi('Error')
 
+/** A zod transform: a timestamp (ISO-8601 or epoch ms) to epoch ms, or an issue naming `name`. */
+export const epochMs =
+  (name: string) =>
+  (v: string | number, ctx: z.RefinementCtx): number => {
+    const ms = parseTimestamp(v)
+    if (typeof ms === 'string') {
+      ctx.addIssue({ code: 'custom', message: `${name}: ${ms}` })
+      return z.NEVER
+    }
+    return ms
+  }
+
 export const timeParam = (name: string, what: string) =>
   z
     .string()
     .max(40)
-    .transform((v, ctx) => {
-      const ms = parseTimestamp(v)
-      if (typeof ms === 'string') {
-        ctx.addIssue({ code: 'custom', message: `${name}: ${ms}` })
-        return z.NEVER
-      }
-      return ms
-    })
+    .transform(epochMs(name))
     .optional()
     .openapi({ description: `${what} (ISO-8601 or epoch milliseconds)`, example: '2026-11-23T00:00:00Z' })
 

@@ -3,22 +3,14 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import { z } from '@hono/zod-openapi'
 import type { AppContext } from '../app-context.js'
-import { parseTimestamp } from '../domain/time.js'
 import type { AppEnv } from '../http/env.js'
 import { readJson } from '../http/json-body.js'
-import { deviceIdParam, json, jsonError } from '../http/schemas.js'
+import { deviceIdParam, epochMs, json, jsonError } from '../http/schemas.js'
 
 const instant = (name: string) =>
   z
     .union([z.number(), z.string().max(40)])
-    .transform((v, ctx) => {
-      const ms = parseTimestamp(v)
-      if (typeof ms === 'string') {
-        ctx.addIssue({ code: 'custom', message: `${name}: ${ms}` })
-        return z.NEVER
-      }
-      return ms
-    })
+    .transform(epochMs(name))
     .openapi({ description: `${name} (ISO-8601 or epoch milliseconds)`, example: '2026-11-23T00:00:00Z' })
 
 export const BaselineRequest = z
