@@ -1,8 +1,9 @@
 // A device's `state` detector snapshot as the store keeps it: a SeriesState under a reserved metric
-// name, so the three store adapters keep it like any series' state. Its bytes are the kernel's device
-// state followed by the names of the metrics it models (UTF-8 JSON), column i being names[i].
+// name, so the three store adapters keep it like any series' state. Its bytes: the length of the
+// names (u32, little-endian), the names of the metrics it models as UTF-8 JSON (column i is
+// names[i]), then the kernel's snapshot of that many metrics (kernels/host/state-snapshot.ts).
 import { KernelStateError } from '../../kernels/host/kernel.js'
-import { checkDeviceSnapshot, DEVICE_STATE_BYTES } from '../../kernels/host/state.js'
+import { checkDeviceSnapshot } from '../../kernels/host/state.js'
 import { DS_BASELINE, DS_ROWS, STATE_METRICS_MAX } from '../../kernels/layout.js'
 
 /** The reserved metric name: no record's metric has an empty name (record.ts: 1-64 characters). */
@@ -20,30 +21,34 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 
 export function encodeDeviceState(kernel: Uint8Array, metrics: string[]): Uint8Array {
   const names = encoder.encode(JSON.stringify(metrics))
-  const out = new Uint8Array(kernel.byteLength + names.byteLength)
-  out.set(kernel)
-  out.set(names, kernel.byteLength)
+  const out = new Uint8Array(4 + names.byteLength + kernel.byteLength)
+  new DataView(out.buffer).setUint32(0, names.byteLength, true)
+  out.set(names, 4)
+  out.set(kernel, 4 + names.byteLength)
   return out
 }
 
 /** Reads a stored device state; throws KernelStateError on bytes this version did not write. */
 export function decodeDeviceState(bytes: Uint8Array): DeviceModel {
-  if (bytes.byteLength < DEVICE_STATE_BYTES)
+  const length = bytes.byteLength >= 4 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) : -1
+  if (length < 0 || 4 + length > bytes.byteLength)
     throw new KernelStateError(`a device state of ${bytes.byteLength} bytes is too short`)
-  const kernel = bytes.subarray(0, DEVICE_STATE_BYTES)
-  checkDeviceSnapshot(kernel)
   let metrics: unknown
   try {
-    metrics = JSON.parse(decoder.decode(bytes.subarray(DEVICE_STATE_BYTES)))
+    metrics = JSON.parse(decoder.decode(bytes.subarray(4, 4 + length)))
   } catch {
     throw new KernelStateError('the metric names of a device state are not JSON')
   }
   if (
     !Array.isArray(metrics) ||
+    metrics.length < 1 ||
     metrics.length > STATE_METRICS_MAX ||
     !metrics.every((m) => typeof m === 'string')
   )
     throw new KernelStateError('the metric names of a device state are not a list of names')
+  const kernel = bytes.subarray(4 + length)
+  if (checkDeviceSnapshot(kernel) !== metrics.length)
+    throw new KernelStateError('a device state holds another number of metrics than it names')
   return { kernel, metrics }
 }
 

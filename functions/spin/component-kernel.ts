@@ -2,7 +2,7 @@
 // errors as the Wasm host of kernels/host/kernel.ts, then one call across the component boundary.
 // The component itself copies the lists into the kernel's fixed regions and runs it in chunks.
 import { checkSnapshot, type Kernel, type SeriesResult } from '../../kernels/host/kernel.js'
-import { checkStateRun, type StateResult } from '../../kernels/host/state.js'
+import { checkStateRun, expandState, type StateResult, shrinkState } from '../../kernels/host/state.js'
 import * as L from '../../kernels/layout.js'
 
 /** `edgewatch:kernel/detect.run` as jco and componentize-js present it. */
@@ -36,8 +36,9 @@ export function componentKernel(run: DetectRun, runState?: DetectRunState): Kern
   if (runState)
     kernel.runState = (state, rows, d, params): StateResult => {
       checkStateRun(state, rows, d, params)
-      const [next, scores, verdicts] = runState(state ?? FRESH, rows, d, params)
-      return { scores, verdicts, state: next }
+      // The component takes and gives the kernel's whole block; the store keeps the d metrics' part.
+      const [next, scores, verdicts] = runState(state ? expandState(state) : FRESH, rows, d, params)
+      return { scores, verdicts, state: shrinkState(next, d) }
     }
   return kernel
 }

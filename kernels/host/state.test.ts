@@ -5,7 +5,8 @@ import { loadNodeKernel } from '../node.js'
 import { ReferenceState, type StateParams } from '../reference/state.js'
 import type { Kernel } from './kernel.js'
 import { DEFAULT_PARAMS, encodeStateParams } from './params.js'
-import { DEVICE_STATE_BYTES, isFlagged, type StateResult, topMetrics } from './state.js'
+import { isFlagged, type StateResult, topMetrics } from './state.js'
+import { snapshotBytes } from './state-snapshot.js'
 
 let kernel: Kernel
 beforeAll(async () => {
@@ -112,11 +113,31 @@ describe('state detector', () => {
     expect(later.scores.subarray(100).some((s) => s > 0)).toBe(true)
   })
 
+  it('keeps only the metrics a device has in its snapshot, and grows it when a metric joins', () => {
+    const d = 4
+    const rows = device(900, d, 11)
+    // the fourth metric first appears at row 150, in the baseline's first half
+    for (let r = 0; r < 150; r++) rows[r * d + 3] = Number.NaN
+    const whole = runWasm(rows, d, [])
+    expect(whole.state.byteLength).toBe(snapshotBytes(4))
+    const params = encodeStateParams(PARAMS)
+    const first = new Float64Array(150 * 3)
+    for (let r = 0; r < 150; r++) for (let m = 0; m < 3; m++) first[r * 3 + m] = rows[r * d + m]!
+    const a = kernel.runState!(undefined, first, 3, params)
+    expect(a.state.byteLength).toBe(snapshotBytes(3))
+    const b = kernel.runState!(a.state, rows.subarray(150 * d), d, params)
+    expect(Array.from(a.scores)).toEqual(Array.from(whole.scores.subarray(0, 150)))
+    expect(Array.from(b.scores)).toEqual(Array.from(whole.scores.subarray(150)))
+    expect(Array.from(b.verdicts)).toEqual(Array.from(whole.verdicts.subarray(150)))
+    expect(b.state).toEqual(whole.state)
+    expect(() => kernel.runState!(b.state, rows.subarray(0, 6), 2, params)).toThrow(RangeError)
+  })
+
   it('refuses a snapshot it did not make, and rows of a bad shape', () => {
     const params = encodeStateParams(PARAMS)
     const rows = new Float64Array(6)
     expect(() => kernel.runState!(new Uint8Array(10), rows, 2, params)).toThrow(/bytes is not one/)
-    const wrongVersion = new Uint8Array(DEVICE_STATE_BYTES)
+    const wrongVersion = new Uint8Array(snapshotBytes(2))
     new DataView(wrongVersion.buffer).setFloat64(0, 99, true)
     expect(() => kernel.runState!(wrongVersion, rows, 2, params)).toThrow(/version 99/)
     expect(() => kernel.runState!(undefined, rows, 4, params)).toThrow(/d values per row/)

@@ -2,13 +2,14 @@
 // verdict words and one run over a batch of a device's rows. Only WebAssembly and typed arrays.
 import * as L from '../layout.js'
 import { KernelStateError } from './kernel.js'
+import { packState, snapshotMetrics, unpackState } from './state-snapshot.js'
 
 export interface StateResult {
   /** Per row: the distance over the bound, squashed into [0, 1); >= 0.5 exactly when flagged. */
   scores: Float64Array
   /** Per row: a verdict word (see isFlagged and topMetrics). */
   verdicts: Uint32Array
-  /** The device's state after the batch: store it, pass it to the next run. */
+  /** The device's state after the batch, its first d metrics (state-snapshot.ts): store it, pass it on. */
   state: Uint8Array
 }
 
@@ -18,9 +19,6 @@ export interface StateExports {
   resetState(): void
   processState(n: number, d: number): void
 }
-
-/** A device snapshot's size: the whole state block, whatever the number of metrics. */
-export const DEVICE_STATE_BYTES = L.DEVICE_STATE_COUNT * 8
 
 export const isFlagged = (verdict: number): boolean => (verdict & 1) === 1
 
@@ -35,13 +33,18 @@ export function topMetrics(verdict: number): number[] {
   return out
 }
 
-/** Throws unless bytes are a device snapshot this kernel makes (size and version). */
-export function checkDeviceSnapshot(state: Uint8Array): void {
-  if (state.byteLength !== DEVICE_STATE_BYTES)
+/**
+ * Throws unless bytes are a device snapshot this kernel makes (size and version); returns how many
+ * metrics it holds.
+ */
+export function checkDeviceSnapshot(state: Uint8Array): number {
+  const d = snapshotMetrics(state.byteLength)
+  if (d === undefined)
     throw new KernelStateError(`a device state of ${state.byteLength} bytes is not one this kernel makes`)
   const version = new DataView(state.buffer, state.byteOffset, 8).getFloat64(0, true)
   if (version !== L.DEVICE_STATE_VERSION)
     throw new KernelStateError(`device state version ${version} is not supported`)
+  return d
 }
 
 /** The checks every host makes before a state run, with the same errors (RangeError, KernelStateError). */
@@ -56,7 +59,22 @@ export function checkStateRun(
   if (rows.length % d !== 0) throw new RangeError('rows must hold d values per row')
   if (params.length !== L.STATE_PARAM_COUNT)
     throw new RangeError(`state params must have ${L.STATE_PARAM_COUNT} slots`)
-  if (state) checkDeviceSnapshot(state)
+  if (state && checkDeviceSnapshot(state) > d)
+    throw new RangeError(
+      `a device state of ${snapshotMetrics(state.byteLength)} metrics takes rows of as many`,
+    )
+}
+
+/** A snapshot as the kernel's whole state block (what the kernel component takes and gives). */
+export function expandState(state: Uint8Array): Uint8Array {
+  const block = new Float64Array(L.DEVICE_STATE_COUNT)
+  unpackState(state, checkDeviceSnapshot(state), block)
+  return new Uint8Array(block.buffer)
+}
+
+/** The kernel's whole state block as the snapshot of its first d metrics. */
+export function shrinkState(block: Uint8Array, d: number): Uint8Array {
+  return packState(new Float64Array(block.slice().buffer), d)
 }
 
 /**
@@ -72,10 +90,10 @@ export function runState(
 ): StateResult {
   checkStateRun(state, rows, d, params)
   const mem = wasm.memory.buffer
-  const bytes = new Uint8Array(mem)
   new Float64Array(mem, L.DEV_PARAMS_PTR, L.STATE_PARAM_COUNT).set(params)
   wasm.resetState()
-  if (state) bytes.set(state, L.DEV_STATE_PTR)
+  const block = new Float64Array(mem, L.DEV_STATE_PTR, L.DEVICE_STATE_COUNT)
+  if (state) unpackState(state, snapshotMetrics(state.byteLength)!, block)
   const n = rows.length / d
   const scores = new Float64Array(n)
   const verdicts = new Uint32Array(n)
@@ -86,5 +104,5 @@ export function runState(
     scores.set(new Float64Array(mem, L.DEV_SCORE_PTR, len), offset)
     verdicts.set(new Uint32Array(mem, L.DEV_VERDICT_PTR, len), offset)
   }
-  return { scores, verdicts, state: bytes.slice(L.DEV_STATE_PTR, L.DEV_STATE_PTR + DEVICE_STATE_BYTES) }
+  return { scores, verdicts, state: packState(block, d) }
 }
