@@ -581,4 +581,36 @@ describe.each(RUNTIMES)('contract: $name', (runtime) => {
     expect(res.status).toBe(404)
     expect(await errorCode(res)).toBe('not_found')
   })
+
+  it('learns a device baseline from a time range and flags every record of a persistent fault after it', async () => {
+    const t0 = T0 + 30 * 86_400_000
+    const pump = (i: number) => {
+      const load = 1 + 0.1 * Math.sin(i / 40) + 0.01 * Math.sin(i * 2.7)
+      const sag = i >= 400 ? 0.7 : 1
+      return JSON.stringify({
+        deviceId: 'contract-pump',
+        ts: t0 + i * 1000,
+        flow: 100 * load + ((i * 7) % 5) * 0.1,
+        pressure: sag * (6 - 2 * load) + ((i * 3) % 4) * 0.01,
+        current: 20 + 10 * load,
+      })
+    }
+    const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => pump(from + k))
+    expect((await ingest(rows(0, 300).join('\n'))).status).toBe(200)
+    const learnt = await req('/v1/devices/contract-pump/baseline', {
+      method: 'POST',
+      body: JSON.stringify({ from: t0, to: t0 + 300_000 }),
+      headers: { 'Content-Type': 'application/json' },
+    })
+    expect(learnt.status).toBe(200)
+    expect(await learnt.json()).toMatchObject({ rows: 300, metrics: ['current', 'flow', 'pressure'] })
+    const after = (await (await ingest(rows(300, 500).join('\n'))).json()) as {
+      anomalies: { kind: string; ts: string; metric: string }[]
+    }
+    const state = after.anomalies.filter((a) => a.kind === 'state')
+    expect(state.map((a) => Date.parse(a.ts))).toEqual(
+      Array.from({ length: 100 }, (_, k) => t0 + (400 + k) * 1000),
+    )
+    expect(state[0]!.metric).toBe('pressure')
+  })
 })
