@@ -20,20 +20,26 @@ export function snapshotMetrics(byteLength: number): number | undefined {
   return undefined
 }
 
+/** For each slot of a d-metric snapshot, the slot of the whole block it holds (cached per d). */
+const slotsByMetrics: Int32Array[] = []
+function slotsOf(d: number): Int32Array {
+  let slots = slotsByMetrics[d]
+  if (slots) return slots
+  slots = new Int32Array(snapshotBytes(d) / 8)
+  let at = 0
+  for (let k = 0; k < HEADER; k++) slots[at++] = k
+  for (const v of VECTORS) for (let i = 0; i < d; i++) slots[at++] = v + i
+  for (const m of MATRICES)
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) slots[at++] = m + i * M + j
+  slotsByMetrics[d] = slots
+  return slots
+}
+
 /** The first d metrics of a whole state block, as a snapshot. */
 export function packState(block: Float64Array, d: number): Uint8Array {
-  const out = new Float64Array(snapshotBytes(d) / 8)
-  out.set(block.subarray(0, HEADER))
-  let at = HEADER
-  for (const v of VECTORS) {
-    out.set(block.subarray(v, v + d), at)
-    at += d
-  }
-  for (const m of MATRICES)
-    for (let i = 0; i < d; i++) {
-      out.set(block.subarray(m + i * M, m + i * M + d), at)
-      at += d
-    }
+  const slots = slotsOf(d)
+  const out = new Float64Array(slots.length)
+  for (let k = 0; k < slots.length; k++) out[k] = block[slots[k]!]!
   return new Uint8Array(out.buffer)
 }
 
@@ -41,15 +47,6 @@ export function packState(block: Float64Array, d: number): Uint8Array {
 export function unpackState(snapshot: Uint8Array, d: number, block: Float64Array): void {
   // A copy: the snapshot's bytes may sit at any offset of their buffer.
   const src = new Float64Array(snapshot.slice().buffer)
-  block.set(src.subarray(0, HEADER))
-  let at = HEADER
-  for (const v of VECTORS) {
-    block.set(src.subarray(at, at + d), v)
-    at += d
-  }
-  for (const m of MATRICES)
-    for (let i = 0; i < d; i++) {
-      block.set(src.subarray(at, at + d), m + i * M)
-      at += d
-    }
+  const slots = slotsOf(d)
+  for (let k = 0; k < slots.length; k++) block[slots[k]!] = src[k]!
 }
