@@ -113,6 +113,11 @@ export function originOf(resource: KeyValue[], scope: string | undefined): Origi
   }
 }
 
+/** A resource's origin for one of its scopes: its attributes read once serve all its scopes. */
+export function inScope(origin: Origin, scope: string | undefined): Origin {
+  return { ...origin, scope: scope || undefined }
+}
+
 /** Keeps the entry's own attributes, its resource's and its scope's name on the record. */
 export function keepAttributes(record: Record<string, unknown>, own: KeyValue[], origin: Origin): void {
   if (own.length > 0) record.attributes = objectOf(own)

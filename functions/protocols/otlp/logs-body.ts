@@ -16,7 +16,15 @@ import { toJsonString } from '@bufbuild/protobuf'
 import { Collector } from '../../domain/ingest-body.js'
 import type { BinaryBodyParser } from '../../domain/ingest-prepare.js'
 import { type RecordResult, toRecord } from '../../domain/record.js'
-import { deviceOf, keepAttributes, type Origin, originOf, plainOf } from './attributes.js'
+import {
+  deviceAmong,
+  inScope,
+  keepAttributes,
+  type Origin,
+  originOf,
+  plainOf,
+  resourceDevices,
+} from './attributes.js'
 import {
   type ExportLogsServiceRequest,
   ExportLogsServiceRequestSchema,
@@ -45,12 +53,16 @@ export function logsParser(options: OtlpBodyOptions): BinaryBodyParser {
       const c = new Collector(pause)
       let index = 0
       for (const resourceLogs of request.resourceLogs) {
+        // A resource's attributes are read once for all its scopes and records, so a resource of
+        // many attributes costs its size, not its size again per scope or record.
         const resource = resourceLogs.resource?.attributes ?? []
+        const resourceIds = resourceDevices(options.deviceAttributes, resource)
+        const plain = originOf(resource, undefined)
         for (const scopeLogs of resourceLogs.scopeLogs) {
-          const at = originOf(resource, scopeLogs.scope?.name)
+          const at = inScope(plain, scopeLogs.scope?.name)
           for (const log of scopeLogs.logRecords) {
             if (c.due()) await c.pauseNow()
-            const r = logRecord(log, at, options, now, device)
+            const r = logRecord(log, at, resourceIds, options, now, device)
             if (r.ok) c.out.records.push(r.record)
             else c.reject({ index }, r.reason, () => toJsonString(LogRecordSchema, log))
             index++
@@ -65,11 +77,12 @@ export function logsParser(options: OtlpBodyOptions): BinaryBodyParser {
 function logRecord(
   log: LogRecord,
   at: Origin,
+  resourceIds: (string | undefined)[],
   options: OtlpBodyOptions,
   now: number,
   device: string | undefined,
 ): RecordResult {
-  const deviceId = deviceOf(options.deviceAttributes, log.attributes, at.resource) ?? device
+  const deviceId = deviceAmong(options.deviceAttributes, log.attributes, resourceIds) ?? device
   if (deviceId === undefined)
     return {
       ok: false,

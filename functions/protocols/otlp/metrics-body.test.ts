@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { attrs, nanos } from '../../../test/otlp/requests.js'
 import { runs } from '../../app-properties/harness.js'
+import { BodyError } from '../../domain/ingest-body.js'
 import { LIMITS } from '../../domain/record.js'
 import type { DeviceRecord } from '../../domain/types.js'
 import { ExportMetricsServiceRequestSchema, type MetricSchema } from './gen/metrics_pb.js'
@@ -222,6 +223,25 @@ describe('metricsParser', () => {
     expect(shown(alone.records)).toEqual([['a', 0, { m: 1 }]])
   })
 
+  it('keeps a resource of many attributes on the records of its many points; one too large for a record refuses them', async () => {
+    const times = Array.from({ length: 500 }, (_, i): [number, number] => [i, i])
+    const resource = (attributes: number) => {
+      const out: Attributes = {}
+      for (let i = 0; i < attributes; i++) out[`a${i}`] = i
+      return { ...out, 'device.id': 'a' }
+    }
+    const out = await parse([{ resource: resource(2000), metrics: [gauge('x', times), gauge('y', times)] }])
+    expect(out.rejectedCount).toBe(0)
+    expect(out.records).toHaveLength(500)
+    expect(out.records.every((r, i) => r.ts === T + i && r.metrics.length === 2)).toBe(true)
+    const large = await parse([
+      { resource: resource(20_000), metrics: [gauge('x', times), gauge('y', times)] },
+    ])
+    expect(large.records).toEqual([])
+    expect(large.rejectedCount).toBe(1000)
+    expect(large.rejected[0]!.reason).toMatch(/^the resource's attributes alone are larger than a record/)
+  })
+
   it("gives a device token's device to points that name none", async () => {
     const out = await parse([{ resource: {}, metrics: [gauge('x', [[0, 1]]), gauge('y', [[0, 2]])] }], 'own')
     expect(shown(out.records)).toEqual([['own', 0, { x: 1, y: 2 }]])
@@ -297,6 +317,46 @@ describe('metricsParser on arbitrary exports', () => {
         const again = await parse([{ resource: {}, metrics: inits }])
         expect(again.records.map((r) => r.body)).toEqual(out.records.map((r) => r.body))
       }),
+      { numRuns: runs(300) },
+    )
+  })
+})
+
+describe('metricsParser on damaged exports', () => {
+  it('refuses a body that is no export with a BodyError, and keeps every record within the limits', async () => {
+    const parser = metricsParser({ encoding: 'protobuf', deviceAttributes: ['device.id'] })
+    const valid = create(ExportMetricsServiceRequestSchema, {
+      resourceMetrics: [
+        {
+          resource: { attributes: attrs({ 'device.id': 'a' }) },
+          scopeMetrics: [
+            { metrics: [gauge('x', [[0, 1]]), histogram('h', 0, 3n, 2.5), gauge('y', [[0, 2]])] },
+          ],
+        },
+      ],
+    })
+    const bytes = toBinary(ExportMetricsServiceRequestSchema, valid)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        async (flips, cut) => {
+          const body = bytes.slice(0, bytes.length - (cut % 4))
+          for (const [at, value] of flips) body[at % body.length] = value
+          let out: Awaited<ReturnType<typeof parser.binary>>
+          try {
+            out = await parser.binary(body, NOW, async () => {})
+          } catch (e) {
+            expect(e).toBeInstanceOf(BodyError)
+            return
+          }
+          for (const r of out.records) {
+            expect(r.metrics.length).toBeLessThanOrEqual(LIMITS.metricsPerRecord)
+            expect(r.body.length).toBeLessThanOrEqual(LIMITS.recordBytes)
+          }
+          expect(out.rejected.length).toBeLessThanOrEqual(out.rejectedCount)
+        },
+      ),
       { numRuns: runs(300) },
     )
   })

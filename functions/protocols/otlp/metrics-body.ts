@@ -18,9 +18,10 @@
 import { type DescMessage, type Message, toJsonString } from '@bufbuild/protobuf'
 import { Collector } from '../../domain/ingest-body.js'
 import type { BinaryBodyParser } from '../../domain/ingest-prepare.js'
-import { toRecord } from '../../domain/record.js'
+import { LIMITS, toRecord } from '../../domain/record.js'
 import {
   deviceAmong,
+  inScope,
   keepAttributes,
   type Origin,
   objectOf,
@@ -41,6 +42,8 @@ import type { OtlpBodyOptions } from './logs-body.js'
 import { PointGroups, type RecordBase } from './point-groups.js'
 import { recordTime } from './record-time.js'
 import { decodeRequest } from './request-body.js'
+
+const RESOURCE_TOO_LARGE = `the resource's attributes alone are larger than a record may be (${LIMITS.recordBytes} bytes)`
 
 /** What every kind of data point has that a record is made of. */
 interface Point extends Message {
@@ -89,15 +92,19 @@ export function metricsParser(options: OtlpBodyOptions): BinaryBodyParser {
         const plain = originOf(resource, undefined)
         // Resources and scopes alike in what records keep of them share records.
         const resourceId = numberOf(ids.resources, plain.resourcePlain ? sortedText(plain.resourcePlain) : '')
+        // Every record keeps its resource: one too large for a record refuses its points at once,
+        // without serialising it again for each of their records.
+        const resourceTooLarge =
+          plain.resourcePlain !== undefined && JSON.stringify(plain.resourcePlain).length > LIMITS.recordBytes
         for (const scopeMetrics of resourceMetrics.scopeMetrics) {
-          const at: Origin = { ...plain, scope: scopeMetrics.scope?.name || undefined }
+          const at = inScope(plain, scopeMetrics.scope?.name)
           const origin = numberOf(ids.origins, `${resourceId} ${at.scope ?? ''}`)
           for (const metric of scopeMetrics.metrics) {
             const names = namesOf(metric)
             for (const [schema, point, values] of pointsOf(metric)) {
               if (c.due()) await c.pauseNow()
               const member = { index, metric, schema, point }
-              const where = { at, resourceIds, origin }
+              const where = { at, resourceIds, origin, resourceTooLarge }
               const why = place(groups, member, values, names, where, ids.devices, options, now, device)
               if (why !== undefined) c.reject({ index }, why, () => pointText(member))
               index++
@@ -124,7 +131,7 @@ function place(
   member: Member,
   values: Values,
   names: Names,
-  { at, resourceIds, origin }: { at: Origin; resourceIds: (string | undefined)[]; origin: number },
+  where: { at: Origin; resourceIds: (string | undefined)[]; origin: number; resourceTooLarge: boolean },
   devices: Map<string, number>,
   options: OtlpBodyOptions,
   now: number,
@@ -132,9 +139,11 @@ function place(
 ): string | undefined {
   if (typeof values === 'string') return values
   const { point } = member
-  const deviceId = deviceAmong(options.deviceAttributes, point.attributes, resourceIds) ?? device
+  const { at, origin } = where
+  const deviceId = deviceAmong(options.deviceAttributes, point.attributes, where.resourceIds) ?? device
   if (deviceId === undefined)
     return `no device attribute: a data point or its resource needs one of ${options.deviceAttributes.join(', ')}`
+  if (where.resourceTooLarge) return RESOURCE_TOO_LARGE
   if (names.problem !== undefined) return names.problem
   for (let i = 0; i < values.length; i++)
     if (!Number.isFinite(values[i])) return metricsProblem([[names.names[i]!, values[i]!]])
