@@ -8,7 +8,7 @@
 // first refused part's error as the batch's.
 import { fromBinary, toBinary } from '@bufbuild/protobuf'
 import { type OtlpAnswer, type Signal, statusAnswer, success } from '../protocols/otlp/answers.js'
-import { deviceOf } from '../protocols/otlp/attributes.js'
+import { deviceAmong, resourceDevices } from '../protocols/otlp/attributes.js'
 import type { KeyValue } from '../protocols/otlp/gen/common_pb.js'
 import {
   type ExportLogsServiceRequest,
@@ -42,8 +42,13 @@ export function planExport(
   deviceAttributes: readonly string[],
   shards: number,
 ): OtlpPlan {
+  // A resource's device ids are found once for all its entries (resourceDevices), so an entry's
+  // shard costs its own attributes, however many its resource has.
+  const resources = new Map<KeyValue[], (string | undefined)[]>()
   const shardFor = (own: KeyValue[], resource: KeyValue[]) => {
-    const device = deviceOf(deviceAttributes, own, resource)
+    const ids = resources.get(resource) ?? resourceDevices(deviceAttributes, resource)
+    resources.set(resource, ids)
+    const device = deviceAmong(deviceAttributes, own, ids)
     return device === undefined ? undefined : shardOf(device, shards)
   }
   try {
@@ -145,8 +150,11 @@ function planMetrics(request: ExportMetricsServiceRequest, shardFor: ShardFor): 
   return planned(order, partOf, (r) => toBinary(ExportMetricsServiceRequestSchema, r))
 }
 
+/** One empty list for every resource without attributes: shardFor then keys them all as one. */
+const NO_ATTRIBUTES: KeyValue[] = []
+
 function attributesOf(resourceEntries: { resource?: { attributes: KeyValue[] } | undefined }): KeyValue[] {
-  return resourceEntries.resource?.attributes ?? []
+  return resourceEntries.resource?.attributes ?? NO_ATTRIBUTES
 }
 
 /**
