@@ -38,6 +38,32 @@ export function joinMetrics(metrics: string[], series: SeriesColumns[]): void {
 
 export const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
+/**
+ * The records (ascending batch indices) that carry any of the series: usually every record of a
+ * device carries all its metrics, and that one list is the answer; else the lists are merged.
+ */
+function unionOfRows(series: SeriesColumns[]): Uint32Array {
+  const first = series[0]!.rows
+  if (series.every((s) => sameRows(s.rows, first))) return first
+  const all = new Uint32Array(series.reduce((n, s) => n + s.rows.length, 0))
+  let n = 0
+  for (const s of series) {
+    all.set(s.rows, n)
+    n += s.rows.length
+  }
+  all.sort()
+  let unique = 0
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[unique++] = all[i]!
+  return all.subarray(0, unique)
+}
+
+function sameRows(a: Uint32Array, b: Uint32Array): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 export class DeviceStateAnalyser {
   private readonly encoded = new Map<DeviceAnalysis, Float64Array>()
 
@@ -69,22 +95,19 @@ export class DeviceStateAnalyser {
       if (learning(model)) joinMetrics(metrics, series)
       if (metrics.length === 0) return
       // Rows: the device's records carrying a modelled metric, in batch order.
-      const rowOf = new Map<number, number>()
-      for (const s of series) {
-        if (!metrics.includes(s.metric)) continue
-        for (const at of s.rows) rowOf.set(at, 0)
-      }
-      if (rowOf.size === 0) return
-      const records = [...rowOf.keys()].sort((a, b) => a - b)
-      for (let r = 0; r < records.length; r++) rowOf.set(records[r]!, r)
+      const modelled = series.filter((s) => metrics.includes(s.metric))
+      if (modelled.length === 0) return
+      const records = unionOfRows(modelled)
       const width = metrics.length
       const rows = new Float64Array(records.length * width).fill(Number.NaN)
-      for (const s of series) {
+      for (const s of modelled) {
         const column = metrics.indexOf(s.metric)
-        if (column < 0) continue
-        s.rows.forEach((at, i) => {
-          rows[rowOf.get(at)! * width + column] = s.values[i]!
-        })
+        // Both ascending: a record's row is found by walking forward, no lookup.
+        let r = 0
+        for (let i = 0; i < s.rows.length; i++) {
+          while (records[r] !== s.rows[i]) r++
+          rows[r * width + column] = s.values[i]!
+        }
       }
       const result = run(model.kernel, rows, width, this.paramsFor(settings))
       records.forEach((at, r) => {

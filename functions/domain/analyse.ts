@@ -69,17 +69,25 @@ export class Analyser {
 
   /** The series a batch touches, to load their states before analysis: each device's state too. */
   static seriesOf(records: DeviceRecord[]): { deviceId: string; metric: string }[] {
-    const seen = new Map<string, { deviceId: string; metric: string }>()
+    // Per device, the metrics seen: no key string is built per record (it was a tenth of the
+    // analysis under load). The device's own state comes first, when it has metrics.
+    const seen = new Map<string, Set<string>>()
+    const out: { deviceId: string; metric: string }[] = []
     for (const r of records) {
-      const device = seriesKey(r.deviceId, DEVICE_STATE_METRIC)
-      if (r.metrics.length > 0 && !seen.has(device))
-        seen.set(device, { deviceId: r.deviceId, metric: DEVICE_STATE_METRIC })
+      if (r.metrics.length === 0) continue
+      let metrics = seen.get(r.deviceId)
+      if (!metrics) {
+        metrics = new Set()
+        seen.set(r.deviceId, metrics)
+        out.push({ deviceId: r.deviceId, metric: DEVICE_STATE_METRIC })
+      }
       for (const [metric] of r.metrics) {
-        const key = seriesKey(r.deviceId, metric)
-        if (!seen.has(key)) seen.set(key, { deviceId: r.deviceId, metric })
+        if (metrics.has(metric)) continue
+        metrics.add(metric)
+        out.push({ deviceId: r.deviceId, metric })
       }
     }
-    return [...seen.values()]
+    return out
   }
 
   analyse(records: DeviceRecord[], states: Map<string, SeriesState>): Analysis {
