@@ -139,7 +139,7 @@ for (const p of persistent) {
 }
 if (nab) {
   console.log('')
-  console.log(`NAB, default configuration (no context), ${nab.files} files`)
+  console.log(`NAB, default configuration, ${nab.files} files`)
   console.log('profile              whole corpus   2-fold (mean)')
   for (const profile of Object.keys(nab.whole))
     console.log(

@@ -1,6 +1,5 @@
-// NAB for bench:quality: the corpus through bench/nab's own runner and scorer, but with the DEFAULT
-// analysis configuration (bench:nab runs NAB_CONFIG, which switches `context` on): the defaults are
-// what is measured. The whole-corpus figure (threshold per profile chosen on all files) and the
+// NAB for bench:quality: the corpus through bench/nab's own runner and scorer with the DEFAULT
+// analysis configuration, as bench:nab runs it: the defaults are what is measured. The whole-corpus figure (threshold per profile chosen on all files) and the
 // 2-fold figure (chosen on alternate halves, scored on the others) side by side.
 import type { Kernel } from '../../kernels/host/kernel.js'
 import { dataFilePaths } from '../nab/corpus.js'
