@@ -7,6 +7,8 @@ const COLOURS: Record<string, string> = {
   stuck: '#5c5c00',
   novelty: '#3b3b98',
   context: '#1f6f4a',
+  shape: '#6b4226',
+  state: '#0b5394',
   error: '#a00000',
   high_temp: '#c43e00',
   slow_response: '#2d5f2d',
