@@ -66,7 +66,12 @@ describe('parseModule describes a module', () => {
   it('the kernel: its own memory, its globals, every body decoded', () => {
     const m = parseModule(readFileSync(kernelPath()))
     expect(m.imports).toEqual([])
-    expect(m.memories).toEqual([{ min: 32, max: 32, shared: false }])
+    // The pages kernels/asconfig.json gives it (fixed: initial = maximum).
+    const { options } = JSON.parse(
+      readFileSync(new URL('../../../kernels/asconfig.json', import.meta.url), 'utf8'),
+    )
+    expect(m.memories).toEqual([{ min: options.initialMemory, max: options.maximumMemory, shared: false }])
+    expect(options.initialMemory).toBe(options.maximumMemory)
     expect(m.exports.find((e) => e.name === 'process')).toMatchObject({ kind: 'func' })
     expect(m.bodies.length).toBeGreaterThan(5)
   })
