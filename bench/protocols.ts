@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { create, toBinary } from '@bufbuild/protobuf'
 import mqtt from 'mqtt'
+import { telemetryTopic } from '../firmware/node/mqtt-messages.js'
 import { ExportMetricsServiceRequestSchema } from '../functions/protocols/otlp/gen/metrics_pb.js'
 import { metricsParser } from '../functions/protocols/otlp/metrics-body.js'
 import { mosquittoInstalled, startBroker } from '../test/mqtt/broker.js'
@@ -29,9 +30,19 @@ const TOKEN = 'bench-ingest-token-0001'
 const batches = comparisonRecords()
 
 /** A batch as an OTLP metrics export, protobuf: per device a resource, per metric a gauge of its points. */
-function otlpMetricsOf(batch: BenchRecord[]): Buffer {
+/** A batch's records by device, in order of first appearance. */
+function byDeviceOf(batch: BenchRecord[]): Map<string, BenchRecord[]> {
   const byDevice = new Map<string, BenchRecord[]>()
-  for (const r of batch) byDevice.set(r.deviceId, [...(byDevice.get(r.deviceId) ?? []), r])
+  for (const r of batch) {
+    const list = byDevice.get(r.deviceId)
+    if (list) list.push(r)
+    else byDevice.set(r.deviceId, [r])
+  }
+  return byDevice
+}
+
+function otlpMetricsOf(batch: BenchRecord[]): Buffer {
+  const byDevice = byDeviceOf(batch)
   const gauge = (name: 'temp' | 'latencyMs', records: BenchRecord[]) => ({
     name,
     data: {
@@ -116,15 +127,9 @@ if (!mosquittoInstalled()) {
   console.log('!!! mosquitto is not installed (apt-get install mosquitto): the MQTT input is SKIPPED !!!')
 } else {
   // One message per device and batch: the topic names the device.
-  const messages = batches.flatMap((b) => {
-    const byDevice = new Map<string, typeof b>()
-    for (const r of b) {
-      const list = byDevice.get(r.deviceId)
-      if (list) list.push(r)
-      else byDevice.set(r.deviceId, [r])
-    }
-    return [...byDevice].map(([device, records]) => ({ topic: `edgewatch/${device}/telemetry`, records }))
-  })
+  const messages = batches.flatMap((b) =>
+    [...byDeviceOf(b)].map(([device, records]) => ({ topic: telemetryTopic(device), records })),
+  )
   for (let round = 1; round <= ROUNDS; round++) {
     const broker = await startBroker()
     const dir = mkdtempSync(join(tmpdir(), 'edgewatch-bench-protocols-'))

@@ -15,6 +15,7 @@ import { resolveAnalysisConfig } from '../functions/domain/analysis-config.js'
 import type { DeviceRecord, SeriesState } from '../functions/domain/types.js'
 import { seriesKey } from '../functions/store/port.js'
 import { loadNodeKernel } from '../kernels/node.js'
+import { pointScore } from './quality/score.js'
 import { report } from './stats.js'
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1)
@@ -63,16 +64,6 @@ function analyse(analyser: Analyser, records: DeviceRecord[]): string[][] {
   return kinds
 }
 
-interface Score {
-  precision: number
-  recall: number
-  f1: number
-}
-const score = (tp: number, fp: number, fn: number): Score => {
-  const precision = tp / (tp + fp || 1)
-  const recall = tp / (tp + fn || 1)
-  return { precision, recall, f1: (2 * precision * recall) / (precision + recall || 1) }
-}
 const round = (x: number) => Math.round(x * 1000) / 1000
 
 const kernel = await loadNodeKernel()
@@ -109,8 +100,9 @@ for (const [name, stepMs, rows] of [
       if (cleanKinds[i]!.length > 0) cleanAny++
     }
   }
-  const s = score(count.state[0]!, count.state[1]!, count.state[2]!)
-  const a = score(count.any[0]!, count.any[1]!, count.any[2]!)
+  const score = ([tp, fp, fn]: number[]) => pointScore({ tp: tp!, fp: fp!, fn: fn!, tn: 0 })
+  const s = score(count.state)
+  const a = score(count.any)
   results[name] = {
     state: { precision: round(s.precision), recall: round(s.recall), f1: round(s.f1) },
     any_kind: { precision: round(a.precision), recall: round(a.recall), f1: round(a.f1) },

@@ -151,11 +151,12 @@ export function configFromEnv(env: Env, configText?: string): ServiceConfig {
     corsOrigins: parseOrigins(env.EDGEWATCH_CORS_ORIGINS ?? ''),
     maxAppBytes: parseBytes(env.EDGEWATCH_MAX_APP_BYTES ?? '256KiB', 'EDGEWATCH_MAX_APP_BYTES'),
     streamMaxMs: parseDuration(env.EDGEWATCH_STREAM_MAX ?? '5m', 'EDGEWATCH_STREAM_MAX'),
-    influxDeviceTags: parseTagList(env.EDGEWATCH_INFLUX_DEVICE_TAGS ?? 'device,host'),
-    otlpDeviceAttributes: parseTagList(
-      env.EDGEWATCH_OTLP_DEVICE_ATTRIBUTES ?? 'device.id,service.instance.id',
+    influxDeviceTags: parseNameList(env, 'EDGEWATCH_INFLUX_DEVICE_TAGS', 'device,host', 'tag'),
+    otlpDeviceAttributes: parseNameList(
+      env,
       'EDGEWATCH_OTLP_DEVICE_ATTRIBUTES',
       'device.id,service.instance.id',
+      'attribute',
     ),
     mqtt: parseMqtt(env),
   }
@@ -190,17 +191,13 @@ export function parseMqtt(env: Env): MqttConfig | null {
   return { url: text, topic, clientId }
 }
 
-/** "device,host": tag keys, comma separated, at least one. */
-export function parseTagList(
-  text: string,
-  variable = 'EDGEWATCH_INFLUX_DEVICE_TAGS',
-  example = 'device,host',
-): string[] {
-  const list = text
+/** A comma-separated list of names (Influx tag keys, OTLP attribute names), at least one; `fallback` when unset. */
+function parseNameList(env: Env, variable: string, fallback: string, noun: string): string[] {
+  const list = (env[variable] ?? fallback)
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-  if (list.length === 0) throw new ConfigError(`${variable} must name at least one name, e.g. ${example}`)
+  if (list.length === 0) throw new ConfigError(`${variable} must name at least one ${noun}, e.g. ${fallback}`)
   return list
 }
 

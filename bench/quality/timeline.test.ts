@@ -31,6 +31,8 @@ describe('sample times', () => {
     // 2% of 19,000 slots plus 150-300 in dropouts (they may overlap)
     expect(lost).toBeGreaterThan(0.015 * 19_000 + 50)
     expect(lost).toBeLessThan(0.025 * 19_000 + 300)
+    // Generated reading times (simulated, seeded), not a clock: a dropout shows as a gap of many
+    // reading steps between two readings.
     let longest = 0
     for (let i = 1; i < ts.length; i++) longest = Math.max(longest, ts[i]! - ts[i - 1]!)
     expect(longest).toBeGreaterThan(50 * OPTIONS.stepMs)

@@ -110,11 +110,15 @@ describe('analyser: the per-device state detector', () => {
   })
 
   it('loads each device state with its series (the reserved metric name)', () => {
-    expect(Analyser.seriesOf(pump(3, 0)).map((s) => s.metric)).toEqual([
+    const analyser = new Analyser(kernel, resolveAnalysisConfig(CONFIG))
+    expect(analyser.seriesOf(pump(3, 0)).map((s) => s.metric)).toEqual([
       DEVICE_STATE_METRIC,
       'flow',
       'pressure',
       'current',
     ])
+    // Where the state detector is off, no device state is stored, so none is looked up.
+    const off = new Analyser(kernel, resolveAnalysisConfig({ detectors: { enabled: { state: false } } }))
+    expect(off.seriesOf(pump(3, 0)).map((s) => s.metric)).toEqual(['flow', 'pressure', 'current'])
   })
 })

@@ -68,9 +68,10 @@ export class Analyser {
   }
 
   /** The series a batch touches, to load their states before analysis: each device's state too. */
-  static seriesOf(records: DeviceRecord[]): { deviceId: string; metric: string }[] {
+  seriesOf(records: DeviceRecord[]): { deviceId: string; metric: string }[] {
     // Per device, the metrics seen: no key string is built per record (it was a tenth of the
-    // analysis under load). The device's own state comes first, when it has metrics.
+    // analysis under load). The device's own state comes first, when it has metrics and the state
+    // detector runs for it.
     const seen = new Map<string, Set<string>>()
     const out: { deviceId: string; metric: string }[] = []
     for (const r of records) {
@@ -79,7 +80,9 @@ export class Analyser {
       if (!metrics) {
         metrics = new Set()
         seen.set(r.deviceId, metrics)
-        out.push({ deviceId: r.deviceId, metric: DEVICE_STATE_METRIC })
+        // Only where the state detector runs: a state never stored would be looked up every batch.
+        if (this.kernel.runState && this.settingsFor(r.deviceId).detectors.enabled.state)
+          out.push({ deviceId: r.deviceId, metric: DEVICE_STATE_METRIC })
       }
       for (const [metric] of r.metrics) {
         if (metrics.has(metric)) continue

@@ -48,15 +48,17 @@ export interface Prepared {
   refusal?: { code: string; message: string; details: unknown } | undefined
 }
 
+/** A body refused whole: nothing stored, its dead letters (if any) kept. */
+const refusal = (code: string, message: string, letters: Letter[], details: unknown = null): Prepared => ({
+  records: [],
+  rejectedCount: letters.length,
+  rejected: letters.length ? [{ reason: message }] : [],
+  letters,
+  refusal: { code, message, details },
+})
+
 export async function prepare(input: IngestInput, now: number, pause: Pause): Promise<Prepared> {
   const { contentType } = input
-  const refusal = (code: string, message: string, letters: Letter[], details: unknown = null): Prepared => ({
-    records: [],
-    rejectedCount: letters.length,
-    rejected: letters.length ? [{ reason: message }] : [],
-    letters,
-    refusal: { code, message, details },
-  })
   if (input.unreadable) {
     const { code, message } = input.unreadable
     return refusal(code, message, [await bytesLetter('body', message, contentType, input.bytes)])
@@ -87,13 +89,7 @@ async function parsedInto(
           : await parseBody(input.text!, format, now, pause, input.device)
   } catch (e) {
     if (!(e instanceof BodyError)) throw e
-    return {
-      records: [],
-      rejectedCount: 1,
-      rejected: [{ reason: e.message }],
-      letters: [await wholeLetter(e.message, input)],
-      refusal: { code: 'invalid_body', message: e.message, details: null },
-    }
+    return refusal('invalid_body', e.message, [await wholeLetter(e.message, input)])
   }
   const { records, rejected, rejectedCount } = parsed
   const letters = await lettersFor(rejected, rejectedCount, input)

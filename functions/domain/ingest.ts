@@ -19,7 +19,7 @@ import {
   type Store,
   seriesKey,
 } from '../store/port.js'
-import { Analyser } from './analyse.js'
+import type { Analyser } from './analyse.js'
 import { type Baseline, learnBaseline } from './baseline.js'
 import { DEVICE_STATE_METRIC, decodeDeviceState } from './device-state.js'
 import { sha256Hex } from './hash.js'
@@ -339,7 +339,7 @@ export class Ingestor {
     commit: IngestCommit,
   ): Promise<IngestAnswer> {
     const missing: { deviceId: string; metric: string }[] = []
-    for (const s of Analyser.seriesOf(p.records)) {
+    for (const s of this.analyser.seriesOf(p.records)) {
       const key = seriesKey(s.deviceId, s.metric)
       if (states.has(key)) continue
       const cached = this.inFlight.states.get(key) ?? this.options.cache?.get(s.deviceId, s.metric)

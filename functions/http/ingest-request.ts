@@ -39,7 +39,11 @@ export async function ingestRequest(
       reserved = body.bytes.byteLength
     }
     const answer = await ctx.ingestor.ingest({
-      text: body.unreadable ? undefined : decodeUtf8(body.bytes),
+      // A binary parser reads the bytes itself (OTLP protobuf): no text to make.
+      text:
+        body.unreadable || (typeof how.format === 'object' && !how.format.textual)
+          ? undefined
+          : decodeUtf8(body.bytes),
       bytes: body.bytes,
       unreadable: body.unreadable,
       format: how.format,

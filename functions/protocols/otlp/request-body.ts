@@ -8,6 +8,7 @@
 import { type DescMessage, fromBinary, fromJson, type MessageShape } from '@bufbuild/protobuf'
 import { base64Encode } from '@bufbuild/protobuf/wire'
 import { BodyError } from '../../domain/ingest-body.js'
+import { decodeUtf8 } from '../../http/body.js'
 
 export type OtlpEncoding = 'protobuf' | 'json'
 
@@ -19,7 +20,6 @@ export function encodingOf(contentType: string | undefined | null): OtlpEncoding
   return undefined
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 const HEX_ID = /^(?:[0-9a-fA-F]{2})*$/
 
 /**
@@ -34,12 +34,8 @@ export function decodeRequest<Desc extends DescMessage>(
   const what = schema.name
   try {
     if (encoding === 'protobuf') return fromBinary(schema, bytes, { readUnknownFields: false })
-    let text: string
-    try {
-      text = utf8.decode(bytes)
-    } catch {
-      throw new BodyError('body is not valid UTF-8')
-    }
+    const text = decodeUtf8(bytes)
+    if (text === undefined) throw new BodyError('body is not valid UTF-8')
     return fromJson(schema, JSON.parse(text, hexIdsAsBase64), { ignoreUnknownFields: true })
   } catch (e) {
     if (e instanceof BodyError) throw e
