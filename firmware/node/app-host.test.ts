@@ -69,7 +69,9 @@ describe('worker app host', () => {
       message: 'no answer within 200 ms of wall time',
     })
     expect(took).toBeGreaterThanOrEqual(195)
-    expect(took).toBeLessThan(2_000)
+    // Killed, not run out: with 1e15 fuel the loop would run for hours. The bound is loose because
+    // a loaded CI machine (every test file at once) once took 5 s to answer both ticks.
+    expect(took).toBeLessThan(20_000)
     expect(fine.outcome).toEqual({ ok: true, result: 0 })
     expect((await tick(good)).emits).toEqual([
       ['counter', 2],
